@@ -1,0 +1,1 @@
+"""Local emulator of the DPhi Space CG2 EM API."""
