@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="EmImageLoadRequest")
+
+
+@_attrs_define
+class EmImageLoadRequest:
+    """
+    Attributes:
+        tarfile (str): Path of a `docker save` tar in the volume.
+        image (str): The name the tar was built with.
+        pod_name (None | str | Unset): A pod name, which is also the name of its persistent volume: a Kubernetes object
+            name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters).
+            Empty or null means the default pod and volume.
+    """
+
+    tarfile: str
+    image: str
+    pod_name: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        tarfile = self.tarfile
+
+        image = self.image
+
+        pod_name: None | str | Unset
+        if isinstance(self.pod_name, Unset):
+            pod_name = UNSET
+        else:
+            pod_name = self.pod_name
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "tarfile": tarfile,
+                "image": image,
+            }
+        )
+        if pod_name is not UNSET:
+            field_dict["pod_name"] = pod_name
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        tarfile = d.pop("tarfile")
+
+        image = d.pop("image")
+
+        def _parse_pod_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pod_name = _parse_pod_name(d.pop("pod_name", UNSET))
+
+        em_image_load_request = cls(
+            tarfile=tarfile,
+            image=image,
+            pod_name=pod_name,
+        )
+
+        em_image_load_request.additional_properties = d
+        return em_image_load_request
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

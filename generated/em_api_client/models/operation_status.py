@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class OperationStatus(StrEnum):
+    C = "C"
+    F = "F"
+    NS = "NS"
+    P = "P"
+    S = "S"
+
+    def __str__(self) -> str:
+        return str(self.value)
