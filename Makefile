@@ -34,7 +34,7 @@ generate: $(STAMP) $(NODE_STAMP)
 check-generated: $(STAMP) $(NODE_STAMP)
 	$(PY) openapi/build.py --check
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP)
