@@ -1,0 +1,130 @@
+"""`python -m dphi_em_emulator`: serve the emulator in the foreground until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._config import (
+    DEFAULT_ACCESS_LIFETIME,
+    DEFAULT_MAX_UPLINK_BYTES,
+    DEFAULT_POD_START_DELAY,
+    DEFAULT_PUBLIC_IMAGES,
+    DEFAULT_REFRESH_LIFETIME,
+    NODE_NAMES,
+    EmulatorConfig,
+)
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _user(text: str) -> tuple[str, str]:
+    name, sep, password = text.partition(":")
+    if not sep or not name or not password:
+        raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD, got {text!r}")
+    return name, password
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dphi_em_emulator",
+        description="A local emulator of the DPhi Space CG2 EM API (nothing is executed).",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
+    add("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    add("--data-dir", type=Path, required=True, help="volumes, images, pods and keys live here")
+    add(
+        "--user",
+        dest="users",
+        type=_user,
+        action="append",
+        required=True,
+        metavar="NAME:PASSWORD",
+        help="a user the emulator accepts (repeatable; none is built in)",
+    )
+    add("--access-lifetime", type=float, default=DEFAULT_ACCESS_LIFETIME, metavar="SECONDS")
+    add("--refresh-lifetime", type=float, default=DEFAULT_REFRESH_LIFETIME, metavar="SECONDS")
+    add(
+        "--max-uplink-bytes",
+        type=int,
+        default=DEFAULT_MAX_UPLINK_BYTES,
+        metavar="N",
+        help=f"most file bytes per uplink call (default: {DEFAULT_MAX_UPLINK_BYTES})",
+    )
+    add("--no-lock", action="store_true", help="never answer 423 LOCKED (serve concurrently)")
+    add(
+        "--public-image",
+        dest="public_images",
+        action="append",
+        metavar="IMAGE",
+        help=f"an image any user may run (repeatable; default: {', '.join(DEFAULT_PUBLIC_IMAGES)})",
+    )
+    add(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="pods live this much faster than the wall clock (default: 1)",
+    )
+    add("--pod-start-delay", type=float, default=DEFAULT_POD_START_DELAY, metavar="SECONDS")
+    add(
+        "--not-ready-node",
+        dest="not_ready_nodes",
+        action="append",
+        choices=sorted(NODE_NAMES.values()),
+        help="report this node as not ready (repeatable)",
+    )
+    add("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until interrupted; return the exit code."""
+    import uvicorn
+
+    from .app import create_app
+
+    args = build_parser().parse_args(argv)
+    try:
+        config = EmulatorConfig(
+            data_dir=args.data_dir,
+            users=dict(args.users),
+            access_lifetime=args.access_lifetime,
+            refresh_lifetime=args.refresh_lifetime,
+            max_uplink_bytes=args.max_uplink_bytes,
+            lock_enabled=not args.no_lock,
+            public_images=tuple(args.public_images or DEFAULT_PUBLIC_IMAGES),
+            time_scale=args.time_scale,
+            pod_start_delay=args.pod_start_delay,
+            not_ready_nodes=frozenset(args.not_ready_nodes or ()),
+        )
+        app = create_app(config)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"error: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"DPhi EM emulator serving on http://{host}:{port}/", flush=True)
+    print(f"data dir: {config.data_dir.resolve()}", flush=True)
+    for name, password in config.users.items():
+        print(f"user: {name}  password: {password}", flush=True)
+    if args.host not in _LOOPBACK:
+        print(f"warning: listening on {args.host}, not only on this machine", file=sys.stderr)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    return 0

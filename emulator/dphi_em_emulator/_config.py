@@ -1,0 +1,86 @@
+"""The emulator's configuration: one frozen dataclass, defaults as named constants."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+#: SimpleJWT's default lifetimes (seconds).
+DEFAULT_ACCESS_LIFETIME = 5 * 60.0
+DEFAULT_REFRESH_LIFETIME = 24 * 60 * 60.0
+#: The per-call uplink limit. The vendor says "2 GB"; the emulator takes the strict reading
+#: (2 * 10**9 bytes, counted over the files' contents, not the multipart framing), so that a
+#: client that passes the emulator never trips a stricter server.
+DEFAULT_MAX_UPLINK_BYTES = 2 * 10**9
+#: Images a pod may run without building or loading them first.
+DEFAULT_PUBLIC_IMAGES: tuple[str, ...] = (
+    "python:3.11-alpine",
+    "python:3.12-alpine",
+    "alpine:latest",
+    "busybox:latest",
+    "ubuntu:22.04",
+    "nginx:alpine",
+)
+#: The CG2 nodes as `GET /em/nodes/status` names them, keyed by the `node` field of a run.
+NODE_NAMES: Mapping[str, str] = {"FPGA": "fpga", "GPU": "gpu", "MPU": "mpu1"}
+#: Seconds a pod spends in `ContainerCreating` before it runs.
+DEFAULT_POD_START_DELAY = 2.0
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the emulator needs to know at start.
+
+    Args:
+        data_dir: Where volumes, images, pods and the token signing key live. Reusing the
+            folder after a restart keeps all of them (tokens stay valid).
+        users: User name -> password. None is built in.
+        access_lifetime: Seconds an access token is valid (SimpleJWT default: 5 minutes).
+        refresh_lifetime: Seconds a refresh token is valid (SimpleJWT default: 1 day).
+        max_uplink_bytes: Most file bytes one `POST /em/files/uplink` may carry.
+        lock_enabled: Answer `423 LOCKED` to an `/em/` request while another is in progress.
+        public_images: Images any user may run (an untagged name also matches `:latest`).
+        time_scale: How much faster than the wall clock pods live: `max_duration` minutes
+            last `max_duration * 60 / time_scale` seconds, and the wait until a
+            `scheduled_time` is divided by it too. 1.0 is real time.
+        pod_start_delay: Seconds (wall clock) a pod stays `ContainerCreating` before running.
+        not_ready_nodes: Node names (`fpga`, `gpu`, `mpu1`) reported with status "False";
+            pods run on them stay waiting (`Unschedulable`).
+    """
+
+    data_dir: Path
+    users: Mapping[str, str]
+    access_lifetime: float = DEFAULT_ACCESS_LIFETIME
+    refresh_lifetime: float = DEFAULT_REFRESH_LIFETIME
+    max_uplink_bytes: int = DEFAULT_MAX_UPLINK_BYTES
+    lock_enabled: bool = True
+    public_images: tuple[str, ...] = DEFAULT_PUBLIC_IMAGES
+    time_scale: float = 1.0
+    pod_start_delay: float = DEFAULT_POD_START_DELAY
+    not_ready_nodes: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "users", dict(self.users))
+        object.__setattr__(self, "public_images", tuple(self.public_images))
+        object.__setattr__(self, "not_ready_nodes", frozenset(self.not_ready_nodes))
+        if not self.users:
+            raise ValueError("at least one user is required (none is built in)")
+        for name in self.users:
+            if not _USERNAME.match(name) or name in {".", ".."}:
+                raise ValueError(f"invalid user name: {name!r}")
+        if self.access_lifetime <= 0 or self.refresh_lifetime <= 0:
+            raise ValueError("token lifetimes must be positive")
+        if self.max_uplink_bytes < 0:
+            raise ValueError("max_uplink_bytes must not be negative")
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        if self.pod_start_delay < 0:
+            raise ValueError("pod_start_delay must not be negative")
+        unknown = self.not_ready_nodes - set(NODE_NAMES.values())
+        if unknown:
+            raise ValueError(f"unknown node names: {sorted(unknown)}")

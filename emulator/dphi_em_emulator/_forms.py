@@ -1,0 +1,75 @@
+"""Request bodies as Django REST Framework reads them: JSON, urlencoded or multipart.
+
+`Fields.get` treats an empty string and a JSON null as "not given", as the EM does with what
+the vendor's client sends (`pod_name=""`, `"scheduled_time": null`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from ._errors import INVALID_PARAMETERS, UNSUPPORTED_MEDIA_TYPE, EMError
+
+#: Largest non-uplink body accepted.
+_MAX_BODY = 1024 * 1024
+
+
+class Fields:
+    """The fields of one request body; `typed` is True for JSON (values keep their types)."""
+
+    def __init__(self, values: dict[str, Any], lists: dict[str, list[Any]], typed: bool) -> None:
+        self._values = values
+        self._lists = lists
+        self.typed = typed
+
+    def get(self, name: str) -> Any:
+        value = self._values.get(name)
+        return None if value is None or value == "" else value
+
+    def get_list(self, name: str) -> list[Any] | None:
+        """A list field: a JSON array, or the repeated values of a form field."""
+        if self.typed:
+            return self.get(name)  # type: ignore[no-any-return]
+        values = [value for value in self._lists.get(name, []) if value != ""]
+        return values or None
+
+
+async def read_fields(request: Request) -> Fields:
+    """The body's fields; an absent body has none.
+
+    Raises:
+        EMError: 400 for a malformed or oversized body, 415 for another media type.
+    """
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
+        raise EMError(400, INVALID_PARAMETERS, "Request body too large.")
+    if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form: FormData = await request.form(max_files=0, max_fields=1000)
+        except Exception as exc:
+            raise EMError(400, INVALID_PARAMETERS, f"Form parse error - {exc}") from exc
+        values = {key: value for key, value in form.items() if isinstance(value, str)}
+        lists = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
+        return Fields(values, lists, typed=False)
+    body = await request.body()
+    if len(body) > _MAX_BODY:
+        raise EMError(400, INVALID_PARAMETERS, "Request body too large.")
+    if not body.strip():
+        return Fields({}, {}, typed=media_type in ("", "application/json"))
+    if media_type in ("application/json", "") or media_type.endswith("+json"):
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EMError(400, INVALID_PARAMETERS, f"JSON parse error - {exc}") from exc
+        if not isinstance(data, dict):
+            raise EMError(400, INVALID_PARAMETERS, "Expected a JSON object as the body.")
+        return Fields(data, {}, typed=True)
+    raise EMError(
+        415, UNSUPPORTED_MEDIA_TYPE, f'Unsupported media type "{content_type}" in request.'
+    )

@@ -1,0 +1,319 @@
+"""The request handlers: one function per endpoint of the wire contract."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from . import _images
+from ._auth import TokenError
+from ._config import NODE_NAMES
+from ._emulator import Emulator
+from ._errors import (
+    BUILD_FAILED,
+    DELETE_FAILED,
+    FILE_NOT_FOUND,
+    IMAGE_LOAD_FAILED,
+    INVALID_PATH,
+    NAMESPACE_CREATION_FAILED,
+    POD_NOT_FOUND,
+    EMError,
+    bad_parameter,
+    detail_response,
+)
+from ._forms import Fields, read_fields
+from ._middleware import USER_KEY
+from ._pods import container_state, parse_run, pod_report
+from ._storage import pod_name_or_none, resolve, tree
+from ._uplink import commit, receive_uplink
+
+
+def _emulator(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
+
+
+def _user(request: Request) -> str:
+    user: str = request.scope[USER_KEY]
+    return user
+
+
+def _ok(message: str, data: Any = None, *, with_data: bool = False) -> JSONResponse:
+    body: dict[str, Any] = {"message": message}
+    if data is not None or with_data:
+        body["data"] = data
+    return JSONResponse(body)
+
+
+def _volume(request: Request, pod_name: object) -> Path:
+    return _emulator(request).data.volume(_user(request), pod_name_or_none(pod_name))
+
+
+def _text(fields: Fields, name: str) -> str | None:
+    value = fields.get(name)
+    if value is not None and not isinstance(value, str):
+        raise bad_parameter(f"{name} must be a string, not {value!r}.")
+    return value
+
+
+# ------------------------------------------------------------------------------------ auth
+
+
+async def _auth_fields(request: Request) -> Fields | Response:
+    try:
+        return await read_fields(request)
+    except EMError as exc:
+        return detail_response(exc.status_code, exc.message)
+
+
+def _required_strings(fields: Fields, *names: str) -> dict[str, str] | Response:
+    values: dict[str, str] = {}
+    problems: dict[str, list[str]] = {}
+    for name in names:
+        value = fields.get(name)
+        if value is None:
+            problems[name] = ["This field is required."]
+        elif isinstance(value, (dict, list)):
+            problems[name] = ["Not a valid string."]
+        else:
+            values[name] = str(value)
+    if problems:
+        return JSONResponse(problems, status_code=400)
+    return values
+
+
+async def login(request: Request) -> Response:
+    """`POST /auth/`: user name and password (form or JSON) -> access and refresh tokens."""
+    fields = await _auth_fields(request)
+    if isinstance(fields, Response):
+        return fields
+    values = _required_strings(fields, "username", "password")
+    if isinstance(values, Response):
+        return values
+    auth = _emulator(request).auth
+    if not auth.check_password(values["username"], values["password"]):
+        return detail_response(401, "No active account found with the given credentials")
+    user = values["username"]
+    return JSONResponse(
+        {"refresh": auth.issue(user, "refresh"), "access": auth.issue(user, "access")}
+    )
+
+
+async def refresh(request: Request) -> Response:
+    """`POST /auth/refresh`: a refresh token -> a new access token."""
+    fields = await _auth_fields(request)
+    if isinstance(fields, Response):
+        return fields
+    values = _required_strings(fields, "refresh")
+    if isinstance(values, Response):
+        return values
+    auth = _emulator(request).auth
+    try:
+        user = auth.verify(values["refresh"], "refresh")
+    except TokenError:
+        return detail_response(401, "Token is invalid or expired", code="token_not_valid")
+    return JSONResponse({"access": auth.issue(user, "access")})
+
+
+# ----------------------------------------------------------------------------------- files
+
+
+async def uplink(request: Request) -> Response:
+    """`POST /em/files/uplink`: multipart `files`, `dest_path`, `pod_name`."""
+    emulator = _emulator(request)
+    staging = emulator.data.new_staging_dir()
+    try:
+        body = await receive_uplink(
+            request.headers.get("content-type", ""),
+            request.stream(),
+            staging,
+            emulator.config.max_uplink_bytes,
+        )
+        volume = _volume(request, body.fields.get("pod_name"))
+        await run_in_threadpool(commit, volume, body.fields.get("dest_path") or "", body.files)
+    finally:
+        await run_in_threadpool(shutil.rmtree, staging, True)
+    return _ok(
+        "Successfully uplinked files",
+        {"file_count": len(body.files), "total_size_kb": round(body.total / 1024, 2)},
+    )
+
+
+async def files_list(request: Request) -> Response:
+    """`GET /em/files/list`: the volume's file tree."""
+    volume = _volume(request, request.query_params.get("pod_name"))
+    nodes, _ = await run_in_threadpool(tree, volume)
+    return _ok("Successfully fetched files", nodes, with_data=True)
+
+
+def _content_disposition(name: str) -> str:
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in name)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=utf-8''{quote(name, safe='')}"
+
+
+class _FileResponse(FileResponse):
+    chunk_size = 1024 * 1024
+
+
+async def downlink(request: Request) -> Response:
+    """`GET /em/files/downlink`: the bytes of `filepath`, streamed, with `Range` support."""
+    volume = _volume(request, request.query_params.get("pod_name"))
+    filepath = request.query_params.get("filepath") or ""
+    if not filepath:
+        raise EMError(400, INVALID_PATH, "filepath is required.")
+    path = resolve(volume, filepath)
+    if path == volume or path.is_dir():
+        raise EMError(400, INVALID_PATH, f"{filepath!r} is a folder, not a file.")
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise EMError(404, FILE_NOT_FOUND, f"File {filepath!r} not found.") from None
+    return _FileResponse(
+        path,
+        stat_result=stat,
+        media_type="application/octet-stream",
+        headers={"content-disposition": _content_disposition(path.name)},
+    )
+
+
+def _delete(volume: Path, filepath: str) -> None:
+    path = resolve(volume, filepath)
+    if path == volume:
+        raise EMError(400, DELETE_FAILED, "The volume's root folder can't be deleted.")
+    if not os.path.lexists(path):
+        raise EMError(400, DELETE_FAILED, f"File {filepath!r} not found.")
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError as exc:
+        raise EMError(400, DELETE_FAILED, f"Could not delete {filepath!r}: {exc}") from exc
+
+
+async def delete(request: Request) -> Response:
+    """`POST /em/files/delete`: `filepath` (file or folder), `pod_name`."""
+    fields = await read_fields(request)
+    volume = _volume(request, fields.get("pod_name"))
+    filepath = _text(fields, "filepath")
+    if filepath is None:
+        raise EMError(400, DELETE_FAILED, "filepath is required.")
+    await run_in_threadpool(_delete, volume, filepath)
+    return _ok("File deleted successfully")
+
+
+# ---------------------------------------------------------------------------------- images
+
+
+def _required(fields: Fields, name: str, code: str) -> str:
+    value = _text(fields, name)
+    if value is None:
+        raise EMError(400, code, f"{name} is required.", [f"ERROR: {name} is required\n"])
+    return value
+
+
+async def image_build(request: Request) -> Response:
+    """`POST /em/pod/image/build`: `dockerfile`, `context`, `image`, `pod_name`."""
+    fields = await read_fields(request)
+    volume = _volume(request, fields.get("pod_name"))
+    user = _user(request)
+    image = _required(fields, "image", BUILD_FAILED)
+    dockerfile = _required(fields, "dockerfile", BUILD_FAILED)
+    context = _text(fields, "context") or "."
+    name = f"{user}-{image}"
+    _images.check_image_name(image, name)
+    await run_in_threadpool(
+        _images.check_build,
+        resolve(volume, dockerfile),
+        dockerfile,
+        resolve(volume, context),
+        context,
+    )
+    _emulator(request).images.add(user, name, "build")
+    return _ok("Docker Image built successfully")
+
+
+async def image_load(request: Request) -> Response:
+    """`POST /em/pod/image/load`: `tarfile`, `image`, `pod_name`."""
+    fields = await read_fields(request)
+    volume = _volume(request, fields.get("pod_name"))
+    user = _user(request)
+    tarfile = _required(fields, "tarfile", IMAGE_LOAD_FAILED)
+    image = _required(fields, "image", IMAGE_LOAD_FAILED)
+    await run_in_threadpool(_images.check_load, resolve(volume, tarfile), tarfile, image)
+    _emulator(request).images.add(user, f"{user}-{image}", "load")
+    return _ok("Tar file loaded successfully")
+
+
+async def image_list(request: Request) -> Response:
+    """`GET /em/pod/image/list`: the names of the user's own images."""
+    names = _emulator(request).images.names(_user(request))
+    return _ok("Successfully fetched images", names, with_data=True)
+
+
+# ------------------------------------------------------------------------------------ pods
+
+
+async def namespace_create(request: Request) -> Response:
+    """`POST /em/pod/namespace/create`: the user's private namespace (once)."""
+    emulator, user = _emulator(request), _user(request)
+    if emulator.namespaces.get(user) is not None:
+        raise EMError(400, NAMESPACE_CREATION_FAILED, f'namespaces "{user}" already exists')
+    emulator.namespaces.update(user, {"name": user, "created": time.time()})
+    return _ok("Namespace created successfully")
+
+
+async def run(request: Request) -> Response:
+    """`POST /em/pod/run`: validate, record the pod, answer "scheduled"."""
+    emulator, user = _emulator(request), _user(request)
+    fields = await read_fields(request)
+    pod_name = pod_name_or_none(fields.get("pod_name"))
+    spec = parse_run(fields)
+    if spec.namespace and emulator.namespaces.get(user) is None:
+        raise bad_parameter(
+            f'namespace=true, but namespaces "{user}" not found: '
+            "create it first (POST /em/pod/namespace/create)."
+        )
+    if emulator.is_public_image(spec.image):
+        image_ref, available = spec.image, True
+    elif emulator.images.has(user, f"{user}-{spec.image}"):
+        image_ref, available = f"{user}-{spec.image}", True
+    elif spec.image.startswith(f"{user}-") and emulator.images.has(user, spec.image):
+        image_ref, available = spec.image, True
+    else:
+        image_ref, available = f"{user}-{spec.image}", False
+    emulator.data.volume(user, pod_name).mkdir(parents=True, exist_ok=True)
+    emulator.pods.run(user, pod_name, spec, image_ref, available)
+    return _ok("Docker run scheduled successfully")
+
+
+async def pod_status(request: Request) -> Response:
+    """`GET /em/pod/status`: the Kubernetes container state of a pod."""
+    user = _user(request)
+    pod_name = pod_name_or_none(request.query_params.get("pod_name"))
+    record = _emulator(request).pods.get(user, pod_name)
+    if record is None:
+        shown = repr(pod_name) if pod_name else "the default pod"
+        raise EMError(404, POD_NOT_FOUND, f"No pod found for {shown}.")
+    data = {"state": container_state(record, user), "emulator": pod_report(record, user)}
+    return _ok("Successfully fetched DPhi Pod status", data)
+
+
+async def nodes_status(request: Request) -> Response:
+    """`GET /em/nodes/status`: which nodes can take a pod."""
+    not_ready = _emulator(request).config.not_ready_nodes
+    nodes = [
+        {"name": name, "status": "False" if name in not_ready else "True"}
+        for name in NODE_NAMES.values()
+    ]
+    return _ok("Successfully fetched nodes status", nodes)

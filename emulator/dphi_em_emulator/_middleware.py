@@ -1,0 +1,91 @@
+"""ASGI middleware: merged slashes (as the EM's reverse proxy does), then the `/em/` gate.
+
+The gate authenticates every `/em/` request (401 with Django REST Framework's bodies) and
+then takes the request lock (423 `LOCKED` while another request is in progress), held until
+the response's last byte is sent, or the client goes away.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._auth import Authenticator, TokenError
+from ._errors import LOCKED, EMError, detail_response
+from ._lock import RequestLock
+
+#: The scope key holding the authenticated user's name.
+USER_KEY = "dphi_em.user"
+_SLASHES = re.compile(r"/{2,}")
+_SLASHES_RAW = re.compile(rb"/{2,}")
+
+
+class MergeSlashes:
+    """`//em/files/list` reaches `/em/files/list`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope)
+            scope["path"] = _SLASHES.sub("/", scope["path"])
+            if scope.get("raw_path"):
+                scope["raw_path"] = _SLASHES_RAW.sub(b"/", scope["raw_path"])
+        await self.app(scope, receive, send)
+
+
+_NOT_PROVIDED = "Authentication credentials were not provided."
+_INVALID_TOKEN_MESSAGES = [
+    {"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired"}
+]
+
+
+class EMGate:
+    """Authentication, then the one-request-at-a-time lock, for every `/em/` request."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, lock: RequestLock) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.lock = lock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/em/"):
+            await self.app(scope, receive, send)
+            return
+        header = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+                break
+        words = header.decode("latin-1").split()
+        if not words or words[0] != "Bearer":
+            await detail_response(401, _NOT_PROVIDED)(scope, receive, send)
+            return
+        if len(words) != 2:
+            detail = "Authorization header must contain two space-delimited values"
+            if len(words) == 1:
+                detail = "Invalid Authorization header. No credentials provided."
+            await detail_response(401, detail, code="bad_authorization_header")(
+                scope, receive, send
+            )
+            return
+        try:
+            user = self.authenticator.verify(words[1], "access")
+        except TokenError:
+            await detail_response(
+                401,
+                "Given token not valid for any token type",
+                code="token_not_valid",
+                messages=_INVALID_TOKEN_MESSAGES,
+            )(scope, receive, send)
+            return
+        if not self.lock.acquire():
+            busy = EMError(423, LOCKED, "CG2 is busy with another request; try again later.")
+            await busy.response()(scope, receive, send)
+            return
+        try:
+            await self.app({**scope, USER_KEY: user}, receive, send)
+        finally:
+            self.lock.release()

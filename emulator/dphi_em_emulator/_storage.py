@@ -1,0 +1,139 @@
+"""Volumes: resolving the paths a request names, and the file tree of `GET /em/files/list`.
+
+Every path is resolved inside its volume. A path is refused with 403 (`ILLEGAL_PATH`) when it
+is absolute, has a `..` component (also after percent-decoding, however often encoded), holds
+a NUL or a backslash, or resolves (through a symlink) outside the volume. Nothing outside the
+volume is ever read, written or listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from ._errors import ILLEGAL_PATH, INVALID_PARAMETERS, EMError
+
+#: A pod name travels as a Kubernetes object name (RFC 1123 label).
+_POD_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def pod_name_or_none(value: object) -> str | None:
+    """The pod name of a request field: None for absent, null or empty; 400 when invalid."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _POD_NAME.match(value):
+        raise EMError(
+            400,
+            INVALID_PARAMETERS,
+            f"Invalid pod_name {value!r}: a pod name must consist of lower case alphanumeric "
+            "characters or '-', start and end with an alphanumeric character, and be at most "
+            "63 characters long (e.g. 'my-name' or '123-abc').",
+        )
+    return value
+
+
+def _illegal(path: str) -> EMError:
+    return EMError(403, ILLEGAL_PATH, f"Illegal path {path!r}: it must stay inside the volume.")
+
+
+def _fully_unquoted(path: str) -> str:
+    for _ in range(10):
+        decoded = unquote(path)
+        if decoded == path:
+            return decoded
+        path = decoded
+    return path
+
+
+def relative_parts(path: str) -> list[str]:
+    """The components of a volume-relative path (empty for the volume root).
+
+    Raises:
+        EMError: 403 for a path that is absolute or climbs out (`..`), even when encoded.
+    """
+    for candidate in (path, _fully_unquoted(path)):
+        if "\x00" in candidate or "\\" in candidate:
+            raise _illegal(path)
+        if candidate.startswith("/") or _DRIVE.match(candidate):
+            raise _illegal(path)
+        if any(part == ".." for part in candidate.split("/")):
+            raise _illegal(path)
+    return [part for part in path.split("/") if part not in ("", ".")]
+
+
+def resolve(volume: Path, path: str) -> Path:
+    """The absolute path of `path` inside `volume` (which need not exist yet).
+
+    Raises:
+        EMError: 403 when the path, or the file it names through symlinks, is outside.
+    """
+    parts = relative_parts(path)
+    target = volume.joinpath(*parts)
+    real_volume = os.path.realpath(volume)
+    real_target = os.path.realpath(target)
+    if real_target != real_volume and not real_target.startswith(real_volume + os.sep):
+        raise _illegal(path)
+    return target
+
+
+def _node_time(mtime: float) -> str:
+    return time.strftime("%Y-%m-%d-%H-%M", time.gmtime(mtime))
+
+
+def _node_hash(relpath: str, st: os.stat_result) -> int:
+    """A signed 64-bit hash of the file's path, size and modification time (not its bytes)."""
+    digest = hashlib.blake2b(
+        f"{relpath}\x00{st.st_size}\x00{st.st_mtime_ns}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def tree(folder: Path, prefix: str = "") -> tuple[list[dict[str, Any]], int]:
+    """The nodes of `folder` (sorted by name) and their total size (bytes).
+
+    Symlinks are left out (a volume can't make them; one planted on disk is not followed).
+    """
+    nodes: list[dict[str, Any]] = []
+    total = 0
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except FileNotFoundError:
+        return [], 0
+    for entry in entries:
+        if entry.is_symlink():
+            continue
+        st = entry.stat(follow_symlinks=False)
+        relpath = f"{prefix}{entry.name}"
+        if stat.S_ISDIR(st.st_mode):
+            contents, size = tree(Path(entry.path), relpath + "/")
+            nodes.append(
+                {
+                    "type": "directory",
+                    "name": entry.name,
+                    "size": str(size),
+                    "time": _node_time(st.st_mtime),
+                    "contents": contents,
+                }
+            )
+        elif stat.S_ISREG(st.st_mode):
+            size = st.st_size
+            nodes.append(
+                {
+                    "type": "file",
+                    "name": entry.name,
+                    "size": str(size),
+                    "time": _node_time(st.st_mtime),
+                    "hash": _node_hash(relpath, st),
+                }
+            )
+        else:
+            continue
+        total += size
+    return nodes, total

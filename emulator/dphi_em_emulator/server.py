@@ -1,0 +1,130 @@
+"""`EmulatorServer`: the emulator served by uvicorn in a background thread (for tests, demos).
+
+```python
+with EmulatorServer(EmulatorConfig(data_dir=tmp, users={"client1": "secret"})) as em:
+    httpx.post(em.url + "auth/", data={"username": "client1", "password": "secret"})
+    em.force_locked(2)  # the next two /em/ requests get 423
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from types import TracebackType
+
+import uvicorn
+
+from ._config import EmulatorConfig
+from ._emulator import Emulator
+from .app import create_app
+
+
+class EmulatorServer:
+    """One emulator on `host` (loopback by default) and a free port, served in a thread.
+
+    Args:
+        config: The emulator's configuration.
+        host: The address to bind.
+        port: The port; 0 picks a free one.
+    """
+
+    def __init__(self, config: EmulatorConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config
+        self.host = host
+        self._port = port
+        self.app = create_app(config)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def emulator(self) -> Emulator:
+        emulator: Emulator = self.app.state.emulator
+        return emulator
+
+    @property
+    def port(self) -> int:
+        if self._socket is None:
+            raise RuntimeError("the server is not started")
+        port: int = self._socket.getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        """The base URL, with a trailing slash: `http://127.0.0.1:PORT/`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def force_locked(self, count: int) -> None:
+        """Answer the next `count` authenticated `/em/` requests with `423 LOCKED`."""
+        self.emulator.lock.force_locked(count)
+
+    def set_lock_enabled(self, enabled: bool) -> None:
+        """Switch the one-request-at-a-time rule (423 while busy) on or off."""
+        self.emulator.lock.set_enabled(enabled)
+
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        """Bind, serve in a thread, and return once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("the server is already started")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        self._socket = sock
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"dphi-em-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread (in-flight requests get a moment to finish)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def run_in_thread(
+    config: EmulatorConfig, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[EmulatorServer]:
+    """Serve the emulator in a thread for the duration of a `with` block."""
+    with EmulatorServer(config, host, port) as server:
+        yield server
