@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import Authenticator, TokenError
 from ._errors import LOCKED, EMError, detail_response
@@ -85,7 +85,22 @@ class EMGate:
             busy = EMError(423, LOCKED, "CG2 is busy with another request; try again later.")
             await busy.response()(scope, receive, send)
             return
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.lock.release()
+
+        async def send_releasing(message: Message) -> None:
+            # Free the lock before the last byte leaves: a client that sends its next request
+            # as soon as it has read this response must never see 423.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+            await send(message)
+
         try:
-            await self.app({**scope, USER_KEY: user}, receive, send)
+            await self.app({**scope, USER_KEY: user}, receive, send_releasing)
         finally:
-            self.lock.release()
+            release()

@@ -59,6 +59,21 @@ class EmulatorServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
 
+    @property
+    def users(self) -> dict[str, str]:
+        """The accepted user names and their passwords."""
+        return dict(self.config.users)
+
+    @property
+    def username(self) -> str:
+        """The first configured user's name."""
+        return next(iter(self.config.users))
+
+    @property
+    def password(self) -> str:
+        """The first configured user's password."""
+        return self.config.users[self.username]
+
     def force_locked(self, count: int) -> None:
         """Answer the next `count` authenticated `/em/` requests with `423 LOCKED`."""
         self.emulator.lock.force_locked(count)
