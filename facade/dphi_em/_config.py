@@ -1,0 +1,126 @@
+"""Configuration: named defaults, environment variables and their resolution order.
+
+Every setting is resolved the same way: an explicit argument, else the environment variable,
+else the default below. Credentials have no default: a missing one fails at the first call
+that needs it, with a message naming both the argument and the variable.
+"""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_URL",
+    "DEFAULT_WAIT_TIMEOUT",
+    "ENV_PASSWORD",
+    "ENV_URL",
+    "ENV_USERNAME",
+    "LARGE_UPLOAD_BYTES",
+    "MAX_UPLINK_BYTES",
+    "TOKEN_REFRESH_MARGIN",
+    "Credentials",
+    "resolve_base_url",
+    "resolve_credentials",
+]
+
+#: The vendor's default server address.
+DEFAULT_URL = "http://localhost:8000/"
+#: Environment variables read when the matching argument is not given.
+ENV_URL = "DPHI_EM_URL"
+ENV_USERNAME = "DPHI_EM_USERNAME"
+ENV_PASSWORD = "DPHI_EM_PASSWORD"  # noqa: S105 (a variable name, not a secret)
+
+#: Seconds to establish a connection.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Seconds without a byte on the socket before a read or write fails (builds can be slow).
+DEFAULT_READ_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_READ_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
+
+#: Most file bytes one uplink call may carry: the vendor's "2 GB", read strictly (10**9).
+MAX_UPLINK_BYTES = 2 * 1000**3
+#: Bytes read from disk (uplink) or written at once (downlink).
+CHUNK_SIZE = 1024 * 1024
+#: An uplink at least this large first gets a freshly issued access token.
+LARGE_UPLOAD_BYTES = 32 * 1024 * 1024
+#: An access token with less than this many seconds left is refreshed before use.
+TOKEN_REFRESH_MARGIN = 30.0
+
+#: `wait_for_pod` defaults (seconds).
+DEFAULT_WAIT_TIMEOUT = 300.0
+DEFAULT_POLL_INTERVAL = 2.0
+
+
+class Credentials:
+    """A user name and password, resolved lazily; the password never appears in a repr.
+
+    Args:
+        username: The argument given to the client, or None.
+        password: The argument given to the client, or None.
+    """
+
+    __slots__ = ("_password", "_username")
+
+    def __init__(self, username: str | None, password: str | None) -> None:
+        self._username = username if username is not None else os.environ.get(ENV_USERNAME)
+        self._password = password if password is not None else os.environ.get(ENV_PASSWORD)
+
+    @property
+    def username(self) -> str | None:
+        """The user name, or None when neither the argument nor the variable is set."""
+        return self._username
+
+    def require(self) -> tuple[str, str]:
+        """Return `(username, password)`.
+
+        Raises:
+            ConfigurationError: One of them is neither given nor in the environment.
+        """
+        missing = []
+        if not self._username:
+            missing.append(f"the `username` argument or the {ENV_USERNAME} environment variable")
+        if not self._password:
+            missing.append(f"the `password` argument or the {ENV_PASSWORD} environment variable")
+        if missing:
+            raise ConfigurationError("No credentials: set " + " and ".join(missing) + ".")
+        assert self._username is not None
+        assert self._password is not None
+        return self._username, self._password
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self._username!r}, password=***)"
+
+
+def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
+    """The server address: the argument, else `DPHI_EM_URL`, else `DEFAULT_URL`.
+
+    The path always ends with `/`, so that relative operation paths join under it.
+
+    Raises:
+        ConfigurationError: The address is not an absolute http(s) URL.
+    """
+    raw = base_url if base_url is not None else (os.environ.get(ENV_URL) or DEFAULT_URL)
+    try:
+        url = httpx.URL(raw)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"Invalid server URL {str(raw)!r}: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"Invalid server URL {str(raw)!r}: expected http(s)://host[:port]/ "
+            f"(the `base_url` argument or the {ENV_URL} environment variable)."
+        )
+    if not url.raw_path.endswith(b"/"):
+        url = url.copy_with(raw_path=url.raw_path + b"/")
+    return url
+
+
+def resolve_credentials(username: str | None, password: str | None) -> Credentials:
+    """The credentials: the arguments, else `DPHI_EM_USERNAME` / `DPHI_EM_PASSWORD`."""
+    return Credentials(username, password)

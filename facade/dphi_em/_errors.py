@@ -1,0 +1,327 @@
+"""The exceptions of `dphi_em`: one tree, rooted at `EMError`.
+
+```
+EMError
+├── ConfigurationError             missing credentials, bad server URL
+├── ValidationError (ValueError)   bad input, detected before anything is sent
+│   └── FileTooLargeError          one local file over the per-call uplink limit
+├── LocalFileExistsError (FileExistsError)  downlink target exists, overwrite not asked
+├── ClientClosedError (RuntimeError)        the client was closed
+├── PodFailedError                 the pod can never reach the awaited state
+├── WaitTimeoutError (TimeoutError)         the pod did not reach it in time
+├── TransportError                 no usable HTTP response
+│   ├── ConnectionFailedError      could not connect
+│   ├── RequestTimeoutError (TimeoutError)
+│   └── IncompleteDownloadError    the body ended before its Content-Length
+└── APIError                       the server answered with an error status
+    ├── BadRequestError            400
+    │   ├── NoFilesError           400 NO_FILES
+    │   ├── UplinkTooLargeError    400 MAX_UPLINK_SIZE_EXCEEDED
+    │   ├── BuildFailedError       400 BUILD_FAILED (see `log_tail`)
+    │   └── ImageLoadFailedError   400 IMAGE_LOAD_FAILED (see `log_tail`)
+    ├── AuthenticationError        401 (bad credentials, or a token refused after a refresh)
+    ├── ForbiddenPathError         403 (a path outside the volume)
+    ├── NotFoundError              404
+    ├── BusyError                  423 LOCKED, still busy after the retries
+    └── ServerError                5xx
+```
+
+Every HTTP response goes through `raise_for_response`, which picks the class from the
+server's `error` code, else from the status. `APIError` carries `status_code`, `code`,
+`message`, `log_tail` and the `response`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BuildFailedError",
+    "BusyError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "EMError",
+    "FileTooLargeError",
+    "ForbiddenPathError",
+    "ImageLoadFailedError",
+    "IncompleteDownloadError",
+    "LocalFileExistsError",
+    "NoFilesError",
+    "NotFoundError",
+    "PodFailedError",
+    "RequestTimeoutError",
+    "ServerError",
+    "TransportError",
+    "UplinkTooLargeError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "map_transport_errors",
+    "raise_for_response",
+]
+
+
+class EMError(Exception):
+    """The root of every exception raised by `dphi_em`."""
+
+
+class ConfigurationError(EMError):
+    """The client is missing a setting it needs (credentials) or has an invalid one."""
+
+
+class ValidationError(EMError, ValueError):
+    """An argument is invalid; nothing was sent."""
+
+
+class FileTooLargeError(ValidationError):
+    """A local file is larger than one uplink call may carry; nothing was sent."""
+
+
+class LocalFileExistsError(EMError, builtins.FileExistsError):
+    """The downlink target exists and `overwrite=True` was not given."""
+
+
+class ClientClosedError(EMError, RuntimeError):
+    """The client was closed and cannot be used again."""
+
+
+class PodFailedError(EMError):
+    """A pod can never reach the awaited state (e.g. `ImagePullBackOff`).
+
+    Attributes:
+        pod_name: The pod (None: the default pod).
+        state: The last `PodState` seen.
+    """
+
+    def __init__(self, message: str, *, pod_name: str | None, state: Any) -> None:
+        super().__init__(message)
+        self.pod_name = pod_name
+        self.state = state
+
+
+class WaitTimeoutError(EMError, builtins.TimeoutError):
+    """A pod did not reach the awaited state in time.
+
+    Attributes:
+        pod_name: The pod (None: the default pod).
+        state: The last `PodState` seen, or None.
+    """
+
+    def __init__(self, message: str, *, pod_name: str | None, state: Any) -> None:
+        super().__init__(message)
+        self.pod_name = pod_name
+        self.state = state
+
+
+class TransportError(EMError):
+    """No usable HTTP response: the connection failed, timed out or broke."""
+
+
+class ConnectionFailedError(TransportError):
+    """The server could not be reached."""
+
+
+class RequestTimeoutError(TransportError, builtins.TimeoutError):
+    """A connect, read, write or pool timeout expired."""
+
+
+class IncompleteDownloadError(TransportError):
+    """A downlink body ended before the length the server announced."""
+
+
+class APIError(EMError):
+    """The server answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        code: The server's machine-readable `error` code (e.g. `BUILD_FAILED`), or None.
+        message: The server's message.
+        log_tail: The last lines of a build or load log (empty for other errors).
+        response: The `httpx.Response`, its body read.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        log_tail: list[str] | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.log_tail: list[str] = list(log_tail or [])
+        self.response = response
+        prefix = f"{status_code} {code}" if code else str(status_code)
+        super().__init__(f"{prefix}: {message}")
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), self.message, self.status_code, self.code, self.log_tail))
+
+
+def _rebuild(
+    cls: type[APIError], message: str, status_code: int, code: str | None, log_tail: list[str]
+) -> APIError:
+    return cls(message, status_code=status_code, code=code, log_tail=log_tail)
+
+
+class BadRequestError(APIError):
+    """400: the server refused the request's parameters."""
+
+
+class NoFilesError(BadRequestError):
+    """400 NO_FILES: an uplink carried no file."""
+
+
+class UplinkTooLargeError(BadRequestError):
+    """400 MAX_UPLINK_SIZE_EXCEEDED: more than the per-call limit in one uplink."""
+
+
+class BuildFailedError(BadRequestError):
+    """400 BUILD_FAILED: the image build failed; `log_tail` holds the end of the build log."""
+
+
+class ImageLoadFailedError(BadRequestError):
+    """400 IMAGE_LOAD_FAILED: loading the tar failed; `log_tail` holds the end of the log."""
+
+
+class AuthenticationError(APIError):
+    """401: bad credentials, or a token still refused after a refresh and a new login."""
+
+
+class ForbiddenPathError(APIError):
+    """403: the path leads outside the volume."""
+
+
+class NotFoundError(APIError):
+    """404: no such file, folder or pod."""
+
+
+class BusyError(APIError):
+    """423 LOCKED: the EM was still busy when the retries ran out; nothing was done.
+
+    Attributes:
+        retry_after: The server's `Retry-After` in seconds, or None.
+    """
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked to wait, when it said."""
+        if self.response is None:
+            return None
+        return parse_retry_after(self.response.headers.get("Retry-After"))
+
+
+class ServerError(APIError):
+    """5xx: the server failed."""
+
+
+_BY_CODE: Mapping[str, type[APIError]] = {
+    "NO_FILES": NoFilesError,
+    "MAX_UPLINK_SIZE_EXCEEDED": UplinkTooLargeError,
+    "BUILD_FAILED": BuildFailedError,
+    "IMAGE_LOAD_FAILED": ImageLoadFailedError,
+}
+_BY_STATUS: Mapping[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenPathError,
+    404: NotFoundError,
+    423: BusyError,
+}
+_MAX_TEXT = 500
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _error_class(status: int, code: str | None) -> type[APIError]:
+    if code is not None and code in _BY_CODE:
+        return _BY_CODE[code]
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return APIError
+
+
+def raise_for_response(response: httpx.Response) -> None:
+    """Raise the `APIError` subclass matching an error response; return on any 2xx.
+
+    Args:
+        response: A response; its body is read here when it was streamed.
+
+    Raises:
+        APIError: A subclass chosen by the server's `error` code, else by the status.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    with contextlib.suppress(httpx.StreamError):  # closed unread: judge by the status
+        response.read()
+    code: str | None = None
+    message: str | None = None
+    log_tail: list[str] = []
+    body: Any = None
+    try:
+        body = response.json()
+    except (ValueError, httpx.ResponseNotRead):
+        body = None
+    if isinstance(body, dict):
+        raw_code = body.get("error", body.get("code"))
+        code = str(raw_code) if raw_code is not None else None
+        raw_message = body.get("message", body.get("detail"))
+        message = str(raw_message) if raw_message is not None else None
+        raw_tail = body.get("log_tail")
+        if isinstance(raw_tail, list):
+            log_tail = [str(line) for line in raw_tail]
+    if not message:
+        try:
+            text = response.text.strip()
+        except httpx.ResponseNotRead:
+            text = ""
+        message = text[:_MAX_TEXT] if text and body is None else response.reason_phrase
+    cls = _error_class(status, code)
+    raise cls(message or "", status_code=status, code=code, log_tail=log_tail, response=response)
+
+
+@contextmanager
+def map_transport_errors() -> Iterator[None]:
+    """Re-raise httpx's transport exceptions as `TransportError` subclasses, chained."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise RequestTimeoutError(f"{type(exc).__name__}: {exc}") from exc
+    except httpx.ConnectError as exc:
+        raise ConnectionFailedError(f"Cannot connect to the server: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
