@@ -1,0 +1,228 @@
+"""What every command shares: the run's state, the global options and the client factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ._config import Credentials, Resolver
+from ._debug import Redactor, enable_logging
+
+if TYPE_CHECKING:
+    from dphi_em import EMClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """Settings gathered from the global options, wherever they appear on the line."""
+
+    resolver: Resolver = field(default_factory=Resolver)
+    quiet: bool = False
+    debug: bool = False
+    json: bool = False
+    retries: int | None = None
+    url_in_use: str | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+def get_state(ctx: click.Context | None = None) -> State:
+    ctx = ctx or click.get_current_context()
+    return ctx.ensure_object(State)
+
+
+def _set_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        get_state(ctx).resolver.url = value
+
+
+def _set_username(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        get_state(ctx).resolver.username = value
+
+
+def _set_password_stdin(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        get_state(ctx).resolver.password_stdin = True
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        get_state(ctx).quiet = True
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        state = get_state(ctx)
+        state.debug = True
+        enable_logging(state.redactor)
+
+
+def _set_retries(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        get_state(ctx).retries = value
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        get_state(ctx).json = True
+
+
+def global_options(*, hidden: bool = False) -> Callable[[F], F]:
+    """``--url``, ``--username``, ``--password-stdin``, ``--quiet``, ``--debug``.
+
+    They are accepted before the command (documented there) and after it (hidden), so both
+    ``dphi-em --debug ls`` and ``dphi-em ls --debug`` work.
+    """
+    options = [
+        click.option(
+            "--url",
+            metavar="URL",
+            expose_value=False,
+            callback=_set_url,
+            hidden=hidden,
+            help="EM address [env DPHI_EM_URL; default http://localhost:8000/].",
+        ),
+        click.option(
+            "--username",
+            "-u",
+            metavar="NAME",
+            expose_value=False,
+            callback=_set_username,
+            hidden=hidden,
+            help="User name [env DPHI_EM_USERNAME].",
+        ),
+        click.option(
+            "--password-stdin",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_password_stdin,
+            hidden=hidden,
+            help="Read the password from the first line of stdin [else env DPHI_EM_PASSWORD, "
+            "the config file, or a prompt].",
+        ),
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_quiet,
+            hidden=hidden,
+            help="No progress bars or confirmations.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            metavar="N",
+            expose_value=False,
+            callback=_set_retries,
+            hidden=hidden,
+            help="Retries when the EM is busy (423) or refuses the connection "
+            "[default: 7, within 60 s; 0: fail at once].",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_debug,
+            hidden=hidden,
+            help="Show tracebacks and the HTTP exchange (secrets redacted).",
+        ),
+    ]
+
+    def decorate(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def json_option(f: F) -> F:
+    """``--json`` on a read command."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        help="Print JSON for scripts.",
+    )(f)
+
+
+def _check_pod(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from dphi_em._errors import ValidationError
+    from dphi_em._volumes import validate_pod_name
+
+    try:
+        return validate_pod_name(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def pod_option(f: F) -> F:
+    """``--pod P``: the pod name, i.e. the volume (validated before anything is sent)."""
+    return click.option(
+        "--pod",
+        "pod",
+        metavar="POD",
+        callback=_check_pod,
+        help="Pod name, i.e. which volume [default: the default pod and volume].",
+    )(f)
+
+
+def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.Command]:
+    """``click.command(name)`` with the global options also accepted after the command name.
+
+    Args:
+        name: The command's name.
+        public_globals: List the global options in this command's help too.
+    """
+
+    def decorate(f: F) -> click.Command:
+        wrapped = global_options(hidden=not public_globals)(f)
+        cmd: click.Command = click.command(name)(wrapped)
+        return cmd
+
+    return decorate
+
+
+@contextlib.contextmanager
+def open_client(
+    state: State, *, creds: Credentials | None = None, prompt: bool | None = None
+) -> Iterator[EMClient]:
+    """Resolve the settings, then open an `EMClient` (nothing is sent until it is used).
+
+    Args:
+        state: The run's state.
+        creds: Settings already resolved (else resolved here).
+        prompt: Ask for missing credentials (None: when stdin is a terminal).
+    """
+    if creds is None:
+        creds = state.resolver.resolve(prompt=prompt)
+    state.redactor.add(creds.password)
+    from dphi_em import DEFAULT_URL, EMClient
+
+    state.url_in_use = creds.url or DEFAULT_URL
+
+    kwargs: dict[str, Any] = {}
+    if state.retries is not None:
+        from dphi_em import RetryPolicy
+
+        kwargs["retry"] = RetryPolicy(max_attempts=state.retries + 1)
+    client = EMClient(
+        base_url=creds.url, username=creds.username, password=creds.password, **kwargs
+    )
+    with client:
+        if state.debug:
+            from ._debug import install_hooks
+
+            install_hooks(client.http_client, state.redactor)
+        yield client

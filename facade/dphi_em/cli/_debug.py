@@ -1,0 +1,126 @@
+"""``--debug``: the HTTP exchange and tracebacks on stderr, secrets redacted.
+
+Requests and responses are shown through httpx event hooks (method, URL, status and headers;
+never bodies, which carry passwords and tokens) and httpx's own log records. Everything
+printed goes through a :class:`Redactor` that removes the ``Authorization`` value, anything
+shaped like a JWT and the password itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import click
+
+REDACTED = "[REDACTED]"
+
+#: Header names whose values are never shown.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s'\",;]+")
+#: ``"password": "..."``, ``password=...``, ``"access": "..."`` in JSON, forms and queries.
+_KEY_VALUE = re.compile(
+    r"(?i)((?<![\w.])[\"']?(?:password|access|refresh|token|access_token|refresh_token)[\"']?"
+    r"\s*[:=]\s*)([\"']?)[^\s\"',&}]+"
+)
+
+
+class Redactor:
+    """Removes known secrets and secret-shaped strings from text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Redact ``secret`` from now on (ignored when empty or very short)."""
+        if secret and len(secret) >= 3:
+            self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced by ``[REDACTED]``."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        text = _JWT.sub(REDACTED, text)
+        text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+        return _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+    def headers(self, headers: Mapping[str, str]) -> list[str]:
+        """``name: value`` lines with secret headers' values hidden."""
+        lines = []
+        for name, value in headers.items():
+            shown = REDACTED if name.lower() in SECRET_HEADERS else self.redact(value)
+            lines.append(f"{name}: {shown}")
+        return lines
+
+
+class _RedactingFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__("debug: %(name)s: %(message)s")
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor.redact(super().format(record))
+
+
+class _StderrHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+_HANDLER_NAME = "dphi-em-cli-debug"
+
+
+def enable_logging(redactor: Redactor) -> None:
+    """Send the facade's and httpx's log records to stderr, redacted."""
+    handler = _StderrHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(_RedactingFormatter(redactor))
+    for name in ("dphi_em", "httpx"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+
+def disable_logging() -> None:
+    """Undo :func:`enable_logging` (tests run many commands in one process)."""
+    for name in ("dphi_em", "httpx"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+            logger.removeHandler(old)
+        logger.setLevel(logging.NOTSET)
+
+
+def install_hooks(http_client: Any, redactor: Redactor) -> None:
+    """Show each request and response of ``http_client`` (an ``httpx.Client``) on stderr."""
+
+    def on_request(request: Any) -> None:
+        lines = [f"> {request.method} {redactor.redact(str(request.url))}"]
+        lines += ["> " + line for line in redactor.headers(request.headers)]
+        click.echo("\n".join(lines), err=True)
+
+    def on_response(response: Any) -> None:
+        request = response.request
+        lines = [
+            f"< {response.status_code} {response.reason_phrase} "
+            f"({request.method} {redactor.redact(str(request.url.path))})"
+        ]
+        lines += ["< " + line for line in redactor.headers(response.headers)]
+        click.echo("\n".join(lines), err=True)
+
+    hooks = http_client.event_hooks
+    hooks.setdefault("request", []).append(on_request)
+    hooks.setdefault("response", []).append(on_response)
+    http_client.event_hooks = hooks

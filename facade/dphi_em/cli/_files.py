@@ -1,0 +1,162 @@
+"""Files in a volume: ``ls``, ``uplink``, ``downlink``, ``rm``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import command, get_state, json_option, open_client, pod_option
+from ._errors import CLIError, ExitCode
+from ._output import (
+    can_encode,
+    echo,
+    find_node,
+    human_bytes,
+    node_children,
+    node_is_dir,
+    node_size,
+    print_json,
+    style,
+    tree_lines,
+)
+from ._progress import progress_for
+
+
+def volume_label(pod: str | None) -> str:
+    """How messages name a volume."""
+    return f"volume of pod '{pod}'" if pod else "default volume"
+
+
+def _count(nodes: list[object]) -> tuple[int, int, int]:
+    """Files, folders and bytes under ``nodes``."""
+    files = dirs = size = 0
+    for node in nodes:
+        if node_is_dir(node):
+            sub = _count(node_children(node))
+            files, dirs, size = files + sub[0], dirs + 1 + sub[1], size + sub[2]
+        else:
+            files, size = files + 1, size + node_size(node)
+    return files, dirs, size
+
+
+@command("ls")
+@click.argument("path", required=False, default="", metavar="[PATH]")
+@pod_option
+@json_option
+def ls(path: str, pod: str | None) -> None:
+    """List the files of a volume as a tree (PATH: a folder or file in it)."""
+    state = get_state()
+    with open_client(state) as em:
+        tree = list(em.files_list(pod_name=pod))
+    nodes: list[object] = list(tree)
+    shown_path = "/" + path.strip("/") if path.strip("/.") else "/"
+    if shown_path != "/":
+        node = find_node(tree, path)
+        if node is None:
+            raise CLIError(
+                f"no file or folder {path!r} in the {volume_label(pod)}", ExitCode.NOT_FOUND
+            )
+        nodes = node_children(node) if node_is_dir(node) else [node]
+    if state.json:
+        print_json(nodes)
+        return
+    echo(style(f"{pod or '(default)'}:{shown_path}", bold=True))
+    if not nodes:
+        echo(style("(empty)", dim=True))
+        return
+    for line in tree_lines(nodes, ascii_only=not can_encode("├└│")):
+        echo(line)
+    files, dirs, size = _count(nodes)
+    echo(style(f"{files} file(s), {dirs} folder(s), {human_bytes(size)}", dim=True))
+
+
+@command("uplink")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    metavar="FILE|DIR...",
+    type=click.Path(exists=True, readable=True, path_type=Path),
+)
+@click.option(
+    "--dest",
+    default="",
+    metavar="DIR",
+    help="Folder in the volume to put them in [default: the volume root].",
+)
+@pod_option
+@json_option
+def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
+    """Send local files or folders (recursively) to a volume."""
+    state = get_state()
+    with open_client(state) as em, progress_for(state, "uplink") as progress:
+        result = em.uplink(list(paths), dest_path=dest, pod_name=pod, progress=progress)
+    if state.json:
+        print_json(result)
+    elif not state.quiet:
+        where = f"{volume_label(pod)}, folder '{dest}'" if dest else volume_label(pod)
+        echo(
+            f"Uplinked {result.file_count} file(s), {human_bytes(result.total_bytes)}, "
+            f"to the {where}."
+        )
+
+
+@command("downlink")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Local folder to write into.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace local files that exist.")
+@pod_option
+@json_option
+def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | None) -> None:
+    """Fetch files of a volume into a local folder."""
+    state = get_state()
+    written: list[dict[str, str]] = []
+    with open_client(state) as em:
+        for path in paths:
+            with progress_for(state, "downlink") as progress:
+                try:
+                    local = em.downlink(
+                        path,
+                        downlink_folder=folder,
+                        pod_name=pod,
+                        overwrite=overwrite,
+                        progress=progress,
+                    )
+                except FileExistsError as exc:  # the facade's LocalFileExistsError
+                    what = str(exc).split(";")[0].rstrip(".")
+                    raise CLIError(
+                        f"{what}; use --overwrite to replace it", ExitCode.USAGE
+                    ) from exc
+            written.append({"path": path, "local": str(local)})
+            if not state.json and not state.quiet:
+                echo(f"Downlinked {path} -> {local}")
+    if state.json:
+        print_json(written)
+
+
+@command("rm")
+@click.argument("path")
+@pod_option
+def rm(path: str, pod: str | None) -> None:
+    """Delete a file or folder (with its contents) from a volume."""
+    if not path.strip().strip("/."):
+        raise click.BadParameter(
+            f"{path!r} is the volume root; name a file or folder in it", param_hint="'PATH'"
+        )
+    state = get_state()
+    with open_client(state) as em:
+        em.delete(path, pod_name=pod)
+    if not state.quiet:
+        echo(f"Deleted {path} from the {volume_label(pod)}.")
+
+
+COMMANDS = [ls, uplink, downlink, rm]

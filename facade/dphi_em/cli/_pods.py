@@ -1,0 +1,288 @@
+"""Pods: ``run``, ``status``, ``namespace create``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from typing import Any
+
+import click
+
+from ._common import command, get_state, global_options, json_option, open_client, pod_option
+from ._output import echo, info, print_json, style, to_plain
+
+NODES = ("fpga", "gpu", "mpu")
+_RELATIVE = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_at(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
+    """``--at``: an ISO 8601 time with a zone, or ``+5m`` / ``+1h30m`` / ``+2d`` / ``+90s``.
+
+    Args:
+        value: The option's value.
+        now: The time ``+...`` counts from (default: now).
+
+    Returns:
+        An aware datetime.
+
+    Raises:
+        ValueError: Not one of the two forms, or an ISO time without a zone.
+    """
+    text = value.strip()
+    if text.startswith("+"):
+        match = _RELATIVE.match(text)
+        if not match or not any(match.groups()):
+            raise ValueError(
+                f"{value!r} is not a relative time: use +N followed by d, h, m or s, "
+                "e.g. +5m, +1h30m, +90s"
+            )
+        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        base = now or dt.datetime.now(dt.timezone.utc).astimezone()
+        return base + dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    from dphi_em._client import _scheduled_time  # the facade's own check (zone required)
+    from dphi_em._errors import ValidationError
+
+    try:
+        parsed = _scheduled_time(text)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
+    assert isinstance(parsed, dt.datetime)
+    return parsed
+
+
+def _check_at(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_at(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def _check_envs(
+    _ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    envs: dict[str, str] = {}
+    for item in values:
+        name, sep, val = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} has no '=': use NAME=VALUE", param=param)
+        if not _ENV_NAME.match(name):
+            raise click.BadParameter(
+                f"{item!r}: {name!r} is not a variable name (letters, digits and '_', "
+                "not starting with a digit)",
+                param=param,
+            )
+        envs[name] = val
+    return envs
+
+
+@command("run")
+@click.argument("image")
+@click.option(
+    "--node",
+    type=click.Choice(NODES, case_sensitive=False),
+    default="fpga",
+    show_default=True,
+    help="Node to run on.",
+)
+@click.option(
+    "--max-duration",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="MIN",
+    help="Minutes after its start when the pod is stopped.",
+)
+@click.option("--command", "cmd", metavar="CMD", help="Command replacing the image's own.")
+@click.option("--arg", "args", multiple=True, metavar="A", help="An argument (repeatable).")
+@click.option(
+    "--env",
+    "envs",
+    multiple=True,
+    metavar="K=V",
+    callback=_check_envs,
+    help="An environment variable (repeatable).",
+)
+@click.option(
+    "--port",
+    "ports",
+    multiple=True,
+    type=click.IntRange(1, 65535),
+    metavar="N",
+    help="A port exposed to your other pods in the namespace (repeatable).",
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="ISO-TIME|+5m",
+    callback=_check_at,
+    help="Start later: an ISO 8601 time with a zone (2025-05-22T12:10:00+02:00) or +5m, +1h30m.",
+)
+@pod_option
+@click.option("--namespace", is_flag=True, help="Run in your private namespace (inter-pod).")
+@click.option("--wait", is_flag=True, help="Wait until the pod runs (or fails to start).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --wait: how long to wait [default: 300 s after the start time].",
+)
+def run(
+    image: str,
+    node: str,
+    max_duration: int,
+    cmd: str | None,
+    args: tuple[str, ...],
+    envs: dict[str, str],
+    ports: tuple[int, ...],
+    at: dt.datetime | None,
+    pod: str | None,
+    namespace: bool,
+    wait: bool,
+    timeout: float | None,
+) -> None:
+    """Run IMAGE as a pod (your built or loaded image, or a public one)."""
+    state = get_state()
+    with open_client(state) as em:
+        em.run(
+            image,
+            node=node.upper(),
+            max_duration=max_duration,
+            command=cmd,
+            scheduled_time=at,
+            pod_name=pod,
+            ports=list(ports) or None,
+            namespace=namespace,
+            args=list(args) or None,
+            envs=envs or None,
+        )
+        who = f"pod '{pod}'" if pod else "the default pod"
+        when = f" at {at.isoformat()}" if at else ""
+        if not state.quiet:
+            echo(
+                f"Scheduled {style(image, bold=True)} on {node.upper()} as {who}{when} "
+                f"(max {max_duration} min)."
+            )
+        if not wait:
+            return
+        if timeout is None:
+            from dphi_em._config import DEFAULT_WAIT_TIMEOUT
+
+            timeout = DEFAULT_WAIT_TIMEOUT
+            if at is not None:
+                delay = (at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+                timeout += max(0.0, delay)
+        info("Waiting for the pod to run...", quiet=state.quiet)
+        final = em.wait_for_pod(pod, until="running", timeout=timeout)
+    if not state.quiet:
+        echo(f"{who.capitalize()}: {describe_state(final)}")
+
+
+def _fmt_time(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value) if value else ""
+
+
+def describe_state(state: Any) -> str:
+    """One line for a `PodState`: kind (coloured), reason, times, exit code, message."""
+    kind = str(getattr(state, "kind", "unknown"))
+    colour = {"running": "green", "waiting": "yellow"}.get(kind)
+    exit_code = getattr(state, "exit_code", None)
+    if kind == "terminated":
+        colour = "blue" if exit_code in (0, None) else "red"
+    parts = [style(kind, fg=colour, bold=True)]
+    reason = getattr(state, "reason", None)
+    if reason:
+        parts.append(reason)
+    started = getattr(state, "started_at", None)
+    finished = getattr(state, "finished_at", None)
+    if started:
+        parts.append(f"started {_fmt_time(started)}")
+    if finished:
+        parts.append(f"finished {_fmt_time(finished)}")
+    if exit_code is not None:
+        parts.append(f"exit code {exit_code}")
+    message = getattr(state, "message", None)
+    line = parts[0] + (" (" + ", ".join(parts[1:]) + ")" if len(parts) > 1 else "")
+    if message:
+        line += ": " + " ".join(str(message).split())
+    return line
+
+
+def _state_key(state: Any) -> tuple[Any, ...]:
+    return tuple(
+        getattr(state, a, None) for a in ("kind", "reason", "message", "exit_code", "started_at")
+    )
+
+
+def _status_doc(pod: str | None, state: Any) -> dict[str, Any]:
+    doc = to_plain(state)
+    body = doc if isinstance(doc, dict) else {"state": doc}
+    return {"pod": pod, **body}
+
+
+@command("status")
+@pod_option
+@click.option("--watch", "-w", is_flag=True, help="Print each change until the pod terminates.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --watch: seconds between polls.",
+)
+@json_option
+def status(pod: str | None, watch: bool, interval: float) -> None:
+    """Show a pod's state: waiting (with its reason), running or terminated."""
+    state = get_state()
+    who = f"pod '{pod}'" if pod else "default pod"
+    with open_client(state) as em:
+        current = em.pod_status(pod_name=pod)
+        if not watch:
+            if state.json:
+                print_json(_status_doc(pod, current))
+            else:
+                echo(f"{who}: {describe_state(current)}")
+            return
+        last: tuple[Any, ...] | None = None
+        while True:
+            key = _state_key(current)
+            if key != last:
+                last = key
+                if state.json:
+                    print_json(_status_doc(pod, current), lines=True)
+                else:
+                    stamp = dt.datetime.now().strftime("%H:%M:%S")
+                    echo(f"{style(stamp, dim=True)}  {who}: {describe_state(current)}")
+            if getattr(current, "kind", None) == "terminated":
+                return
+            time.sleep(interval)
+            current = em.pod_status(pod_name=pod)
+
+
+@click.group("namespace")
+@global_options(hidden=True)
+def namespace() -> None:
+    """Your private namespace, for pods that talk to each other."""
+
+
+@namespace.command("create")
+@global_options(hidden=True)
+def namespace_create() -> None:
+    """Create your private namespace (once; then run pods with --namespace).
+
+    A pod exposing --port N is reached by the others as <username>-<pod>:N.
+    """
+    state = get_state()
+    with open_client(state) as em:
+        em.namespace_create()
+    if not state.quiet:
+        echo("Namespace created: run pods with --namespace to let them reach each other.")
+
+
+COMMANDS = [run, status, namespace]
