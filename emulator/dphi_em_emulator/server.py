@@ -40,6 +40,7 @@ class EmulatorServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self._bound_port: int | None = None
 
     @property
     def emulator(self) -> Emulator:
@@ -48,10 +49,10 @@ class EmulatorServer:
 
     @property
     def port(self) -> int:
-        if self._socket is None:
+        """The bound port (kept after `stop`, for messages)."""
+        if self._bound_port is None:
             raise RuntimeError("the server is not started")
-        port: int = self._socket.getsockname()[1]
-        return port
+        return self._bound_port
 
     @property
     def url(self) -> str:
@@ -91,6 +92,7 @@ class EmulatorServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._socket = sock
+        self._bound_port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
             log_level="warning",
@@ -122,7 +124,7 @@ class EmulatorServer:
             self._thread.join(timeout=10)
         if self._socket is not None:
             self._socket.close()
-        self._server = self._thread = None
+        self._server = self._thread = self._socket = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -1,0 +1,119 @@
+"""`python -m dphi_em_emulator`: start-up output, arguments, and the package's isolation."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+
+def test_the_command_serves_and_prints_url_and_credentials(tmp_path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dphi_em_emulator",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--user",
+            "client1:secret",
+            "--user",
+            "ops:pa:ss",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("DPhi EM emulator serving on http://127.0.0.1:")
+        url = first.split()[-1]
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[1].split() == ["user:", "client1", "password:", "secret"]
+        assert lines[2].split() == ["user:", "ops", "password:", "pa:ss"]
+        response = httpx.post(f"{url}auth/", data={"username": "ops", "password": "pa:ss"})
+        assert response.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--data-dir", "x"],
+        ["--data-dir", "x", "--user", "nopassword"],
+        ["--data-dir", "x", "--user", "a:b", "--not-ready-node", "cpu"],
+        ["--user", "a:b"],
+    ],
+)
+def test_bad_arguments_exit_2(tmp_path, args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dphi_em_emulator", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr
+
+
+def test_bad_config_values_exit_2(tmp_path) -> None:
+    from dphi_em_emulator import main
+
+    assert main(["--data-dir", str(tmp_path), "--user", "a:b", "--time-scale", "0"]) == 2
+
+
+def test_the_emulator_imports_neither_the_client_nor_the_generated_code() -> None:
+    code = (
+        "import sys, dphi_em_emulator, dphi_em_emulator.server, dphi_em_emulator._cli\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('dphi_em', 'em_api_client')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_the_public_names() -> None:
+    import dphi_em_emulator
+
+    assert dphi_em_emulator.__all__ == sorted(dphi_em_emulator.__all__)
+    assert set(dphi_em_emulator.__all__) == {
+        "EmulatorConfig",
+        "EmulatorServer",
+        "create_app",
+        "main",
+        "run_in_thread",
+    }
+
+
+def test_run_in_thread(tmp_path) -> None:
+    from dphi_em_emulator import EmulatorConfig, run_in_thread
+
+    config = EmulatorConfig(data_dir=tmp_path, users={"u": "p"})
+    with run_in_thread(config) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        response = httpx.post(f"{server.url}auth/", json={"username": "u", "password": "p"})
+        assert response.status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(f"{server.url}auth/", json={"username": "u", "password": "p"})
+
+
+def test_config_rejects_nonsense(tmp_path) -> None:
+    from dphi_em_emulator import EmulatorConfig
+
+    with pytest.raises(ValueError, match="user"):
+        EmulatorConfig(data_dir=tmp_path, users={})
+    with pytest.raises(ValueError, match="user name"):
+        EmulatorConfig(data_dir=tmp_path, users={"../x": "p"})
+    with pytest.raises(ValueError, match="node"):
+        EmulatorConfig(data_dir=tmp_path, users={"u": "p"}, not_ready_nodes={"tpu"})
