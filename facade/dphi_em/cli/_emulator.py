@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+import os
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from ._common import command
+from ._config import ENV_PASSWORD, ENV_USERNAME
 from ._errors import CLIError, ExitCode
 
 
@@ -36,7 +41,7 @@ def _check_users(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="Where volumes, images and pods are kept [default: a temporary folder].",
+    help="Where volumes, images and pods are kept [default: a temporary folder, deleted at exit].",
 )
 @click.option(
     "--user",
@@ -44,8 +49,10 @@ def _check_users(
     multiple=True,
     metavar="U:P",
     callback=_check_users,
-    help="A user and password the emulator accepts (repeatable).",
+    help="A user and password the emulator accepts (repeatable) [default: "
+    "DPHI_EM_USERNAME:DPHI_EM_PASSWORD].",
 )
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED, metavar="[-- EMULATOR OPTIONS]")
 @click.pass_context
 def emulator(
     ctx: click.Context,
@@ -53,8 +60,13 @@ def emulator(
     port: int | None,
     data_dir: Path | None,
     users: tuple[str, ...],
+    extra: tuple[str, ...],
 ) -> None:
-    """Start a local EM emulator over HTTP (Ctrl-C stops it)."""
+    """Start a local EM emulator over HTTP (Ctrl-C stops it).
+
+    Options after -- go to the emulator as they are, e.g.
+    dphi-em emulator --user client1:secret -- --time-scale 60 --no-lock
+    """
     try:
         emulator_main: Callable[[list[str]], int] = importlib.import_module(
             "dphi_em_emulator.__main__"
@@ -64,16 +76,46 @@ def emulator(
             f"the emulator is not installed ({exc}): pip install 'dphi-em[emulator]'",
             ExitCode.USAGE,
         ) from None
+    if not users:
+        name, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
+        if not name or not password:
+            raise click.UsageError(
+                f"give at least one --user USER:PASSWORD (or set {ENV_USERNAME} and "
+                f"{ENV_PASSWORD})",
+                ctx=ctx,
+            )
+        users = (f"{name}:{password}",)
     argv: list[str] = []
     if host is not None:
         argv += ["--host", host]
     if port is not None:
         argv += ["--port", str(port)]
-    if data_dir is not None:
-        argv += ["--data-dir", str(data_dir)]
     for user in users:
         argv += ["--user", user]
-    ctx.exit(emulator_main(argv))
+    argv += list(extra)
+    if data_dir is not None:
+        ctx.exit(emulator_main([*argv, "--data-dir", str(data_dir)]))
+    with tempfile.TemporaryDirectory(prefix="dphi-em-emulator-") as tmp, _term_as_interrupt():
+        code = emulator_main([*argv, "--data-dir", tmp])
+    ctx.exit(code)
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so that the temporary data dir is removed either way."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):  # not the main thread, or no SIGTERM here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 COMMANDS = [emulator]

@@ -201,7 +201,7 @@ def _log_tail(exc: BaseException) -> Sequence[str]:
 def one_line(exc: BaseException) -> str:
     """The single line shown for ``exc`` (without the ``Error:`` prefix)."""
     if isinstance(exc, click.UsageError):
-        line = _message(exc)
+        line = " ".join(exc.format_message().split())
         ctx = exc.ctx
         if ctx is not None:
             line += f" (see '{ctx.command_path} --help')"
@@ -269,6 +269,8 @@ def report(
 
 
 def _format_tail(lines: Iterable[str]) -> str:
-    body = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    body = [line.rstrip("\r\n") for line in lines]
+    while body and not body[-1].strip():
+        body.pop()
     header = click.style("--- log tail ---", dim=True)
-    return header + "\n" + body.rstrip("\n")
+    return "\n".join([header, *("  " + line for line in body)])
