@@ -97,8 +97,12 @@ def load_config(path: Path | None = None) -> SavedConfig:
         return SavedConfig()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        _check_private(path, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
     with os.fdopen(fd, "rb") as fh:
-        _check_private(path, os.fstat(fh.fileno()))
         raw = fh.read()
     try:
         data = json.loads(raw.decode("utf-8"))
