@@ -46,7 +46,9 @@ async def _em_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return detail_response(405, f'Method "{request.method}" not allowed.')
+        response = detail_response(405, f'Method "{request.method}" not allowed.')
+        response.headers.update(exc.headers or {})  # Allow: ...
+        return response
     if exc.status_code == 404:
         body = {"error": NOT_FOUND, "message": f"{request.url.path} not found."}
         return JSONResponse(body, status_code=404)

@@ -1,0 +1,103 @@
+"""The merged OpenAPI 3 spec, run against the emulator with Schemathesis (property-based).
+
+Every EM operation and the two auth operations of `openapi/em-api.openapi3.json` get a bounded
+number of generated requests over a real socket with a real token; Schemathesis' standard
+checks (no 5xx, documented status codes, content types and headers, response bodies that
+match their schemas, ...) run on every response. The vendor's dashboard paths (`/mission`,
+`/payload`, ...) are not part of the EM and are left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+    status_code_conformance,
+)
+
+SPEC = Path(__file__).resolve().parents[2] / "openapi" / "em-api.openapi3.json"
+
+if not SPEC.exists():  # pragma: no cover - the spec pipeline commits it
+    pytest.skip(f"{SPEC} is missing (run `make generate`)", allow_module_level=True)
+
+schema = schemathesis.openapi.from_path(SPEC).include(path_regex=r"^/(em/|auth/)")
+
+
+@pytest.fixture(scope="module")
+def access_token(emulator) -> str:
+    response = httpx.post(
+        f"{emulator.url}auth/", data={"username": emulator.username, "password": emulator.password}
+    )
+    assert response.status_code == 200
+    return response.json()["access"]
+
+
+def _json(response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _explained_deviations(case, response) -> list:
+    """Checks to skip for one response, each with the reason it can't pass.
+
+    - `POST /auth/` and `POST /auth/refresh` without their (required) fields: the emulator
+      answers 400 with one message per missing field, as Django REST Framework does (e.g.
+      `{"username": ["This field is required."]}`); the vendor spec (drf-yasg) documents only
+      201 there and our overlay adds 200 and 401, so Schemathesis sees an undocumented status.
+      The fix belongs in the overlay (document 400 with a field -> messages object).
+    - `positive_data_acceptance` when the emulator answers a schema-valid request with a 400,
+      403 or 404 error envelope: the schema can't say that a `filepath` must exist, that a
+      Dockerfile must hold `FROM`, that a tar must be a `docker save`, that a namespace is
+      created once, or that a path must stay inside the volume; these are the EM's documented
+      failures. (Some are spec looseness the overlay could tighten: no `minLength: 1` on
+      `filepath`, `image`, `dockerfile`, `tarfile`; no `minItems: 1` on uplink `files`.)
+    - `negative_data_rejection` when the only "invalid" parts are the query string or the
+      headers: the query violations the emulator accepts are unknown parameters (Django REST
+      Framework ignores them, and so does the EM; a bad `pod_name` or a missing `filepath` is
+      refused with 400, see test_emulator_paths.py), and the removed `Authorization` header is
+      put back by this test's own `headers=` (so the request was not invalid on the wire).
+    - `negative_data_rejection` for an uplink whose multipart body is "invalid": multipart
+      parts are text, so a `dest_path` or `pod_name` "became integer" arrives as the text
+      "-15923" (a valid folder or pod name), and unknown parts are ignored, as by Django.
+    - `negative_data_rejection` for a JSON body holding an empty string: the contract says an
+      empty string means "not given" whatever the field's type (the vendor's client sends
+      `pod_name=""`, `command=""`), so `"envs": ""` is accepted as "no envs".
+    """
+    excluded = []
+    if case.path in ("/auth/", "/auth/refresh") and response.status_code == 400:
+        excluded.append(status_code_conformance)
+    if response.status_code in (400, 403, 404) and "error" in _json(response):
+        excluded.append(positive_data_acceptance)
+    negative = {
+        location
+        for location, info in case.meta.components.items()
+        if info.mode == GenerationMode.NEGATIVE
+    }
+    if (
+        (negative and negative <= {ParameterLocation.QUERY, ParameterLocation.HEADER})
+        or (case.path == "/em/files/uplink" and ParameterLocation.BODY in negative)
+        or (isinstance(case.body, dict) and "" in case.body.values())
+    ):
+        excluded.append(negative_data_rejection)
+    return excluded
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_emulator_follows_the_spec(case, emulator, access_token: str) -> None:
+    response = case.call(
+        base_url=emulator.url.rstrip("/"),
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
+    case.validate_response(response, excluded_checks=_explained_deviations(case, response))
