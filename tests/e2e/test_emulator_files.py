@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import time
 from urllib.parse import quote
 
 import httpx
@@ -331,3 +333,41 @@ def test_many_files_in_one_call(em_http, pod_name: str) -> None:
     response = _uplink(client, files, dest_path="many", pod_name=pod_name)
     assert response.json()["data"]["file_count"] == 50
     assert len(_list(client, pod_name)[0]["contents"]) == 50
+
+
+def test_an_interrupted_uplink_leaves_nothing_behind(make_emulator, em_http) -> None:
+    server = make_emulator()
+    client = em_http(server)
+    token = client.headers["authorization"]
+    boundary = "cut-short"
+    head = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="files"; filename="partial.bin"\r\n\r\n'
+    ).encode()
+    request = (
+        "POST /em/files/uplink HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(head) + 10_000_000}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as raw:
+        raw.sendall(request + head + b"p" * 3_000_000)
+        time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while client.get("em/files/list").status_code == 423:  # the server notices the hang-up
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.get("em/files/list").json()["data"] == []
+    assert list((server.config.data_dir / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/..", "dir/"])
+def test_uplink_refuses_part_names_without_a_file_name(em_http, pod_name: str, name: str) -> None:
+    client = em_http()
+    response = client.post(
+        "em/files/uplink", files=[("files", (name, b"x"))], data={"pod_name": pod_name}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_PATH"
+    assert _list(client, pod_name) == []
