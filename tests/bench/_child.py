@@ -1,0 +1,92 @@
+"""What every measured child process shares: memory readings, the timed region, the report.
+
+A child runs exactly one client, once. Its imports happen before the timed region; right
+before it, the child resets its peak RSS (`/proc/self/clear_refs`, where allowed) and reads
+`VmRSS`; right after it, `VmHWM`. It prints one JSON line on stdout (see `measure`).
+Standard library only: importing this costs the child nothing measurable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import io
+import json
+import pstats
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["emit", "measure", "status_kib"]
+
+#: Lines of the cProfile summary kept (sorted by cumulative time).
+PROFILE_LINES = 15
+
+
+def status_kib(field: str) -> int:
+    """A `kB` field of `/proc/self/status` (e.g. `VmRSS`, `VmHWM`), in KiB; -1 if absent."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def _reset_peak() -> bool:
+    """Reset `VmHWM` to the current RSS (Linux >= 4.0); False when not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _profile_summary(profile: cProfile.Profile) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_LINES)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    # Keep "N function calls ... in S seconds", then the table from its column header on.
+    total = [line.strip() for line in lines if "function calls" in line]
+    header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    return "\n".join(total + lines[header:])
+
+
+def measure(work: Callable[[], Any], *, profile: bool = False) -> dict[str, Any]:
+    """Run `work` once as the timed region; return the child's report.
+
+    Returns:
+        `seconds` (perf_counter around `work`), `rss_before_kib`, `hwm_kib` (peak RSS during
+        the region when the reset worked, else since start), `hwm_reset` (whether it
+        worked), `result` (what `work` returned) and, with `profile`, `profile` (the top of
+        a cProfile by cumulative time).
+    """
+    reset = _reset_peak()
+    rss_before = status_kib("VmRSS")
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+    report: dict[str, Any] = {
+        "seconds": seconds,
+        "rss_before_kib": rss_before,
+        "hwm_kib": status_kib("VmHWM"),
+        "hwm_reset": reset,
+        "result": result,
+    }
+    if profiler is not None:
+        report["profile"] = _profile_summary(profiler)
+    return report
+
+
+def emit(report: dict[str, Any]) -> None:
+    """Print the report as the child's one line of JSON."""
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.write(json.dumps(report) + "\n")
+        sys.stdout.flush()
