@@ -66,6 +66,7 @@ __all__ = [
     "ValidationError",
     "WaitTimeoutError",
     "map_transport_errors",
+    "parse_retry_after",
     "raise_for_response",
 ]
 

@@ -16,6 +16,7 @@ first), reduced to a safe base name, else from the requested path.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import posixpath
@@ -156,7 +157,9 @@ def _regular_file(path: Path, st: os.stat_result, max_bytes: int) -> None:
     _check_name(path)
 
 
-def _collect(path: Path, dest_dir: str, max_bytes: int) -> Iterator[UplinkFile]:
+def _collect(
+    path: Path, dest_dir: str, max_bytes: int, seen: set[tuple[int, int]]
+) -> Iterator[UplinkFile]:
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -167,11 +170,14 @@ def _collect(path: Path, dest_dir: str, max_bytes: int) -> Iterator[UplinkFile]:
         _regular_file(path, st, max_bytes)
         yield UplinkFile(path, st.st_size, dest_dir)
     elif stat.S_ISDIR(st.st_mode):
+        if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent
+            return
+        seen.add((st.st_dev, st.st_ino))
         if not os.access(path, os.R_OK | os.X_OK):
             raise ValidationError(f"Cannot uplink {str(path)!r}: the folder is not readable.")
         folder = _join(dest_dir, path.resolve().name if path.name in ("", ".", "..") else path.name)
         for child in sorted(path.iterdir(), key=lambda p: p.name):
-            yield from _collect(child, folder, max_bytes)
+            yield from _collect(child, folder, max_bytes, seen)
     else:
         raise ValidationError(f"Cannot uplink {str(path)!r}: not a regular file or a folder.")
 
@@ -210,10 +216,11 @@ def plan_uplink(
     if not isinstance(dest_path, str):
         raise ValidationError(f"dest_path must be a string, not {type(dest_path).__name__}.")
     files: list[UplinkFile] = []
+    seen: set[tuple[int, int]] = set()
     for raw in filepaths:
         if not isinstance(raw, (str, os.PathLike)):
             raise ValidationError(f"Not a file path: {raw!r}.")
-        files.extend(_collect(Path(raw), dest_path, max_bytes))
+        files.extend(_collect(Path(raw), dest_path, max_bytes, seen))
     if not files:
         raise ValidationError("Nothing to uplink: the folders given hold no files.")
     groups: dict[str, list[UplinkFile]] = {}
@@ -358,6 +365,7 @@ def content_disposition_filename(header: str | None) -> str | None:
         charset, _, rest = extended.partition("'")
         _, _, encoded = rest.partition("'")
         try:
+            codecs.lookup(charset or "utf-8")
             decoded = unquote(encoded, encoding=charset or "utf-8", errors="strict")
         except (LookupError, UnicodeDecodeError):
             decoded = None
@@ -399,7 +407,10 @@ def receive_download(
     received = 0
     try:
         with open(fd, "wb", buffering=CHUNK_SIZE) as out:
-            chunks = response.iter_bytes() if encoded else response.iter_raw()
+            if response.is_stream_consumed:  # read already (an in-memory response)
+                chunks: Iterator[bytes] = iter([response.content])
+            else:
+                chunks = response.iter_bytes() if encoded else response.iter_raw()
             try:
                 for chunk in chunks:
                     out.write(chunk)

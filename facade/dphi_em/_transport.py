@@ -151,7 +151,10 @@ class RetryTransport(httpx.BaseTransport):
         except BaseException:
             self.gate.release()
             raise
-        response.stream = _GatedStream(_as_sync(response.stream), self.gate.release)
+        if response.is_closed:  # a body read already (e.g. built in memory): nothing in flight
+            self.gate.release()
+        else:
+            response.stream = _GatedStream(_as_sync(response.stream), self.gate.release)
         return response
 
     def _send_with_retries(self, request: httpx.Request) -> httpx.Response:
