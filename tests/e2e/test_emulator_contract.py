@@ -70,9 +70,10 @@ def _explained_deviations(case, response) -> list:
     - `negative_data_rejection` for an uplink whose multipart body is "invalid": multipart
       parts are text, so a `dest_path` or `pod_name` "became integer" arrives as the text
       "-15923" (a valid folder or pod name), and unknown parts are ignored, as by Django.
-    - `negative_data_rejection` for a JSON body holding an empty string: the contract says an
-      empty string means "not given" whatever the field's type (the vendor's client sends
-      `pod_name=""`, `command=""`), so `"envs": ""` is accepted as "no envs".
+    - `negative_data_rejection` for a JSON body holding an empty string or a null: the
+      contract says either means "not given" whatever the field's type (the vendor's client
+      sends `pod_name=""`, `command=""`, `"scheduled_time": null`), so `"envs": ""` is
+      accepted as "no envs" and `"namespace": null` as "no namespace".
     """
     excluded = []
     if case.path in ("/auth/", "/auth/refresh") and response.status_code == 400:
@@ -87,7 +88,7 @@ def _explained_deviations(case, response) -> list:
     if (
         (negative and negative <= {ParameterLocation.QUERY, ParameterLocation.HEADER})
         or (case.path == "/em/files/uplink" and ParameterLocation.BODY in negative)
-        or (isinstance(case.body, dict) and "" in case.body.values())
+        or (isinstance(case.body, dict) and any(v in ("", None) for v in case.body.values()))
     ):
         excluded.append(negative_data_rejection)
     return excluded
