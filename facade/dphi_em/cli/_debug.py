@@ -1,7 +1,8 @@
 """``--debug``: the HTTP exchange and tracebacks on stderr, secrets redacted.
 
 Requests and responses are shown through httpx event hooks (method, URL, status and headers;
-never bodies, which carry passwords and tokens) and httpx's own log records. Everything
+never bodies, which carry passwords and tokens), and the facade's log records (logins, token
+refreshes, retries) through the ``dphi_em`` logger. Everything
 printed goes through a :class:`Redactor` that removes the ``Authorization`` value, anything
 shaped like a JWT and the password itself.
 """
@@ -79,28 +80,31 @@ class _StderrHandler(logging.Handler):
 
 
 _HANDLER_NAME = "dphi-em-cli-debug"
+_LOGGERS = ("dphi_em",)
+_saved_levels: dict[str, int] = {}
 
 
 def enable_logging(redactor: Redactor) -> None:
-    """Send the facade's and httpx's log records to stderr, redacted."""
+    """Send the facade's log records to stderr, redacted (the hooks show the HTTP exchange)."""
     handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(_RedactingFormatter(redactor))
-    for name in ("dphi_em", "httpx"):
+    for name in _LOGGERS:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
             logger.removeHandler(old)
+        _saved_levels.setdefault(name, logger.level)
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
 
 
 def disable_logging() -> None:
     """Undo :func:`enable_logging` (tests run many commands in one process)."""
-    for name in ("dphi_em", "httpx"):
+    for name in _LOGGERS:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
             logger.removeHandler(old)
-        logger.setLevel(logging.NOTSET)
+        logger.setLevel(_saved_levels.pop(name, logging.NOTSET))
 
 
 def install_hooks(http_client: Any, redactor: Redactor) -> None:

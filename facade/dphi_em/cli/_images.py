@@ -63,7 +63,7 @@ def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> N
 )
 @pod_option
 def load(tarfile: str, name: str, pod: str | None) -> None:
-    """Load an image from a TAR file (``docker save``) already uplinked to a volume."""
+    """Load an image from a TAR file (docker save) already uplinked to a volume."""
     state = get_state()
     with open_client(state) as em:
         info(f"Loading {name} from {tarfile} ({volume_label(pod)})...", quiet=state.quiet)
