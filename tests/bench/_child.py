@@ -22,6 +22,8 @@ __all__ = ["emit", "measure", "status_kib"]
 
 #: Lines of the cProfile summary kept (sorted by cumulative time).
 PROFILE_LINES = 15
+#: Lines of the second summary (sorted by time spent in the function itself).
+TOTTIME_LINES = 8
 
 
 def status_kib(field: str) -> int:
@@ -47,34 +49,52 @@ def _profile_summary(profile: cProfile.Profile) -> str:
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out)
     stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_LINES)
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    # Keep "N function calls ... in S seconds", then the table from its column header on.
+    cumulative = _table(out.getvalue())
+    out.seek(0)
+    out.truncate()
+    stats.sort_stats("tottime").print_stats(TOTTIME_LINES)
+    own = _table(out.getvalue())
+    return "\n".join(
+        [
+            *cumulative,
+            f"-- the same, top {TOTTIME_LINES} by own time (tottime):",
+            *own[1:],
+        ]
+    )
+
+
+def _table(text: str) -> list[str]:
+    """`N function calls ... in S seconds`, then the table from its column header on."""
+    lines = [line for line in text.splitlines() if line.strip()]
     total = [line.strip() for line in lines if "function calls" in line]
     header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
-    return "\n".join(total + lines[header:])
+    return total + lines[header:]
 
 
 def measure(work: Callable[[], Any], *, profile: bool = False) -> dict[str, Any]:
     """Run `work` once as the timed region; return the child's report.
 
     Returns:
-        `seconds` (perf_counter around `work`), `rss_before_kib`, `hwm_kib` (peak RSS during
-        the region when the reset worked, else since start), `hwm_reset` (whether it
-        worked), `result` (what `work` returned) and, with `profile`, `profile` (the top of
-        a cProfile by cumulative time).
+        `seconds` (perf_counter around `work`), `cpu_s` (CPU seconds of this process in
+        it), `rss_before_kib`, `hwm_kib` (peak RSS during the region when the reset
+        worked, else since start), `hwm_reset` (whether it worked), `result` (what `work`
+        returned) and, with `profile`, `profile` (the top of a cProfile).
     """
     reset = _reset_peak()
     rss_before = status_kib("VmRSS")
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
+    cpu = time.process_time()
     started = time.perf_counter()
     result = work()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     if profiler is not None:
         profiler.disable()
     report: dict[str, Any] = {
         "seconds": seconds,
+        "cpu_s": cpu,
         "rss_before_kib": rss_before,
         "hwm_kib": status_kib("VmHWM"),
         "hwm_reset": reset,

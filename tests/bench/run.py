@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -51,6 +51,7 @@ LIST_POD = "bench-list"
 BATCH = 100
 #: Seconds any one child may take before it is killed (and the bench fails).
 CHILD_TIMEOUT = 300.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class BenchError(Exception):
@@ -79,6 +80,7 @@ class Proc:
     stdout: str
     maxrss_kib: int
     wall: float
+    cpu: float
 
 
 def run_process(cmd: Sequence[str], scratch: Path, timeout: float = CHILD_TIMEOUT) -> Proc:
@@ -107,7 +109,7 @@ def run_process(cmd: Sequence[str], scratch: Path, timeout: float = CHILD_TIMEOU
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace")[-2000:]
         raise BenchError(f"{' '.join(cmd)[:200]} exited {proc.returncode}:\n{tail}")
-    return Proc(stdout, usage.ru_maxrss, wall)
+    return Proc(stdout, usage.ru_maxrss, wall, usage.ru_utime + usage.ru_stime)
 
 
 class Server:
@@ -130,6 +132,12 @@ class Server:
                 self.stop()
                 raise BenchError(f"{name} did not start:\n{log.read_text(errors='replace')}")
             time.sleep(0.05)
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system, all threads) the server has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
     def check(self) -> None:
         """Fail if the server died."""
@@ -277,21 +285,28 @@ class Bench:
     args: argparse.Namespace
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     curl_idle_kib: int = 0
+    servers: list[Server] = field(default_factory=list)
 
     # ---- children
 
     def client(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run one Python client child; its report plus `maxrss_kib` and `wall`."""
-        proc = run_process([PY, str(HERE / "clients.py"), name, json.dumps(args)], self.tmp)
-        return self._report(proc)
+        return self._report(self._run([PY, str(HERE / "clients.py"), name, json.dumps(args)]))
 
     def raw(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run one raw-socket client child (`sink.py up|down`)."""
-        proc = run_process([PY, str(HERE / "sink.py"), command, json.dumps(args)], self.tmp)
-        return self._report(proc)
+        return self._report(self._run([PY, str(HERE / "sink.py"), command, json.dumps(args)]))
+
+    def _run(self, cmd: list[str]) -> tuple[Proc, dict[str, float]]:
+        """Run a measured child; also the CPU seconds each server spent meanwhile."""
+        before = {server.name: server.cpu() for server in self.servers}
+        proc = run_process(cmd, self.tmp)
+        spent = {f"{s.name}_cpu_s": s.cpu() - before[s.name] for s in self.servers}
+        return proc, spent
 
     @staticmethod
-    def _report(proc: Proc) -> dict[str, Any]:
+    def _report(ran: tuple[Proc, dict[str, float]]) -> dict[str, Any]:
+        proc, servers = ran
         lines = proc.stdout.strip().splitlines()
         if not lines:
             raise BenchError("a child printed no report")
@@ -299,6 +314,7 @@ class Bench:
         report["maxrss_kib"] = proc.maxrss_kib
         report["wall"] = proc.wall
         report["rss_growth_kib"] = report["hwm_kib"] - report["rss_before_kib"]
+        report.update(servers)
         return report
 
     def curl(self, segments: list[list[str]]) -> dict[str, Any]:
@@ -312,7 +328,7 @@ class Bench:
             if i:
                 cmd.append("--next")
             cmd += ["-sS", "-w", r"%{http_code} %{time_total} %{size_download}\n", *segment]
-        proc = run_process(cmd, self.tmp)
+        proc, servers = self._run(cmd)
         rows = [line.split() for line in proc.stdout.strip().splitlines()]
         if len(rows) != len(segments) or any(row[0] != "200" for row in rows):
             raise BenchError(f"curl answered {proc.stdout.strip()[:300]!r}")
@@ -322,6 +338,8 @@ class Bench:
             "maxrss_kib": proc.maxrss_kib,
             "rss_growth_kib": proc.maxrss_kib - self.curl_idle_kib,
             "wall": proc.wall,
+            "cpu_s": proc.cpu,
+            **servers,
         }
 
     def record(self, key: str, sample: dict[str, Any]) -> None:
@@ -452,7 +470,9 @@ class Bench:
         file every downlink figure reads.
         """
         big, small = [self.payloads.big], self.payloads.small
-        for _ in range(runs):
+        for run in range(runs):
+            if run:
+                self.em.delete("src")  # replacing a 1 GiB file costs the emulator its unlink
             sample = self.uplink_once("raw", big, "src", self.emulator_url)
             self.record("emulator_uplink_big.raw", {**sample, "mib": self.mib})
             args = {**self.token_args(), "filepath": "src/big.bin"}
@@ -581,12 +601,31 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def paired(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[float]:
+    """Per-round time ratios ours/theirs (runs are interleaved: round i of each is side by
+    side in time, so a disturbance hits both)."""
+    return [o["seconds"] / t["seconds"] for o, t in zip(ours, theirs, strict=True)]
+
+
+def round_verdict(values: list[float], ok: Callable[[float], bool]) -> tuple[float, str]:
+    """The median of per-round values and its verdict; `MISS (1/3 rounds pass)` when the
+    rounds disagree (a sign of a disturbed run)."""
+    middle = float(statistics.median(values))
+    result = verdict(ok(middle))
+    passed = sum(1 for value in values if ok(value))
+    if 0 < passed < len(values):
+        result += f" ({passed}/{len(values)} rounds pass)"
+    return middle, result
+
+
 def transfer_rows(
     number: str, label: str, key: str, s: dict[str, list[dict[str, Any]]], *, rss_target: bool
 ) -> list[Row]:
     """Throughput (>= 0.9x curl) and peak RSS growth rows of one transfer figure."""
     facade, curl, requests = (throughput(s[f"{key}.{w}"]) for w in ("facade", "curl", "requests"))
-    ratio = facade / curl
+    # Throughput ratio facade/curl of each round = curl's time / the facade's time.
+    ratios = [1 / r for r in paired(s[f"{key}.facade"], s[f"{key}.curl"])]
+    ratio, result = round_verdict(ratios, lambda r: r >= 0.9)
     rss = {w: peak_growth(s[f"{key}.{w}"]) for w in ("facade", "curl", "requests")}
     rows = [
         Row(
@@ -596,7 +635,7 @@ def transfer_rows(
             f"curl {curl:.0f} · requests {requests:.0f} MiB/s",
             f"{ratio:.2f}x curl",
             ">= 0.90x curl",
-            verdict(ratio >= 0.9),
+            result,
             profile=key,
             values={"facade": facade, "curl": curl, "requests": requests, "ratio": ratio},
         )
@@ -633,10 +672,16 @@ def capacity_rows(
         emulator = throughput(s[f"emulator_{figure}.raw"])
         measured = throughput(s[f"{figure}.facade"])
         side = "emulator" if emulator < facade else "client"
+        busy = {
+            who: statistics.median(x[key] / x["seconds"] for x in s[f"{figure}.facade"])
+            for who, key in (("facade", "cpu_s"), ("emulator", "emulator_cpu_s"))
+        }
         bounds[figure] = (
             f"{side}: the emulator alone (raw-socket client) {emulator:.0f} MiB/s; the facade "
             f"alone (raw-socket {peer}) {facade:.0f} MiB/s, curl {curl:.0f}; the facade "
-            f"against the emulator (one core each) {measured:.0f} MiB/s"
+            f"against the emulator {measured:.0f} MiB/s, with the facade busy "
+            f"{busy['facade']:.0%} and the emulator {busy['emulator']:.0%} of the time "
+            "(CPU seconds / wall seconds; 100% = one core)"
         )
         rows.append(
             Row(
@@ -683,15 +728,21 @@ def figures(bench: Bench) -> tuple[list[Row], dict[str, str]]:
     }
     values = {f"{w}_ms_per_call": v for w, v in ms.items()}
     label = f"{a.list_calls} x files_list"
+    vs_httpx, httpx_result = round_verdict(
+        paired(s["files_list.facade"], s["files_list.httpx"]), lambda r: r <= 1.25
+    )
+    speedup, vendor_result = round_verdict(
+        paired(s["files_list.requests"], s["files_list.facade"]), lambda r: r >= 1.3
+    )
     rows.append(
         Row(
             "3",
             f"{label}: vs httpx.Client (keep-alive)",
             f"{ms['facade']:.3f} ms/call",
             f"httpx {ms['httpx']:.3f} ms/call",
-            f"{ms['facade'] / ms['httpx']:.2f}x httpx",
+            f"{vs_httpx:.2f}x httpx",
             "<= 1.25x httpx",
-            verdict(ms["facade"] / ms["httpx"] <= 1.25),
+            httpx_result,
             profile="files_list",
             values=values,
         )
@@ -702,9 +753,9 @@ def figures(bench: Bench) -> tuple[list[Row], dict[str, str]]:
             f"{label}: vs requests (new connection)",
             f"{ms['facade']:.3f} ms/call",
             f"requests {ms['requests']:.3f} ms/call (httpx {ms['requests'] / ms['httpx']:.2f}x)",
-            f"{ms['requests'] / ms['facade']:.2f}x faster",
+            f"{speedup:.2f}x faster",
             ">= 1.30x faster",
-            verdict(ms["requests"] / ms["facade"] >= 1.3),
+            vendor_result,
             profile="files_list",
             values=values,
         )
@@ -730,17 +781,22 @@ def figures(bench: Bench) -> tuple[list[Row], dict[str, str]]:
         ("import_dphi_em", "python -c 'import dphi_em'", False),
     ):
         ours = median(s[f"startup.{key}"])
+        differences = [
+            o["seconds"] - b["seconds"]
+            for o, b in zip(s[f"startup.{key}"], s["startup.python_pass"], strict=True)
+        ]
+        difference, result = round_verdict(differences, lambda d: d <= 0.25)
         rows.append(
             Row(
                 "5",
                 f"start-up: {label}",
                 f"{ours:.3f} s",
                 f"python -c pass {bare:.3f} s",
-                f"+{ours - bare:.3f} s",
+                f"+{difference:.3f} s",
                 "<= +0.25 s" if target else "info",
-                verdict(ours - bare <= 0.25) if target else "info",
+                result if target else "info",
                 profile="startup",
-                values={"ours_s": ours, "bare_s": bare, "difference_s": ours - bare},
+                values={"ours_s": ours, "bare_s": bare, "difference_s": difference},
             )
         )
     return rows, bounds
@@ -797,11 +853,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--big-mib", type=int, default=1024, help="size of the big file (default 1024)")
     add("--small-count", type=int, default=1000, help="number of small files (default 1000)")
     add("--small-kib", type=int, default=4, help="size of each small file (default 4)")
-    add("--runs-big", type=int, default=3, help="runs per client of each big transfer")
-    add("--runs-small", type=int, default=5, help="runs per client of the small-files uplink")
-    add("--runs-list", type=int, default=5, help="children per client of the per-call figure")
+    add("--runs-big", type=int, default=5, help="runs per client of each big transfer")
+    add("--runs-small", type=int, default=7, help="runs per client of the small-files uplink")
+    add("--runs-list", type=int, default=7, help="children per client of the per-call figure")
     add("--list-calls", type=int, default=500, help="files_list calls per child (default 500)")
-    add("--runs-startup", type=int, default=15, help="runs of each start-up command")
+    add("--runs-startup", type=int, default=21, help="runs of each start-up command")
     add("--json", type=Path, default=ROOT / "bench-results.json", help="where to write JSON")
     add("--no-profile", action="store_true", help="skip the profiles of missed targets")
     return parser.parse_args(argv)
@@ -847,6 +903,7 @@ def run(args: argparse.Namespace, tmp: Path, servers: list[Server]) -> dict[str,
         em=em,
         payloads=payloads,
         args=args,
+        servers=servers,
     )
     bench.curl_idle_kib = run_process(["curl", "--version"], tmp).maxrss_kib
     with phase("5 start-up", times):
@@ -912,6 +969,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Python {m['python']}, {m['curl']}; load {m['loadavg_start'][0]:.2f} -> "
         f"{m['loadavg_end'][0]:.2f}; {document['runtime_s']:.0f} s"
     )
+    busiest = max(m["loadavg_start"][0], m["loadavg_end"][0])
+    if busiest > m["nproc"] / 2:
+        print(
+            f"warning: the machine was busy (1-minute load {busiest:.2f} on {m['nproc']} CPUs): "
+            "figures are disturbed; '(k/n rounds pass)' marks figures whose rounds disagree. "
+            "Re-run on a quiet machine."
+        )
     print(document["table"])
     print("\nWhich side bounds each transfer figure:")
     for figure, text in document["bounds"].items():

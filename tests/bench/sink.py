@@ -6,8 +6,8 @@ what the EM answers, serves FILE for any downlink with `socket.sendfile`, and ha
 dummy JWT at `/auth/`. Clients measured against it show their own ceiling.
 
 `python sink.py up|down|list JSON`: a raw-socket client of the emulator that does no work of
-its own: `up` writes precomputed request and part heads, and the files with
-`socket.sendfile`; `down` reads the body into one reused buffer and discards it; `list`
+its own: `up` writes a body laid out beforehand (small files in memory, big ones by
+`socket.sendfile`); `down` reads the body into one reused buffer and discards it; `list`
 sends the same `GET /em/files/list` again and again on one keep-alive socket. Measured
 against the emulator, they show the emulator's own capacity (or per-call floor). They print
 a `_child` report.
@@ -206,24 +206,43 @@ def _part_head(name: str) -> bytes:
     ).encode()
 
 
+def _connect_nodelay(url: str) -> tuple[socket.socket, str]:
+    sock, host = _connect(url)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock, host
+
+
 def raw_uplink(url: str, token: str, batches: list[list[str]], dest: str) -> dict[str, Any]:
-    """Uplink each batch of files under `dest` in one call (one connection), file bytes by
-    `sendfile`; fail unless every answer is 200."""
+    """Uplink each batch of files under `dest` in one call on its own connection; fail
+    unless every answer is 200.
+
+    The bodies are laid out before the timed region: files up to 1 MiB are read into one
+    buffer with their part heads; larger ones go by `sendfile`.
+    """
     field = (
         f'--{_BOUNDARY}\r\nContent-Disposition: form-data; name="dest_path"\r\n\r\n{dest}\r\n'
     ).encode()
-    epilogue = f"--{_BOUNDARY}--\r\n".encode()
-    plans = []
+    plans: list[tuple[list[bytes | tuple[str, int]], int]] = []
     for batch in batches:
-        files = [
-            (path, _part_head(os.path.basename(path)), os.stat(path).st_size) for path in batch
-        ]
-        length = len(field) + sum(len(head) + size + 2 for _, head, size in files) + len(epilogue)
-        plans.append((files, length))
+        pieces: list[bytes | tuple[str, int]] = []
+        pending = bytearray(field)
+        for path in batch:
+            size = os.stat(path).st_size
+            pending += _part_head(os.path.basename(path))
+            if size <= _BUFFER // 4:
+                with open(path, "rb") as source:
+                    pending += source.read()
+            else:
+                pieces += [bytes(pending), (path, size)]
+                pending = bytearray()
+            pending += b"\r\n"
+        pieces.append(bytes(pending + f"--{_BOUNDARY}--\r\n".encode()))
+        length = sum(len(p) if isinstance(p, bytes) else p[1] for p in pieces)
+        plans.append((pieces, length))
     buffer = memoryview(bytearray(_BUFFER))
 
-    def send(files: list[tuple[str, bytes, int]], length: int) -> int:
-        sock, host = _connect(url)
+    def send(pieces: list[bytes | tuple[str, int]], length: int) -> None:
+        sock, host = _connect_nodelay(url)
         with sock:
             head = (
                 f"POST /em/files/uplink HTTP/1.1\r\nHost: {host}\r\n"
@@ -231,21 +250,22 @@ def raw_uplink(url: str, token: str, batches: list[list[str]], dest: str) -> dic
                 f"Content-Type: multipart/form-data; boundary={_BOUNDARY}\r\n"
                 f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
             ).encode()
-            sock.sendall(head + field)
-            for path, part_head, size in files:
-                sock.sendall(part_head)
-                with open(path, "rb") as source:
-                    if sock.sendfile(source) != size:
-                        raise RuntimeError(f"sendfile sent less than {path}")
-                sock.sendall(b"\r\n")
-            sock.sendall(epilogue)
+            sock.sendall(head)
+            for piece in pieces:
+                if isinstance(piece, bytes):
+                    sock.sendall(piece)
+                    continue
+                with open(piece[0], "rb") as source:
+                    if sock.sendfile(source) != piece[1]:
+                        raise RuntimeError(f"sendfile sent less than {piece[0]}")
             status, _, body = _read_response(sock, buffer)
         if status != 200:
             raise RuntimeError(f"uplink answered {status}: {bytes(buffer[:body])[:300]!r}")
-        return sum(size for _, _, size in files)
 
     def work() -> dict[str, Any]:
-        return {"bytes": sum(send(files, length) for files, length in plans)}
+        for pieces, length in plans:
+            send(pieces, length)
+        return {"calls": len(plans)}
 
     return measure(work)
 
@@ -255,7 +275,7 @@ def raw_downlink(url: str, token: str, filepath: str) -> dict[str, Any]:
     buffer = memoryview(bytearray(_BUFFER))
 
     def work() -> dict[str, Any]:
-        sock, host = _connect(url)
+        sock, host = _connect_nodelay(url)
         with sock:
             head = (
                 f"GET /em/files/downlink?filepath={quote(filepath)} HTTP/1.1\r\nHost: {host}\r\n"
@@ -276,7 +296,7 @@ def raw_list(url: str, token: str, pod_name: str, calls: int) -> dict[str, Any]:
     buffer = memoryview(bytearray(_BUFFER))
 
     def work() -> dict[str, Any]:
-        sock, host = _connect(url)
+        sock, host = _connect_nodelay(url)
         request = (
             f"GET /em/files/list?pod_name={quote(pod_name)} HTTP/1.1\r\nHost: {host}\r\n"
             f"Authorization: Bearer {token}\r\n\r\n"
