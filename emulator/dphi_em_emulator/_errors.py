@@ -39,6 +39,7 @@ class EMError(Exception):
         message: str,
         log_tail: Sequence[str] | None = None,
     ) -> None:
+        message = message.encode("utf-8", "replace").decode("utf-8")
         super().__init__(message)
         self.status_code = status_code
         self.error = error

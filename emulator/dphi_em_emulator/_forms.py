@@ -38,6 +38,21 @@ class Fields:
         return values or None
 
 
+def _encodable(value: Any) -> bool:
+    """Whether every string in a JSON value is valid Unicode (no lone `\\udXXX` escapes)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(key) and _encodable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
+
+
 async def read_fields(request: Request) -> Fields:
     """The body's fields; an absent body has none.
 
@@ -69,6 +84,8 @@ async def read_fields(request: Request) -> Fields:
             raise EMError(400, INVALID_PARAMETERS, f"JSON parse error - {exc}") from exc
         if not isinstance(data, dict):
             raise EMError(400, INVALID_PARAMETERS, "Expected a JSON object as the body.")
+        if not _encodable(data):
+            raise EMError(400, INVALID_PARAMETERS, "JSON parse error - lone UTF-16 surrogate.")
         return Fields(data, {}, typed=True)
     raise EMError(
         415, UNSUPPORTED_MEDIA_TYPE, f'Unsupported media type "{content_type}" in request.'

@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from ._errors import ILLEGAL_PATH, INVALID_PARAMETERS, EMError
+from ._errors import ILLEGAL_PATH, INVALID_PARAMETERS, INVALID_PATH, EMError
 
 #: A pod name travels as a Kubernetes object name (RFC 1123 label).
 _POD_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: Longest file name and path (bytes) a volume takes: Linux's NAME_MAX, and a safe PATH_MAX.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 3072
 
 
 def pod_name_or_none(value: object) -> str | None:
@@ -65,7 +68,19 @@ def relative_parts(path: str) -> list[str]:
             raise _illegal(path)
         if any(part == ".." for part in candidate.split("/")):
             raise _illegal(path)
-    return [part for part in path.split("/") if part not in ("", ".")]
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    check_name_lengths(path, parts)
+    return parts
+
+
+def check_name_lengths(path: str, parts: list[str]) -> None:
+    """400 `INVALID_PATH` for a name or path longer than a file system takes."""
+    try:
+        sizes = [len(part.encode("utf-8")) for part in parts]
+    except UnicodeEncodeError:
+        raise EMError(400, INVALID_PATH, f"Invalid path {path!r}: not valid UTF-8.") from None
+    if any(size > MAX_NAME_BYTES for size in sizes) or sum(sizes) > MAX_PATH_BYTES:
+        raise EMError(400, INVALID_PATH, f"Invalid path {path[:100]!r}...: name too long.")
 
 
 def resolve(volume: Path, path: str) -> Path:
@@ -109,6 +124,7 @@ def tree(folder: Path, prefix: str = "") -> tuple[list[dict[str, Any]], int]:
     for entry in entries:
         if entry.is_symlink():
             continue
+        name = entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         st = entry.stat(follow_symlinks=False)
         relpath = f"{prefix}{entry.name}"
         if stat.S_ISDIR(st.st_mode):
@@ -116,7 +132,7 @@ def tree(folder: Path, prefix: str = "") -> tuple[list[dict[str, Any]], int]:
             nodes.append(
                 {
                     "type": "directory",
-                    "name": entry.name,
+                    "name": name,
                     "size": str(size),
                     "time": _node_time(st.st_mtime),
                     "contents": contents,
@@ -127,7 +143,7 @@ def tree(folder: Path, prefix: str = "") -> tuple[list[dict[str, Any]], int]:
             nodes.append(
                 {
                     "type": "file",
-                    "name": entry.name,
+                    "name": name,
                     "size": str(size),
                     "time": _node_time(st.st_mtime),
                     "hash": _node_hash(relpath, st),

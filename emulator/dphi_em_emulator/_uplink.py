@@ -26,7 +26,7 @@ from ._errors import (
     NO_FILES,
     EMError,
 )
-from ._storage import resolve
+from ._storage import check_name_lengths, resolve
 
 #: Write buffer of each staged file.
 _BUFFER = 1024 * 1024
@@ -59,6 +59,7 @@ def _file_name(raw: bytes) -> str:
     name = raw.decode("utf-8", errors="replace").replace("\\", "/").rsplit("/", 1)[-1]
     if name in ("", ".", "..") or "\x00" in name:
         raise EMError(400, INVALID_PATH, f"Invalid file name {raw.decode(errors='replace')!r}.")
+    check_name_lengths(name, [name])
     return name
 
 

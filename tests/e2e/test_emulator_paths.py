@@ -183,3 +183,64 @@ def test_invalid_pod_names_are_400_naming_the_value(client: httpx.Client, name: 
 def test_the_longest_valid_pod_name_works(client: httpx.Client) -> None:
     name = "a" + "-" * 61 + "z"
     assert client.get("em/files/list", params={"pod_name": name}).status_code == 200
+
+
+LONG_NAME = "n" * 256
+LONG_PATH = "/".join(["d" * 200] * 20)
+
+
+@pytest.mark.parametrize("path", [LONG_NAME, f"a/{LONG_NAME}", LONG_PATH, "é" * 128])
+def test_names_too_long_for_a_file_system_are_400(
+    client: httpx.Client, pod_name: str, path: str
+) -> None:
+    responses = [
+        client.get("em/files/downlink", params={"filepath": path, "pod_name": pod_name}),
+        client.post("em/files/delete", json={"filepath": path, "pod_name": pod_name}),
+        client.post(
+            "em/files/uplink",
+            files=[("files", ("f.txt", b"x"))],
+            data={"pod_name": pod_name, "dest_path": path},
+        ),
+    ]
+    if "/" not in path:
+        responses.append(
+            client.post(
+                "em/files/uplink", files=[("files", (path, b"x"))], data={"pod_name": pod_name}
+            )
+        )
+    for response in responses:
+        assert response.status_code == 400, response.request.url
+        assert response.json()["error"] == "INVALID_PATH"
+
+
+def test_a_name_of_255_bytes_is_fine(client: httpx.Client, pod_name: str) -> None:
+    name = "é" * 127 + "x"  # 255 bytes in UTF-8
+    sent = client.post(
+        "em/files/uplink", files=[("files", (name, b"x"))], data={"pod_name": pod_name}
+    )
+    assert sent.status_code == 200
+    got = client.get("em/files/downlink", params={"filepath": name, "pod_name": pod_name})
+    assert got.content == b"x"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("em/files/delete", b'{"filepath": "\\ud800"}'),
+        ("em/pod/run", b'{"image": "x\\udfff", "max_duration": 1}'),
+        ("em/pod/image/build", b'{"dockerfile": "\\ud800", "image": "x"}'),
+    ],
+)
+def test_lone_surrogates_in_json_are_400(client: httpx.Client, path: str, body: bytes) -> None:
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_PARAMETERS"
+
+
+def test_a_lone_surrogate_login_is_400(emulator) -> None:
+    response = httpx.post(
+        f"{emulator.url}auth/",
+        content=b'{"username": "\\ud800", "password": "x"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
