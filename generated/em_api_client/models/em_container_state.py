@@ -59,9 +59,9 @@ class EmContainerState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_state_running import EmStateRunning  # noqa: PLC0415
-        from ..models.em_state_terminated import EmStateTerminated  # noqa: PLC0415
-        from ..models.em_state_waiting import EmStateWaiting  # noqa: PLC0415
+        from ..models.em_state_running import EmStateRunning
+        from ..models.em_state_terminated import EmStateTerminated
+        from ..models.em_state_waiting import EmStateWaiting
 
         d = dict(src_dict)
         _waiting = d.pop("waiting", UNSET)

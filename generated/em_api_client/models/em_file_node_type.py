@@ -1,7 +1,7 @@
-from enum import StrEnum
+from enum import Enum
 
 
-class EmFileNodeType(StrEnum):
+class EmFileNodeType(str, Enum):
     DIRECTORY = "directory"
     FILE = "file"
 

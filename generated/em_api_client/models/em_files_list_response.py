@@ -49,7 +49,7 @@ class EmFilesListResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_file_node import EmFileNode  # noqa: PLC0415
+        from ..models.em_file_node import EmFileNode
 
         d = dict(src_dict)
         data = []

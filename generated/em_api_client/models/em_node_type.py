@@ -1,7 +1,7 @@
-from enum import StrEnum
+from enum import Enum
 
 
-class EmNodeType(StrEnum):
+class EmNodeType(str, Enum):
     FPGA = "FPGA"
     GPU = "GPU"
     MPU = "MPU"

@@ -49,7 +49,7 @@ class EmNodesStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_node_status import EmNodeStatus  # noqa: PLC0415
+        from ..models.em_node_status import EmNodeStatus
 
         d = dict(src_dict)
         data = []

@@ -38,7 +38,7 @@ class EmPodStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_container_state import EmContainerState  # noqa: PLC0415
+        from ..models.em_container_state import EmContainerState
 
         d = dict(src_dict)
         state = EmContainerState.from_dict(d.pop("state"))

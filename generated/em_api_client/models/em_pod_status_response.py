@@ -46,7 +46,7 @@ class EmPodStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_pod_status import EmPodStatus  # noqa: PLC0415
+        from ..models.em_pod_status import EmPodStatus
 
         d = dict(src_dict)
         data = EmPodStatus.from_dict(d.pop("data"))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from dateutil.parser import isoparse
 
 from ..models.em_node_type import EmNodeType
 from ..types import UNSET, Unset
@@ -49,7 +50,7 @@ class EmRunRequest:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.em_run_request_envs_type_0 import EmRunRequestEnvsType0  # noqa: PLC0415
+        from ..models.em_run_request_envs_type_0 import EmRunRequestEnvsType0
 
         image = self.image
 
@@ -136,7 +137,7 @@ class EmRunRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_run_request_envs_type_0 import EmRunRequestEnvsType0  # noqa: PLC0415
+        from ..models.em_run_request_envs_type_0 import EmRunRequestEnvsType0
 
         d = dict(src_dict)
         image = d.pop("image")
@@ -158,7 +159,7 @@ class EmRunRequest:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                scheduled_time_type_0 = datetime.datetime.fromisoformat(data)
+                scheduled_time_type_0 = isoparse(data)
 
                 return scheduled_time_type_0
             except (TypeError, ValueError, AttributeError, KeyError):

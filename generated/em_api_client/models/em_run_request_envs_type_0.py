@@ -11,6 +11,8 @@ T = TypeVar("T", bound="EmRunRequestEnvsType0")
 
 @_attrs_define
 class EmRunRequestEnvsType0:
+    """ """
+
     additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

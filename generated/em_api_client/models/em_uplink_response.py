@@ -46,7 +46,7 @@ class EmUplinkResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.em_uplink_result import EmUplinkResult  # noqa: PLC0415
+        from ..models.em_uplink_result import EmUplinkResult
 
         d = dict(src_dict)
         data = EmUplinkResult.from_dict(d.pop("data"))

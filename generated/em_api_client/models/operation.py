@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from dateutil.parser import isoparse
 
 from ..models.operation_node import OperationNode
 from ..models.operation_status import OperationStatus
@@ -163,7 +164,7 @@ class Operation:
 
         description = d.pop("description")
 
-        execution_date = datetime.date.fromisoformat(d.pop("execution_date"))
+        execution_date = isoparse(d.pop("execution_date")).date()
 
         snapshot = d.pop("snapshot")
 

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from dateutil.parser import isoparse
 
 from ..models.operation_create_node import OperationCreateNode
 from ..types import UNSET, Unset
@@ -95,7 +96,7 @@ class OperationCreate:
 
         description = d.pop("description")
 
-        execution_date = datetime.date.fromisoformat(d.pop("execution_date"))
+        execution_date = isoparse(d.pop("execution_date")).date()
 
         max_execution_time = d.pop("max_execution_time")
 

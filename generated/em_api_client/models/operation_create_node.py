@@ -1,7 +1,7 @@
-from enum import StrEnum
+from enum import Enum
 
 
-class OperationCreateNode(StrEnum):
+class OperationCreateNode(str, Enum):
     FPGA = "FPGA"
     GPU = "GPU"
     MPU = "MPU"

@@ -1,7 +1,7 @@
-from enum import StrEnum
+from enum import Enum
 
 
-class OperationNode(StrEnum):
+class OperationNode(str, Enum):
     FPGA = "FPGA"
     GPU = "GPU"
     MPU = "MPU"

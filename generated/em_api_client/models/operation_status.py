@@ -1,7 +1,7 @@
-from enum import StrEnum
+from enum import Enum
 
 
-class OperationStatus(StrEnum):
+class OperationStatus(str, Enum):
     C = "C"
     F = "F"
     NS = "NS"

@@ -50,7 +50,7 @@ class Provider:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user import User  # noqa: PLC0415
+        from ..models.user import User
 
         d = dict(src_dict)
         user = User.from_dict(d.pop("user"))
