@@ -25,6 +25,8 @@ from ._errors import bad_parameter
 from ._forms import Fields
 from ._state import JsonDocument
 
+#: Longest `max_duration` accepted (minutes; about 1900 years).
+MAX_DURATION = 10**9
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
@@ -86,6 +88,8 @@ def parse_run(fields: Fields) -> RunRequest:
     if raw_duration is None:
         raise bad_parameter("max_duration is required.")
     max_duration = _int("max_duration", raw_duration)
+    if max_duration > MAX_DURATION:
+        raise bad_parameter(f"max_duration must be at most {MAX_DURATION} minutes.")
     if max_duration < 1:
         raise bad_parameter(
             f"max_duration must be a positive integer (minutes), not {max_duration}."
@@ -124,6 +128,10 @@ def _scheduled_time(value: Any) -> datetime | None:
             f"Invalid scheduled_time {value!r}: a time zone is required "
             "(e.g. 2025-05-22T12:10:00+02:00)."
         )
+    try:
+        parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise bad_parameter(f"Invalid scheduled_time {value!r}: out of range.") from None
     return parsed
 
 
@@ -157,7 +165,11 @@ def _ports(value: Any, typed: bool) -> list[int] | None:
 
 
 def _rfc3339(instant: float) -> str:
-    return datetime.fromtimestamp(instant, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        moment = datetime.fromtimestamp(instant, tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        moment = datetime.max.replace(tzinfo=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Pods:

@@ -119,6 +119,13 @@ def test_a_scheduled_pod_waits_for_its_time(make_emulator, em_http) -> None:
     assert _wait_for(client, "past", "running", timeout=5)
 
 
+def test_a_pod_scheduled_at_the_end_of_time_waits(em_http, pod_name: str) -> None:
+    client = em_http()
+    body = {"image": "alpine", "pod_name": pod_name, "scheduled_time": "9999-12-31T00:00:00Z"}
+    assert _run(client, **body).status_code == 200
+    assert _status(client, pod_name)["waiting"]["reason"] == "ContainerCreating"
+
+
 def test_a_new_run_replaces_the_pod_of_the_same_name(fast: httpx.Client) -> None:
     assert _run(fast, image="alpine", pod_name="again").status_code == 200
     _wait_for(fast, "again", "running")
@@ -157,6 +164,8 @@ INVALID_RUNS = {
     "text-duration": ({"max_duration": "soon"}, "max_duration"),
     "bool-duration": ({"max_duration": True}, "max_duration"),
     "float-duration": ({"max_duration": 1.5}, "max_duration"),
+    "huge-duration": ({"max_duration": 10**400}, "max_duration"),
+    "year-10000-time": ({"scheduled_time": "9999-12-31T23:59:59-14:00"}, "out of range"),
     "lowercase-node": ({"node": "fpga"}, "'fpga'"),
     "unknown-node": ({"node": "CPU"}, "'CPU'"),
     "naive-time": ({"scheduled_time": "2025-05-22T12:10:00"}, "time zone"),
