@@ -13,59 +13,129 @@ Every failure raises a subclass of `EMError` (see `dphi_em._errors`). The genera
 low-level client is `em.raw`; it shares the facade's auth, timeouts and retries.
 """
 
-from ._client import FATAL_WAITING_REASONS, EMClient, ProgressArg, RetryArg
-from ._config import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, MAX_UPLINK_BYTES
-from ._default import (
-    close_default_client,
-    delete,
-    downlink,
-    ensure_token,
-    files_list,
-    get_default_client,
-    get_token,
-    image_build,
-    image_list,
-    image_load,
-    namespace_create,
-    nodes_status,
-    pod_status,
-    run,
-    set_default_client,
-    uplink,
-    wait_for_pod,
-)
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    BuildFailedError,
-    BusyError,
-    ClientClosedError,
-    ConfigurationError,
-    ConnectionFailedError,
-    EMError,
-    FileTooLargeError,
-    ForbiddenPathError,
-    ImageLoadFailedError,
-    IncompleteDownloadError,
-    LocalFileExistsError,
-    NoFilesError,
-    NotFoundError,
-    PodFailedError,
-    RequestTimeoutError,
-    ServerError,
-    TransportError,
-    UplinkTooLargeError,
-    ValidationError,
-    WaitTimeoutError,
-    raise_for_response,
-)
-from ._models import FileNode, NodeStatus, PodState, UplinkResult, iter_files
-from ._transfer import ProgressCallback
-from ._transport import RetryPolicy
-from ._volumes import POD_NAME_RULE, Pod, validate_pod_name
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from ._client import FATAL_WAITING_REASONS, EMClient, ProgressArg, RetryArg
+    from ._config import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, MAX_UPLINK_BYTES
+    from ._default import (
+        close_default_client,
+        delete,
+        downlink,
+        ensure_token,
+        files_list,
+        get_default_client,
+        get_token,
+        image_build,
+        image_list,
+        image_load,
+        namespace_create,
+        nodes_status,
+        pod_status,
+        run,
+        set_default_client,
+        uplink,
+        wait_for_pod,
+    )
+    from ._errors import (
+        APIError,
+        AuthenticationError,
+        BadRequestError,
+        BuildFailedError,
+        BusyError,
+        ClientClosedError,
+        ConfigurationError,
+        ConnectionFailedError,
+        EMError,
+        FileTooLargeError,
+        ForbiddenPathError,
+        ImageLoadFailedError,
+        IncompleteDownloadError,
+        LocalFileExistsError,
+        NoFilesError,
+        NotFoundError,
+        PodFailedError,
+        RequestTimeoutError,
+        ServerError,
+        TransportError,
+        UplinkTooLargeError,
+        ValidationError,
+        WaitTimeoutError,
+        raise_for_response,
+    )
+    from ._models import FileNode, NodeStatus, PodState, UplinkResult, iter_files
+    from ._transfer import ProgressCallback
+    from ._transport import RetryPolicy
+    from ._volumes import POD_NAME_RULE, Pod, validate_pod_name
 
 __version__ = "0.1.0"
+
+#: Where each public name lives. Importing `dphi_em` imports none of them (so that
+#: `dphi-em --help` does not pay for httpx and the generated client): each is imported on
+#: first use (PEP 562).
+_LAZY: dict[str, str] = {
+    "DEFAULT_URL": "._config",
+    "ENV_PASSWORD": "._config",
+    "ENV_URL": "._config",
+    "ENV_USERNAME": "._config",
+    "FATAL_WAITING_REASONS": "._client",
+    "MAX_UPLINK_BYTES": "._config",
+    "POD_NAME_RULE": "._volumes",
+    "APIError": "._errors",
+    "AuthenticationError": "._errors",
+    "BadRequestError": "._errors",
+    "BuildFailedError": "._errors",
+    "BusyError": "._errors",
+    "ClientClosedError": "._errors",
+    "ConfigurationError": "._errors",
+    "ConnectionFailedError": "._errors",
+    "EMClient": "._client",
+    "EMError": "._errors",
+    "FileNode": "._models",
+    "FileTooLargeError": "._errors",
+    "ForbiddenPathError": "._errors",
+    "ImageLoadFailedError": "._errors",
+    "IncompleteDownloadError": "._errors",
+    "LocalFileExistsError": "._errors",
+    "NoFilesError": "._errors",
+    "NodeStatus": "._models",
+    "NotFoundError": "._errors",
+    "Pod": "._volumes",
+    "PodFailedError": "._errors",
+    "PodState": "._models",
+    "ProgressArg": "._client",
+    "ProgressCallback": "._transfer",
+    "RequestTimeoutError": "._errors",
+    "RetryArg": "._client",
+    "RetryPolicy": "._transport",
+    "ServerError": "._errors",
+    "TransportError": "._errors",
+    "UplinkResult": "._models",
+    "UplinkTooLargeError": "._errors",
+    "ValidationError": "._errors",
+    "WaitTimeoutError": "._errors",
+    "close_default_client": "._default",
+    "delete": "._default",
+    "downlink": "._default",
+    "ensure_token": "._default",
+    "files_list": "._default",
+    "get_default_client": "._default",
+    "get_token": "._default",
+    "image_build": "._default",
+    "image_list": "._default",
+    "image_load": "._default",
+    "iter_files": "._models",
+    "namespace_create": "._default",
+    "nodes_status": "._default",
+    "pod_status": "._default",
+    "raise_for_response": "._errors",
+    "run": "._default",
+    "set_default_client": "._default",
+    "uplink": "._default",
+    "validate_pod_name": "._volumes",
+    "wait_for_pod": "._default",
+}
 
 __all__ = [
     "DEFAULT_URL",
@@ -129,3 +199,16 @@ __all__ = [
     "validate_pod_name",
     "wait_for_pod",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -105,12 +105,12 @@ def test_shell_completion() -> None:
     assert {"fpga", "gpu", "mpu"} <= {line.split(",")[-1] for line in words.stdout.split()}
 
 
-def test_help_imports_neither_the_emulator_nor_tqdm() -> None:
+def test_help_imports_no_http_stack_no_generated_client_no_emulator() -> None:
     code = (
         "import sys\n"
         "from dphi_em.cli import main\n"
         "rc = main(['--help'])\n"
-        "lazy = ('dphi_em_emulator', 'uvicorn', 'starlette', 'tqdm')\n"
+        "lazy = ('dphi_em_emulator', 'uvicorn', 'starlette', 'tqdm', 'httpx', 'em_api_client')\n"
         "heavy = [m for m in lazy if m in sys.modules]\n"
         "print(rc, heavy)\n"
     )
