@@ -135,7 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; print the table; write the JSON. Exit 1 when a client failed."""
     args = parse_args(argv)
     started = time.perf_counter()
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a shell starts background jobs with it ignored, and the clean-up of 1 GiB
+    # files must run whatever stops the bench.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     tmp = Path(tempfile.mkdtemp(prefix="dphi-em-bench-"))
     servers: list[Server] = []
