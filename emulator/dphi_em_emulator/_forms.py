@@ -53,6 +53,15 @@ def _encodable(value: Any) -> bool:
     return True
 
 
+class NotAnObjectError(EMError):
+    """A JSON body that is not an object (DRF: "Expected a dictionary, but got list.")."""
+
+    def __init__(self, type_name: str) -> None:
+        super().__init__(
+            400, INVALID_PARAMETERS, f"Invalid data. Expected a dictionary, but got {type_name}."
+        )
+
+
 async def read_fields(request: Request) -> Fields:
     """The body's fields; an absent body has none.
 
@@ -83,7 +92,7 @@ async def read_fields(request: Request) -> Fields:
         except (ValueError, UnicodeDecodeError) as exc:
             raise EMError(400, INVALID_PARAMETERS, f"JSON parse error - {exc}") from exc
         if not isinstance(data, dict):
-            raise EMError(400, INVALID_PARAMETERS, "Expected a JSON object as the body.")
+            raise NotAnObjectError(type(data).__name__)
         if not _encodable(data):
             raise EMError(400, INVALID_PARAMETERS, "JSON parse error - lone UTF-16 surrogate.")
         return Fields(data, {}, typed=True)

@@ -29,7 +29,7 @@ from ._errors import (
     bad_parameter,
     detail_response,
 )
-from ._forms import Fields, read_fields
+from ._forms import Fields, NotAnObjectError, read_fields
 from ._middleware import USER_KEY
 from ._pods import container_state, parse_run, pod_report
 from ._storage import pod_name_or_none, resolve, tree
@@ -70,6 +70,8 @@ def _text(fields: Fields, name: str) -> str | None:
 async def _auth_fields(request: Request) -> Fields | Response:
     try:
         return await read_fields(request)
+    except NotAnObjectError as exc:  # a serializer's error, as DRF words it
+        return JSONResponse({"non_field_errors": [exc.message]}, status_code=400)
     except EMError as exc:
         return detail_response(exc.status_code, exc.message)
 

@@ -95,7 +95,7 @@ def parse_run(fields: Fields) -> RunRequest:
             f"max_duration must be a positive integer (minutes), not {max_duration}."
         )
     node = fields.get("node") or "FPGA"
-    if node not in NODE_NAMES:
+    if not isinstance(node, str) or node not in NODE_NAMES:
         raise bad_parameter(f"Invalid node {node!r}: expected one of FPGA, GPU, MPU.")
     scheduled_time = _scheduled_time(fields.get("scheduled_time"))
     command = fields.get("command")

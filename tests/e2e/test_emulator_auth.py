@@ -60,6 +60,18 @@ def test_missing_login_fields_get_400_per_field(emulator, body: dict[str, str]) 
     )
 
 
+@pytest.mark.parametrize(("body", "type_name"), [([None, None], "list"), ("x", "str"), (3, "int")])
+@pytest.mark.parametrize("path", ["auth/", "auth/refresh"])
+def test_a_json_body_that_is_not_an_object_gets_drfs_non_field_errors(
+    emulator, path: str, body: object, type_name: str
+) -> None:
+    response = httpx.post(f"{emulator.url}{path}", json=body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": [f"Invalid data. Expected a dictionary, but got {type_name}."]
+    }
+
+
 def test_a_malformed_json_login_gets_400(emulator) -> None:
     response = httpx.post(
         f"{emulator.url}auth/", content=b"{nope", headers={"content-type": "application/json"}

@@ -20,7 +20,6 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     positive_data_acceptance,
-    status_code_conformance,
 )
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "em-api.openapi3.json"
@@ -51,17 +50,11 @@ def _json(response) -> dict:
 def _explained_deviations(case, response) -> list:
     """Checks to skip for one response, each with the reason it can't pass.
 
-    - `POST /auth/` and `POST /auth/refresh` without their (required) fields: the emulator
-      answers 400 with one message per missing field, as Django REST Framework does (e.g.
-      `{"username": ["This field is required."]}`); the vendor spec (drf-yasg) documents only
-      201 there and our overlay adds 200 and 401, so Schemathesis sees an undocumented status.
-      The fix belongs in the overlay (document 400 with a field -> messages object).
     - `positive_data_acceptance` when the emulator answers a schema-valid request with a 400,
       403 or 404 error envelope: the schema can't say that a `filepath` must exist, that a
       Dockerfile must hold `FROM`, that a tar must be a `docker save`, that a namespace is
       created once, or that a path must stay inside the volume; these are the EM's documented
-      failures. (Some are spec looseness the overlay could tighten: no `minLength: 1` on
-      `filepath`, `image`, `dockerfile`, `tarfile`; no `minItems: 1` on uplink `files`.)
+      failures.
     - `negative_data_rejection` when the only "invalid" parts are the query string or the
       headers: the query violations the emulator accepts are unknown parameters (Django REST
       Framework ignores them, and so does the EM; a bad `pod_name` or a missing `filepath` is
@@ -76,8 +69,6 @@ def _explained_deviations(case, response) -> list:
       accepted as "no envs" and `"namespace": null` as "no namespace".
     """
     excluded = []
-    if case.path in ("/auth/", "/auth/refresh") and response.status_code == 400:
-        excluded.append(status_code_conformance)
     if response.status_code in (400, 403, 404) and "error" in _json(response):
         excluded.append(positive_data_acceptance)
     negative = {
@@ -95,7 +86,9 @@ def _explained_deviations(case, response) -> list:
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: the same examples on every run, so that CI cannot fail on a new draw; explore
+# further with `--hypothesis-seed` or a higher max_examples by hand.
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_emulator_follows_the_spec(case, emulator, access_token: str) -> None:
     response = case.call(
         base_url=emulator.url.rstrip("/"),

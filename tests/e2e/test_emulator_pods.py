@@ -168,6 +168,8 @@ INVALID_RUNS = {
     "year-10000-time": ({"scheduled_time": "9999-12-31T23:59:59-14:00"}, "out of range"),
     "lowercase-node": ({"node": "fpga"}, "'fpga'"),
     "unknown-node": ({"node": "CPU"}, "'CPU'"),
+    "list-node": ({"node": ["GPU"]}, "node"),
+    "object-node": ({"node": {"GPU": 1}}, "node"),
     "naive-time": ({"scheduled_time": "2025-05-22T12:10:00"}, "time zone"),
     "garbage-time": ({"scheduled_time": "tomorrow"}, "scheduled_time"),
     "number-time": ({"scheduled_time": 1700000000}, "scheduled_time"),

@@ -25,6 +25,7 @@ from .em_state_waiting import EmStateWaiting
 from .em_uplink_request import EmUplinkRequest
 from .em_uplink_response import EmUplinkResponse
 from .em_uplink_result import EmUplinkResult
+from .field_errors import FieldErrors
 from .mission import Mission
 from .operation import Operation
 from .operation_create import OperationCreate
@@ -65,6 +66,7 @@ __all__ = (
     "EmUplinkRequest",
     "EmUplinkResponse",
     "EmUplinkResult",
+    "FieldErrors",
     "Mission",
     "Operation",
     "OperationCreate",

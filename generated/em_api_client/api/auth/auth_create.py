@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.auth_error import AuthError
+from ...models.field_errors import FieldErrors
 from ...models.token_obtain_pair import TokenObtainPair
 from ...models.token_pair import TokenPair
 from ...types import Response
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AuthError | TokenObtainPair | TokenPair | None:
+) -> AuthError | FieldErrors | TokenObtainPair | TokenPair | None:
     if response.status_code == 200:
         response_200 = TokenPair.from_dict(response.json())
 
@@ -42,6 +43,11 @@ def _parse_response(
         response_201 = TokenObtainPair.from_dict(response.json())
 
         return response_201
+
+    if response.status_code == 400:
+        response_400 = FieldErrors.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = AuthError.from_dict(response.json())
@@ -56,7 +62,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AuthError | TokenObtainPair | TokenPair]:
+) -> Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -69,7 +75,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> Response[AuthError | TokenObtainPair | TokenPair]:
+) -> Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]:
     """
     Args:
         body (TokenObtainPair):
@@ -79,7 +85,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | TokenObtainPair | TokenPair]
+        Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]
     """
 
     kwargs = _get_kwargs(
@@ -97,7 +103,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> AuthError | TokenObtainPair | TokenPair | None:
+) -> AuthError | FieldErrors | TokenObtainPair | TokenPair | None:
     """
     Args:
         body (TokenObtainPair):
@@ -107,7 +113,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | TokenObtainPair | TokenPair
+        AuthError | FieldErrors | TokenObtainPair | TokenPair
     """
 
     return sync_detailed(
@@ -120,7 +126,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> Response[AuthError | TokenObtainPair | TokenPair]:
+) -> Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]:
     """
     Args:
         body (TokenObtainPair):
@@ -130,7 +136,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | TokenObtainPair | TokenPair]
+        Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]
     """
 
     kwargs = _get_kwargs(
@@ -146,7 +152,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> AuthError | TokenObtainPair | TokenPair | None:
+) -> AuthError | FieldErrors | TokenObtainPair | TokenPair | None:
     """
     Args:
         body (TokenObtainPair):
@@ -156,7 +162,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | TokenObtainPair | TokenPair
+        AuthError | FieldErrors | TokenObtainPair | TokenPair
     """
 
     return (

@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.auth_error import AuthError
+from ...models.field_errors import FieldErrors
 from ...models.token_access import TokenAccess
 from ...models.token_refresh import TokenRefresh
 from ...types import Response
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AuthError | TokenAccess | TokenRefresh | None:
+) -> AuthError | FieldErrors | TokenAccess | TokenRefresh | None:
     if response.status_code == 200:
         response_200 = TokenAccess.from_dict(response.json())
 
@@ -42,6 +43,11 @@ def _parse_response(
         response_201 = TokenRefresh.from_dict(response.json())
 
         return response_201
+
+    if response.status_code == 400:
+        response_400 = FieldErrors.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = AuthError.from_dict(response.json())
@@ -56,7 +62,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AuthError | TokenAccess | TokenRefresh]:
+) -> Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -69,7 +75,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> Response[AuthError | TokenAccess | TokenRefresh]:
+) -> Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -81,7 +87,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | TokenAccess | TokenRefresh]
+        Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]
     """
 
     kwargs = _get_kwargs(
@@ -99,7 +105,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> AuthError | TokenAccess | TokenRefresh | None:
+) -> AuthError | FieldErrors | TokenAccess | TokenRefresh | None:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -111,7 +117,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | TokenAccess | TokenRefresh
+        AuthError | FieldErrors | TokenAccess | TokenRefresh
     """
 
     return sync_detailed(
@@ -124,7 +130,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> Response[AuthError | TokenAccess | TokenRefresh]:
+) -> Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -136,7 +142,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | TokenAccess | TokenRefresh]
+        Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]
     """
 
     kwargs = _get_kwargs(
@@ -152,7 +158,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> AuthError | TokenAccess | TokenRefresh | None:
+) -> AuthError | FieldErrors | TokenAccess | TokenRefresh | None:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -164,7 +170,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | TokenAccess | TokenRefresh
+        AuthError | FieldErrors | TokenAccess | TokenRefresh
     """
 
     return (
