@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from dateutil import parser as dateparser
 from em_api_client import Client
 from em_api_client.api.em import (
     em_files_delete_create,
@@ -46,7 +45,6 @@ from em_api_client.models import (
     EmNodeType,
     EmPodStatusResponse,
     EmRunRequest,
-    EmRunRequestEnvsType0,
     EmUplinkResponse,
 )
 from em_api_client.types import UNSET, Unset
@@ -80,6 +78,15 @@ from ._transfer import (
     receive_download,
 )
 from ._transport import RetryPolicy, RetryTransport
+from ._validate import (
+    check_args,
+    check_envs,
+    check_max_duration,
+    check_node,
+    check_ports,
+    check_scheduled_time,
+    require_str,
+)
 from ._volumes import Pod, validate_pod_name
 
 __all__ = ["FATAL_WAITING_REASONS", "EMClient", "ProgressArg", "RetryArg"]
@@ -103,7 +110,6 @@ FATAL_WAITING_REASONS = frozenset(
     }
 )
 _UNTIL = ("running", "terminated")
-_NODES = ("FPGA", "GPU", "MPU")
 _USER_AGENT = "dphi-em"
 _M = TypeVar("_M")
 
@@ -113,102 +119,6 @@ _UNOPENED, _OPENED, _CLOSED = "unopened", "opened", "closed"
 def _pod_arg(pod_name: str | None) -> str | Unset:
     checked = validate_pod_name(pod_name)
     return UNSET if checked is None else checked
-
-
-def _require_str(name: str, value: Any, *, empty: bool = False) -> str:
-    if not isinstance(value, str) or (not empty and not value):
-        raise ValidationError(f"{name} must be a non-empty string, got {value!r}.")
-    return value
-
-
-def _node(node: str | EmNodeType) -> EmNodeType:
-    try:
-        return EmNodeType(str(node).upper())
-    except ValueError:
-        names = ", ".join(_NODES)
-        raise ValidationError(f"Invalid node {node!r}: use one of {names}.") from None
-
-
-def _scheduled_time(value: datetime | str | None) -> datetime | Unset:
-    if value is None or value == "":
-        return UNSET
-    if isinstance(value, str):
-        try:
-            parsed = dateparser.isoparse(value)
-        except (ValueError, OverflowError) as exc:
-            raise ValidationError(
-                f"Invalid scheduled_time {value!r}: not ISO 8601 ({exc})."
-            ) from None
-    elif isinstance(value, datetime):
-        parsed = value
-    else:
-        raise ValidationError(f"scheduled_time must be a datetime or a string, got {value!r}.")
-    if parsed.tzinfo is None or parsed.tzinfo.utcoffset(parsed) is None:
-        raise ValidationError(
-            f"Invalid scheduled_time {value!r}: give a time zone "
-            "(e.g. 2025-05-22T12:10:00+02:00 or an aware datetime)."
-        )
-    return parsed
-
-
-def _scheduled_time_str(value: datetime | str) -> str:
-    """A scheduled time as the ISO 8601 string sent (for the CLI).
-
-    Raises:
-        ValidationError: Not ISO 8601, or without a time zone.
-    """
-    parsed = _scheduled_time(value)
-    if isinstance(parsed, Unset):
-        raise ValidationError("scheduled_time is empty.")
-    return parsed.isoformat()
-
-
-def _ports(ports: Sequence[int] | None) -> list[int] | Unset:
-    if ports is None:
-        return UNSET
-    if isinstance(ports, (str, bytes)) or not isinstance(ports, Sequence):
-        raise ValidationError(f"ports must be a list of integers, got {ports!r}.")
-    checked = []
-    for port in ports:
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-            raise ValidationError(f"Invalid port {port!r}: use an integer from 1 to 65535.")
-        checked.append(port)
-    return checked
-
-
-def _args(args: Sequence[str] | None) -> list[str] | Unset:
-    if args is None:
-        return UNSET
-    if isinstance(args, (str, bytes)) or not isinstance(args, Sequence):
-        raise ValidationError(f"args must be a list of strings, got {args!r}.")
-    if not all(isinstance(a, str) for a in args):
-        raise ValidationError(f"args must be a list of strings, got {args!r}.")
-    return list(args)
-
-
-def _envs(envs: Mapping[str, Any] | None) -> EmRunRequestEnvsType0 | Unset:
-    if envs is None:
-        return UNSET
-    if not isinstance(envs, Mapping):
-        raise ValidationError(f"envs must be a mapping of names to values, got {envs!r}.")
-    model = EmRunRequestEnvsType0()
-    for key, value in envs.items():
-        if not isinstance(key, str) or not key:
-            raise ValidationError(f"Invalid environment variable name {key!r}.")
-        if value is None:
-            raise ValidationError(f"Environment variable {key!r} has no value (None).")
-        model.additional_properties[key] = (
-            ("true" if value else "false") if isinstance(value, bool) else str(value)
-        )
-    return model
-
-
-def _max_duration(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(
-            f"Invalid max_duration {value!r}: use a whole number of minutes >= 1."
-        )
-    return value
 
 
 def _parse(response: httpx.Response, model: Callable[[Any], _M]) -> _M:
@@ -508,7 +418,7 @@ class EMClient:
             NotFoundError: No such file. ForbiddenPathError: a path outside the volume.
             IncompleteDownloadError: The body ended early.
         """
-        _require_str("filepath", filepath)
+        require_str("filepath", filepath)
         kwargs = em_files_downlink_list._get_kwargs(filepath=filepath, pod_name=_pod_arg(pod_name))
         kwargs["headers"] = {"Accept-Encoding": "identity"}
         folder = Path(downlink_folder)
@@ -541,7 +451,7 @@ class EMClient:
             BadRequestError: The deletion failed (e.g. no such file in that volume).
         """
         body = EmDeleteRequest(
-            filepath=_require_str("filepath", filepath), pod_name=_pod_arg(pod_name)
+            filepath=require_str("filepath", filepath), pod_name=_pod_arg(pod_name)
         )
         response = self._call(em_files_delete_create._get_kwargs(body=body))
         return _parse(response, EmMessage.from_dict).message
@@ -559,9 +469,9 @@ class EMClient:
             BuildFailedError: The build failed; see its `log_tail`.
         """
         body = EmImageBuildRequest(
-            dockerfile=_require_str("dockerfile", dockerfile),
-            image=_require_str("image", image),
-            context=_require_str("context", context),
+            dockerfile=require_str("dockerfile", dockerfile),
+            image=require_str("image", image),
+            context=require_str("context", context),
             pod_name=_pod_arg(pod_name),
         )
         response = self._call(em_pod_image_build_create._get_kwargs(body=body))
@@ -574,8 +484,8 @@ class EMClient:
             ImageLoadFailedError: The load failed; see its `log_tail`.
         """
         body = EmImageLoadRequest(
-            tarfile=_require_str("tarfile", tarfile),
-            image=_require_str("image", image),
+            tarfile=require_str("tarfile", tarfile),
+            image=require_str("image", image),
             pod_name=_pod_arg(pod_name),
         )
         response = self._call(em_pod_image_load_create._get_kwargs(body=body))
@@ -627,14 +537,14 @@ class EMClient:
             ValidationError: An invalid argument (nothing is sent).
         """
         body = EmRunRequest(
-            image=_require_str("image", image),
-            max_duration=_max_duration(max_duration),
-            node=_node(node),
-            scheduled_time=_scheduled_time(scheduled_time),
-            command=UNSET if command is None or command == "" else _require_str("command", command),
-            args=_args(args),
-            envs=_envs(envs),
-            ports=_ports(ports),
+            image=require_str("image", image),
+            max_duration=check_max_duration(max_duration),
+            node=check_node(node),
+            scheduled_time=check_scheduled_time(scheduled_time),
+            command=UNSET if command is None or command == "" else require_str("command", command),
+            args=check_args(args),
+            envs=check_envs(envs),
+            ports=check_ports(ports),
             namespace=bool(namespace),
             pod_name=_pod_arg(pod_name),
         )
@@ -679,7 +589,7 @@ class EMClient:
         timeout = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
         interval = DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval
         deadline = self._clock() + timeout
-        label = repr(checked) if checked else "the default pod"
+        label = f"Pod {checked!r}" if checked else "The default pod"
         state: PodState | None = None
         while True:
             try:
@@ -692,7 +602,7 @@ class EMClient:
                 if state.kind == "waiting" and state.reason in FATAL_WAITING_REASONS:
                     detail = f": {state.message}" if state.message else ""
                     raise PodFailedError(
-                        f"Pod {label} cannot start: {state.reason}{detail}",
+                        f"{label} cannot start: {state.reason}{detail}",
                         pod_name=checked,
                         state=state,
                     )
@@ -702,7 +612,7 @@ class EMClient:
                 if state is not None and state.reason:
                     seen += f" ({state.reason})"
                 raise WaitTimeoutError(
-                    f"Pod {label} is not {until} after {timeout:g} s; last seen: {seen}.",
+                    f"{label} is not {until} after {timeout:g} s; last seen: {seen}.",
                     pod_name=checked,
                     state=state,
                 )

@@ -171,8 +171,11 @@ def test_error_classes_from_the_server(em: EMClient, pod_name: str, tmp_path: Pa
     with pytest.raises(NotFoundError):
         em.pod_status("never-ran-" + pod_name[2:])
     em.run("no-such-image", pod_name=pod_name)
-    with pytest.raises(PodFailedError, match="ImagePullBackOff"):
+    with pytest.raises(PodFailedError) as info:
         em.wait_for_pod(pod_name, poll_interval=0.1, timeout=30)
+    assert str(info.value).startswith(f"Pod {pod_name!r} cannot start: ImagePullBackOff: ")
+    assert info.value.state is not None
+    assert info.value.state.reason == "ImagePullBackOff"
 
 
 def test_bad_credentials(emulator: Any) -> None:

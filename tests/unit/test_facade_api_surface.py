@@ -17,6 +17,7 @@ MODULES = [
     "dphi_em._models",
     "dphi_em._transfer",
     "dphi_em._transport",
+    "dphi_em._validate",
     "dphi_em._volumes",
 ]
 

@@ -41,11 +41,11 @@ def parse_at(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
         days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
         base = now or dt.datetime.now(dt.timezone.utc).astimezone()
         return base + dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    from dphi_em._client import _scheduled_time  # the facade's own check (zone required)
     from dphi_em._errors import ValidationError
+    from dphi_em._validate import check_scheduled_time  # the facade's own check
 
     try:
-        parsed = _scheduled_time(text)
+        parsed = check_scheduled_time(text)
     except ValidationError as exc:
         raise ValueError(str(exc)) from None
     assert isinstance(parsed, dt.datetime)
