@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -110,8 +111,24 @@ def run_process(cmd: Sequence[str], scratch: Path, timeout: float = CHILD_TIMEOU
     return Proc(stdout, usage.ru_maxrss, wall, usage.ru_utime + usage.ru_stime)
 
 
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 class Server:
-    """A server child (emulator or sink) whose first output lines say where it listens."""
+    """A server child (emulator or sink) whose output says where it listens.
+
+    Args:
+        name: For messages.
+        cmd: The command.
+        log: Its stdout and stderr.
+        pattern: A regular expression whose group 1 is its address (URL or port) and group 2
+            its port.
+    """
 
     def __init__(self, name: str, cmd: Sequence[str], log: Path, pattern: str) -> None:
         self.name = name
@@ -121,10 +138,15 @@ class Server:
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=ENV
             )
         deadline = time.monotonic() + 30
+        port = None
         while True:
             match = re.search(pattern, log.read_text(errors="replace"))
             if match:
                 self.address = match.group(1)
+                port = int(match.group(2))
+            # The emulator prints its address once bound, before it listens: wait until a
+            # connection is accepted.
+            if port is not None and _accepts(port):
                 break
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
