@@ -205,8 +205,8 @@ class Bench:
                 self.record(f"{label}.{who}", sample)
 
     def warm_up_uplink(self, paths: list[Path]) -> None:
-        """One raw uplink, not recorded: the first round of a phase after the machine moved
-        gigabytes around was the slowest of its phase for every client (memory to reclaim)."""
+        """One raw uplink, not recorded: the first round of a phase (after the machine moved
+        gigabytes around) was the slowest of its phase for every client."""
         self.uplink_once("raw", paths, "up", self.emulator_url)
         self.check_uplinked("up", paths)
 
@@ -240,7 +240,7 @@ class Bench:
 
     def downlinks(self, runs: int) -> None:
         """`runs` interleaved downlinks of the big file by facade, curl and requests."""
-        self.raw("down", {**self.token_args(), "filepath": "src/big.bin"})  # warm-up
+        self.downlink_once("curl", self.emulator_url)  # warm-up, not recorded
         for _ in range(runs):
             for who in ("facade", "curl", "requests"):
                 sample = self.downlink_once(who, self.emulator_url)
@@ -276,6 +276,7 @@ class Bench:
         """
         big, small = [self.payloads.big], self.payloads.small
         self.warm_up_uplink(big)
+        self.downlink_once("curl", self.sink_url)  # warm-up, not recorded
         for run in range(runs):
             if run:
                 self.em.delete("src")  # replacing a 1 GiB file costs the emulator its unlink
