@@ -153,7 +153,7 @@ def run(args: argparse.Namespace, tmp: Path, servers: list[Server]) -> dict[str,
     if not args.no_profile:
         with phase("profiles of misses", times):
             for row in rows:
-                if row.result == "MISS" and row.profile and row.profile not in profiles:
+                if row.result.startswith("MISS") and row.profile and row.profile not in profiles:
                     profiles[row.profile] = bench.profile(row.profile)
     info["loadavg_end"] = os.getloadavg()
     return {
