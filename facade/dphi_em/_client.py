@@ -77,7 +77,7 @@ from ._transfer import (
     plan_uplink,
     receive_download,
 )
-from ._transport import RetryPolicy, RetryTransport
+from ._transport import RetryPolicy, RetryTransport, network_transport
 from ._validate import (
     check_args,
     check_envs,
@@ -182,7 +182,7 @@ class EMClient:
             raise ValidationError(f"max_uplink_bytes must be positive, got {max_uplink_bytes}.")
         self._max_uplink_bytes = max_uplink_bytes
         self._progress = progress
-        inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
+        inner = transport if transport is not None else network_transport(verify=verify)
         self._transport = RetryTransport(inner, policy)
         self._auth = TokenAuth(credentials, self._base_url)
         self._http = httpx.Client(

@@ -40,6 +40,7 @@ from ._errors import (
 )
 
 __all__ = [
+    "GATHER_SIZE",
     "MAX_FILES_PER_CALL",
     "MultipartFileStream",
     "Progress",
@@ -50,6 +51,9 @@ __all__ = [
     "receive_download",
     "safe_file_name",
 ]
+
+#: Small parts are gathered into pieces of this size before they are sent.
+GATHER_SIZE = 64 * 1024
 
 #: Django refuses more than 100 files in one request (`DATA_UPLOAD_MAX_NUMBER_FILES`).
 MAX_FILES_PER_CALL = 100
@@ -67,6 +71,8 @@ _CD_PARAM = re.compile(
     r""";\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)""", re.DOTALL
 )
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+#: What a part's file name cannot carry: quotes, backslashes, control characters (Unicode Cc).
+_UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
 
 
 class Progress:
@@ -138,8 +144,7 @@ def _join(folder: str, name: str) -> str:
 
 
 def _check_name(path: Path) -> None:
-    name = path.name
-    if any(c in name for c in '"\\') or any(unicodedata.category(c) == "Cc" for c in name):
+    if _UNSENDABLE.search(path.name):
         raise ValidationError(
             f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash or a control "
             "character, which the server would not keep. Rename it first."
@@ -254,6 +259,7 @@ class MultipartFileStream(httpx.SyncByteStream):
         on_start: Called when an attempt starts (progress goes back to this batch's start).
         on_chunk: Called with each chunk's size once it was handed to the transport.
         chunk_size: Bytes read at a time.
+        gather_size: Smaller pieces are gathered up to this size before they are handed over.
     """
 
     def __init__(
@@ -264,6 +270,7 @@ class MultipartFileStream(httpx.SyncByteStream):
         on_start: Callable[[], None] | None = None,
         on_chunk: Callable[[int], None] | None = None,
         chunk_size: int = CHUNK_SIZE,
+        gather_size: int = GATHER_SIZE,
     ) -> None:
         self.boundary = secrets.token_hex(16)
         dash = b"--" + self.boundary.encode("ascii")
@@ -291,6 +298,7 @@ class MultipartFileStream(httpx.SyncByteStream):
         self._on_start = on_start
         self._on_chunk = on_chunk
         self._chunk_size = chunk_size
+        self._gather_size = min(gather_size, chunk_size)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -301,26 +309,57 @@ class MultipartFileStream(httpx.SyncByteStream):
         }
 
     def __iter__(self) -> Iterator[bytes]:
+        """The body: part headers and small files gathered, large files' chunks as read.
+
+        Pieces smaller than `gather_size` are gathered up to that size, so that a thousand
+        small files take about sixty sends rather than two thousand, while the first bytes
+        still leave early enough for the server to parse while the rest is read. A large
+        file's chunks (`chunk_size`) are handed over as read, without a copy.
+        """
         if self._on_start is not None:
             self._on_start()
-        on_chunk = self._on_chunk
+        report = self._on_chunk or _ignore
         chunk_size = self._chunk_size
+        gather_size = self._gather_size
+        pending = bytearray()
+        pending_file_bytes = 0
         for piece in self._pieces:
-            if isinstance(piece, bytes):
-                yield piece
-                continue
-            with open(piece.path, "rb", buffering=0) as file:
-                remaining = piece.size
-                while remaining:
-                    chunk = file.read(min(chunk_size, remaining))
-                    if not chunk:
-                        raise ValidationError(f"{str(piece.path)!r} shrank while uplinking.")
-                    remaining -= len(chunk)
+            is_file = isinstance(piece, UplinkFile)
+            chunks = _read_file(piece, chunk_size) if isinstance(piece, UplinkFile) else [piece]
+            for chunk in chunks:
+                if len(pending) + len(chunk) > gather_size and pending:
+                    yield bytes(pending)
+                    report(pending_file_bytes)
+                    pending.clear()
+                    pending_file_bytes = 0
+                file_bytes = len(chunk) if is_file else 0
+                if len(chunk) >= gather_size:
                     yield chunk
-                    if on_chunk is not None:
-                        on_chunk(len(chunk))
-                if file.read(1):
-                    raise ValidationError(f"{str(piece.path)!r} grew while uplinking.")
+                    report(file_bytes)
+                else:
+                    pending += chunk
+                    pending_file_bytes += file_bytes
+        if pending:
+            yield bytes(pending)
+            report(pending_file_bytes)
+
+
+def _ignore(count: int) -> None:
+    """A progress callback that does nothing."""
+
+
+def _read_file(item: UplinkFile, chunk_size: int) -> Iterator[bytes]:
+    """The file's bytes in chunks; exactly the size planned, or `ValidationError`."""
+    with open(item.path, "rb", buffering=0) as file:
+        remaining = item.size
+        while remaining:
+            chunk = file.read(min(chunk_size, remaining))
+            if not chunk:
+                raise ValidationError(f"{str(item.path)!r} shrank while uplinking.")
+            remaining -= len(chunk)
+            yield chunk
+        if file.read(1):
+            raise ValidationError(f"{str(item.path)!r} grew while uplinking.")
 
 
 # -- downlink --------------------------------------------------------------------------------

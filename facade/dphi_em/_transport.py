@@ -17,6 +17,10 @@ calls and raw generated calls all get the same behaviour:
   twice). Idempotent methods (GET, HEAD) are also retried after a broken connection.
 
 Request bodies are re-iterated on each attempt: file streams reopen their files.
+
+`network_transport()` builds the real transport: httpx's, whose connections read the socket
+`READ_SIZE` bytes at a time instead of httpcore's 64 KiB (a 1 GiB download then takes 1,024
+trips through httpcore and httpx instead of 16,384; see `make bench`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
+import httpcore
 import httpx
 
 from ._errors import parse_retry_after
 
-__all__ = ["InFlightGate", "RetryPolicy", "RetryTransport"]
+__all__ = [
+    "READ_SIZE",
+    "InFlightGate",
+    "RetryPolicy",
+    "RetryTransport",
+    "WideReadBackend",
+    "network_transport",
+]
+
+#: Most bytes taken from the socket in one read (httpcore asks for 64 KiB).
+READ_SIZE = 1024 * 1024
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _IDEMPOTENT_BROKEN = (httpx.ReadError, httpx.RemoteProtocolError)
@@ -202,3 +217,74 @@ def _as_sync(stream: Any) -> httpx.SyncByteStream:
     if isinstance(stream, httpx.SyncByteStream):
         return stream
     return httpx.ByteStream(b"".join(stream))
+
+
+class _WideReadStream(httpcore.NetworkStream):
+    """A network stream whose reads ask for at least `READ_SIZE` bytes."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _WideReadStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class WideReadBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, with streams that read `READ_SIZE` bytes at a time.
+
+    A read returns what the socket holds, up to that size: small answers cost nothing more,
+    large bodies arrive in up to 1 MiB pieces.
+    """
+
+    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._inner = inner if inner is not None else httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        return _WideReadStream(
+            self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _WideReadStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def network_transport(*, verify: Any = True) -> httpx.HTTPTransport:
+    """httpx's transport, its connection pool on a `WideReadBackend`.
+
+    httpx takes no network backend argument, so the pool's is swapped after construction;
+    should a future httpx keep its pool elsewhere, this returns the plain transport.
+    """
+    transport = httpx.HTTPTransport(verify=verify)
+    pool = getattr(transport, "_pool", None)
+    if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
+        pool._network_backend = WideReadBackend()
+    return transport

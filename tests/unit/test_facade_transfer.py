@@ -171,6 +171,32 @@ def test_stream_is_exact_random_and_reiterable(tmp_path: Path) -> None:
     ]
 
 
+def test_stream_gathers_small_parts_and_passes_large_chunks_through(tmp_path: Path) -> None:
+    small = []
+    for i in range(300):
+        path = tmp_path / f"s{i:03}.txt"
+        path.write_bytes(bytes([i % 256]) * 100)
+        small.append(UplinkFile(path, 100, ""))
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"B" * 2500)
+    files = [*small, UplinkFile(big, 2500, "")]
+    reported: list[int] = []
+    stream = MultipartFileStream(
+        [("dest_path", "d")], files, chunk_size=1000, on_chunk=reported.append
+    )
+    pieces = list(stream)
+    body = b"".join(pieces)
+    assert len(body) == stream.content_length
+    # 300 headers and files gathered into pieces of at most 1000 bytes, not 600 sends
+    assert len(pieces) < stream.content_length // 1000 + 5
+    assert all(len(piece) <= 1000 for piece in pieces)
+    # the big file's chunks as read: 1000, 1000, then its last 500 gathered with the end
+    assert pieces.count(b"B" * 1000) == 2
+    assert sum(reported) == 300 * 100 + 2500  # file bytes only, each counted once
+    parts = _parse_multipart(stream.headers, body)
+    assert [p[2] for p in parts[1:]] == [bytes([i % 256]) * 100 for i in range(300)] + [b"B" * 2500]
+
+
 def test_stream_refuses_a_file_that_changed_size(tmp_path: Path) -> None:
     a = tmp_path / "a.bin"
     a.write_bytes(b"12345")

@@ -5,10 +5,17 @@ from __future__ import annotations
 import threading
 import time
 
+import httpcore
 import httpx
 import pytest
 from dphi_em import BusyError, ConnectionFailedError, EMClient, RequestTimeoutError, RetryPolicy
-from dphi_em._transport import InFlightGate, RetryTransport
+from dphi_em._transport import (
+    READ_SIZE,
+    InFlightGate,
+    RetryTransport,
+    WideReadBackend,
+    network_transport,
+)
 from fake_em import FakeEM, error, make_client
 
 
@@ -256,3 +263,38 @@ def test_gate_is_reentrant_for_its_owner_and_released_by_anyone() -> None:
     threading.Thread(target=gate.release).start()  # released from another thread
     thread.join(5)
     assert released.is_set()
+
+
+class _RecordingStream(httpcore.NetworkStream):
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self.asked.append(max_bytes)
+        return b"x"
+
+
+class _RecordingBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self.stream = _RecordingStream()
+
+    def connect_tcp(self, *args: object, **kwargs: object) -> httpcore.NetworkStream:
+        return self.stream
+
+
+def test_wide_read_streams_ask_the_socket_for_at_least_read_size() -> None:
+    inner = _RecordingBackend()
+    stream = WideReadBackend(inner).connect_tcp("127.0.0.1", 1)
+    assert stream.read(64 * 1024) == b"x"  # httpcore's own read size
+    stream.read(4 * READ_SIZE)
+    assert inner.stream.asked == [READ_SIZE, 4 * READ_SIZE]
+
+
+def test_the_client_talks_through_a_wide_read_pool() -> None:
+    # httpx has no argument for httpcore's backend: if its pool moves, this says so.
+    transport = network_transport()
+    assert isinstance(transport._pool._network_backend, WideReadBackend)
+    with EMClient("http://127.0.0.1:9/", "u", "p") as em:
+        inner = em._transport.inner
+        assert isinstance(inner, httpx.HTTPTransport)
+        assert isinstance(inner._pool._network_backend, WideReadBackend)
