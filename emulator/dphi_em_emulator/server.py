@@ -23,6 +23,29 @@ from ._emulator import Emulator
 from .app import create_app
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) and already listening.
+
+    Listening at once means a client that connects as soon as the address is known waits in
+    the backlog while uvicorn starts, instead of being refused.
+
+    Raises:
+        OSError: The address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+    # without it every small response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class EmulatorServer:
     """One emulator on `host` (loopback by default) and a free port, served in a thread.
 
@@ -87,12 +110,7 @@ class EmulatorServer:
         """Bind, serve in a thread, and return once connections are accepted."""
         if self._thread is not None:
             raise RuntimeError("the server is already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
-        # without it every small response waits ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
+        sock = listening_socket(self.host, self._port)
         self._socket = sock
         self._bound_port = sock.getsockname()[1]
         config = uvicorn.Config(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 
 import httpx
 import pytest
+from dphi_em_emulator.server import listening_socket
 
 
 def test_the_command_serves_and_prints_url_and_credentials(tmp_path) -> None:
@@ -34,16 +36,27 @@ def test_the_command_serves_and_prints_url_and_credentials(tmp_path) -> None:
         first = process.stdout.readline()
         assert first.startswith("DPhi EM emulator serving on http://127.0.0.1:")
         url = first.split()[-1]
+        # at once, no retry: the socket listens before the URL is printed, so a client
+        # that connects while uvicorn is still starting waits instead of being refused
+        response = httpx.post(f"{url}auth/", data={"username": "ops", "password": "pa:ss"})
+        assert response.status_code == 200
         lines = [process.stdout.readline() for _ in range(3)]
         assert lines[1].split() == ["user:", "client1", "password:", "secret"]
         assert lines[2].split() == ["user:", "ops", "password:", "pa:ss"]
-        response = httpx.post(f"{url}auth/", data={"username": "ops", "password": "pa:ss"})
-        assert response.status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
         process.stdout.close()
         process.stderr.close()
+
+
+def test_the_socket_accepts_connections_before_uvicorn_runs() -> None:
+    # what the command binds and then prints: connecting at once must not be refused
+    with (
+        listening_socket("127.0.0.1", 0) as sock,
+        socket.create_connection(sock.getsockname(), timeout=5),
+    ):
+        pass
 
 
 @pytest.mark.parametrize(
