@@ -116,6 +116,11 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
             f"Invalid server URL {str(raw)!r}: expected http(s)://host[:port]/ "
             f"(the `base_url` argument or the {ENV_URL} environment variable)."
         )
+    if url.userinfo:
+        raise ConfigurationError(
+            "Invalid server URL: it holds a user name or password; give them as `username` "
+            f"and `password` (or {ENV_USERNAME} and {ENV_PASSWORD}) instead."
+        )
     if not url.raw_path.endswith(b"/"):
         url = url.copy_with(raw_path=url.raw_path + b"/")
     return url

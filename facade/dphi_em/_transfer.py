@@ -99,6 +99,13 @@ class Progress:
                 total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description
             )
 
+    def set_total(self, total: int) -> None:
+        """Set the bytes in all once known (a download learns it from its headers)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def set(self, done: int) -> None:
         """Set the bytes done (a retried request starts again from its first byte)."""
         self.advance(done - self.done)
@@ -210,8 +217,8 @@ def plan_uplink(
         The batches, in order; each non-empty.
 
     Raises:
-        ValidationError: A path is missing, unreadable or not a file or folder, or nothing
-            is left to send (empty folders).
+        ValidationError: A path is missing, unreadable or not a file or folder, two files
+            would land on the same path in the volume, or nothing is left to send.
         FileTooLargeError: One file is over `max_bytes`.
     """
     if isinstance(filepaths, (str, os.PathLike)):
@@ -228,6 +235,15 @@ def plan_uplink(
         files.extend(_collect(Path(raw), dest_path, max_bytes, seen))
     if not files:
         raise ValidationError("Nothing to uplink: the folders given hold no files.")
+    first: dict[str, UplinkFile] = {}
+    for item in files:
+        earlier = first.setdefault(item.dest, item)
+        if earlier is not item:
+            raise ValidationError(
+                f"Cannot uplink both {str(earlier.path)!r} and {str(item.path)!r}: both would "
+                f"land on {item.dest!r} in the volume, the second replacing the first. "
+                "Uplink them in separate calls with different dest_path folders."
+            )
     groups: dict[str, list[UplinkFile]] = {}
     for item in files:
         groups.setdefault(item.dest_dir, []).append(item)
@@ -375,10 +391,10 @@ def safe_file_name(name: str | None) -> str | None:
         return None
     if _DRIVE.match(name):
         return None
-    parts = name.replace("\\", "/").split("/")
+    parts = [part.strip() for part in name.replace("\\", "/").split("/")]
     if ".." in parts:
         return None
-    base = parts[-1].strip()
+    base = parts[-1]
     if base in ("", ".") or len(base.encode("utf-8")) > 255:
         return None
     if base.split(".")[0].upper() in _WINDOWS_RESERVED or (os.name == "nt" and ":" in base):
@@ -440,8 +456,10 @@ def receive_download(
     expected = int(length) if length is not None and length.isdigit() else None
     encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
     if progress is not None and expected is not None:
-        progress.total = expected
-    temp = folder / f".{name[:100]}.{secrets.token_hex(6)}.part"
+        progress.set_total(expected)
+    # at most 100 bytes of the name: with the rest, well under the usual 255-byte limit
+    hint = name.encode("utf-8")[:100].decode("utf-8", "ignore")
+    temp = folder / f".{hint}.{secrets.token_hex(6)}.part"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     received = 0
     try:

@@ -132,3 +132,28 @@ def test_a_broken_config_file_is_one_line(config_file: Path) -> None:
     result = invoke("ls")
     assert result.exit_code == 2
     assert "not valid JSON" in one_error_line(result)
+
+
+def test_the_saved_password_goes_only_to_the_server_it_was_saved_for(
+    emulator: Any, config_file: Path
+) -> None:
+    from test_cli_errors import Tripwire
+
+    saved = invoke(
+        "--url", emulator.url, "-u", emulator.username, "login", "--save", "--password-stdin",
+        input=emulator.password + "\n",
+    )  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    # the same server, spelled without the trailing slash: the saved password is used
+    same = invoke("--url", emulator.url.rstrip("/"), "nodes", "--json")
+    assert same.exit_code == 0, same.output
+    # another server: the saved user name may be used, never the saved password
+    wire = Tripwire()
+    try:
+        other = invoke("--url", wire.url, "nodes")
+        assert wire.connections == 0
+    finally:
+        wire.close()
+    assert other.exit_code == 3, other.output
+    assert "no password for client1" in one_error_line(other)
+    assert emulator.password not in other.output

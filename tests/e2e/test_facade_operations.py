@@ -63,6 +63,33 @@ def test_every_file_method(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     assert em.files_list(pod_name) == []
 
 
+@pytest.mark.parametrize("shape", ["two files", "two folders"])
+def test_uplink_refuses_two_sources_for_one_volume_path(
+    em: EMClient, pod_name: str, tmp_path: Path, shape: str
+) -> None:
+    for folder, data in (("x", b"first"), ("y", b"second")):
+        (tmp_path / folder / "data").mkdir(parents=True)
+        (tmp_path / folder / "data" / "x.txt").write_bytes(data)
+    if shape == "two files":
+        sources = [tmp_path / "x" / "data" / "x.txt", tmp_path / "y" / "data" / "x.txt"]
+    else:  # both would merge under data/
+        sources = [tmp_path / "x" / "data", tmp_path / "y" / "data"]
+    with pytest.raises(ValidationError, match=r"both would land on '(data/)?x.txt'") as info:
+        em.uplink(sources, pod_name=pod_name)
+    assert str(tmp_path / "y" / "data") in str(info.value)
+    assert em.files_list(pod_name) == []  # nothing was sent
+
+
+def test_a_long_non_ascii_name_round_trips(em: EMClient, pod_name: str, tmp_path: Path) -> None:
+    name = "数" * 80 + ".bin"  # 244 bytes: a legal name, its temp file name must be too
+    (tmp_path / name).write_bytes(b"payload")
+    em.uplink([tmp_path / name], pod_name=pod_name)
+    local = em.downlink(name, tmp_path / "dl", pod_name=pod_name)
+    assert local.name == name
+    assert local.read_bytes() == b"payload"
+    assert [p.name for p in (tmp_path / "dl").iterdir()] == [name]  # no temp file left
+
+
 def test_directory_uplink_keeps_its_structure(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     root = tmp_path / "proj"
     (root / "src" / "deep").mkdir(parents=True)

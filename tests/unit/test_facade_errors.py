@@ -171,3 +171,12 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 
 def test_parse_retry_after_http_date_in_the_past_is_zero() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_a_url_holding_credentials_is_refused_without_echoing_them() -> None:
+    from dphi_em import ConfigurationError, EMClient
+
+    with pytest.raises(ConfigurationError) as info:
+        EMClient("http://client1:hunter2@em.example:8000/", "u", "p")
+    assert "hunter2" not in str(info.value)
+    assert "username" in str(info.value)

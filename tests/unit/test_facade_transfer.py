@@ -291,6 +291,9 @@ def test_uplink_checks_everything_before_sending(tmp_path: Path) -> None:
         ('attachment; filename="C:\\\\x"', None),
         ('attachment; filename="C:x"', None),
         ('attachment; filename=".."', None),
+        ('attachment; filename=" .. "', None),
+        ('attachment; filename="x/ .."', None),
+        ("attachment; filename*=UTF-8''%20..%20", None),
         ('attachment; filename="."', None),
         ('attachment; filename="a\\\\..\\\\b"', None),
         ('attachment; filename="sub\\\\dir\\\\ok.txt"', "ok.txt"),
@@ -320,7 +323,7 @@ def test_content_disposition_names_are_made_safe(header: str, expected: str | No
     assert content_disposition_filename(header) == expected
 
 
-@pytest.mark.parametrize("name", ["", "..", ".", "a/..", "CON", "x\x7f"])
+@pytest.mark.parametrize("name", ["", "..", ".", "a/..", " .. ", "a/ ../b", "CON", "x\x7f"])
 def test_safe_file_name_refuses(name: str) -> None:
     assert safe_file_name(name) is None
 
@@ -409,4 +412,8 @@ def test_progress_bar_is_shown_when_asked(
     _downlink_route(fake, b"z" * 5000, {"Content-Length": "5000"})
     with make_client(fake) as em:
         em.downlink("z.bin", tmp_path, progress=True)
-    assert "downlink" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "downlink" in err
+    # the bar knew the size from Content-Length: it shows a percentage and the total
+    assert "100%" in err
+    assert "4.88k/4.88k" in err

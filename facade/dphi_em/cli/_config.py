@@ -160,6 +160,18 @@ def read_password_stdin() -> str:
     return password
 
 
+def same_server(url: str | None, other: str | None) -> bool:
+    """Whether two server URLs (None: the default) name the same server."""
+    from dphi_em._config import DEFAULT_URL, resolve_base_url
+    from dphi_em._errors import ConfigurationError
+
+    try:
+        a, b = resolve_base_url(url or DEFAULT_URL), resolve_base_url(other or DEFAULT_URL)
+    except ConfigurationError:
+        return False
+    return (a.scheme, a.host, a.port, a.path) == (b.scheme, b.host, b.port, b.path)
+
+
 @dataclass
 class Resolver:
     """Resolves URL and credentials from options, environment, config file and prompts."""
@@ -202,10 +214,10 @@ class Resolver:
                 f"no user name: pass --username, set {ENV_USERNAME}, "
                 "or run 'dphi-em login --save' once"
             )
-        password = self._password(username, prompt=prompt)
+        password = self._password(username, url, prompt=prompt)
         return Credentials(url=url, username=username, password=password)
 
-    def _password(self, username: str, *, prompt: bool) -> str:
+    def _password(self, username: str, url: str | None, *, prompt: bool) -> str:
         if self.password_stdin:
             if self._stdin_password is None:
                 self._stdin_password = read_password_stdin()
@@ -214,7 +226,9 @@ class Resolver:
         if password:
             return password
         saved = self.saved()
-        if saved.password and saved.username == username:
+        # A saved password goes only to the server it was saved for, as docker login keys
+        # credentials by registry: --url or DPHI_EM_URL elsewhere must not receive it.
+        if saved.password and saved.username == username and same_server(url, saved.url):
             return saved.password
         if prompt:
             value: str = click.prompt(f"Password for {username}", hide_input=True, err=True)
