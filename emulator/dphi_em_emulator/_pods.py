@@ -6,7 +6,9 @@ No container runs. A pod record holds the instants at which its state changes:
 - `waiting` / `ImagePullBackOff` from then on when the image is neither the user's nor public;
 - `waiting` / `Unschedulable` when its node was not ready when it was run;
 - `running` with `startedAt`, for `max_duration` (scaled) minutes;
-- `terminated` with `exitCode` 0, `reason` "Completed", `startedAt` and `finishedAt`.
+- `terminated` with `exitCode` 0, `reason` "Completed", `startedAt` and `finishedAt`; or,
+  when the run's `envs` set `DPHI_EM_EMULATOR_EXIT_CODE` to a non-zero number (pods run
+  nothing here, so this is how a test asks for a failed pod), that exit code and "Error".
 
 Image and node availability are decided when the pod is run.
 """
@@ -225,6 +227,18 @@ class Pods:
         return record
 
 
+#: An env of a run that makes its pod end with that exit code (emulator only).
+EXIT_CODE_ENV = "DPHI_EM_EMULATOR_EXIT_CODE"
+
+
+def _requested_exit_code(envs: Any) -> int:
+    value = envs.get(EXIT_CODE_ENV) if isinstance(envs, dict) else None
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
 def container_state(record: dict[str, Any], user: str, now: float | None = None) -> dict[str, Any]:
     """The Kubernetes ContainerState of a pod record at `now`."""
     now = time.time() if now is None else now
@@ -265,10 +279,11 @@ def container_state(record: dict[str, Any], user: str, now: float | None = None)
     end = start + record["duration"]
     if now < end:
         return {"running": {"startedAt": _rfc3339(start)}}
+    exit_code = _requested_exit_code(record.get("envs"))
     return {
         "terminated": {
-            "exitCode": 0,
-            "reason": "Completed",
+            "exitCode": exit_code,
+            "reason": "Completed" if exit_code == 0 else "Error",
             "startedAt": _rfc3339(start),
             "finishedAt": _rfc3339(end),
         }

@@ -57,7 +57,7 @@ def built_image(cli: Any, tmp_path: Path, pod_name: str) -> tuple[str, str]:
     return image, pod_name
 
 
-def test_image_build_ls_and_run_wait(cli: Any, built_image: tuple[str, str]) -> None:
+def test_image_build_ls_and_run_wait(cli: Any, built_image: tuple[str, str], em_http: Any) -> None:
     image, pod = built_image
     listed = cli("image", "ls", "--json")
     assert listed.exit_code == 0
@@ -74,6 +74,30 @@ def test_image_build_ls_and_run_wait(cli: Any, built_image: tuple[str, str]) -> 
     assert result.exit_code == 0, result.output
     assert f"Scheduled {image} on GPU as pod '{pod}'" in result.stdout
     assert "running" in result.stdout.splitlines()[-1] or "terminated" in result.stdout
+    # what reached the server (the emulator records the run beside the pod's state)
+    recorded = em_http().get("em/pod/status", params={"pod_name": pod}).json()["data"]
+    assert {k: recorded["emulator"][k] for k in ("node", "max_duration", "command", "args")} == {
+        "node": "GPU",
+        "max_duration": 2,
+        "command": "/bin/sh -c",
+        "args": ["echo $SIZE > /data/x"],
+    }
+    assert recorded["emulator"]["envs"] == {"SIZE": "1024", "EMPTY": ""}
+
+
+def test_run_wait_fails_for_a_pod_that_ended_with_an_error(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    # a minute lasts a millisecond: the first poll already sees the pod terminated
+    server = make_emulator(time_scale=60_000.0, pod_start_delay=0.0)
+    cli = _runner(server, server.username, server.password)
+    args = ["run", "alpine", "--pod", "crashes", "--wait", "--env"]
+    failed = cli(*args, "DPHI_EM_EMULATOR_EXIT_CODE=3")
+    assert failed.exit_code == 10, failed.output
+    assert "ended with exit code 3 (Error)" in one_error_line(failed)
+    fine = cli(*args, "DPHI_EM_EMULATOR_EXIT_CODE=0")
+    assert fine.exit_code == 0, fine.output
+    assert "terminated" in fine.stdout
 
 
 def test_image_build_failure_shows_log_tail(cli: Any, pod_name: str) -> None:

@@ -42,6 +42,16 @@ def fast(make_emulator, em_http) -> httpx.Client:
     return em_http(make_emulator(time_scale=120.0, pod_start_delay=0.3))
 
 
+@pytest.mark.parametrize(("value", "code", "reason"), [("3", 3, "Error"), (0, 0, "Completed")])
+def test_a_run_can_ask_for_the_exit_code_its_pod_ends_with(
+    fast: httpx.Client, value: object, code: int, reason: str
+) -> None:
+    envs = {"DPHI_EM_EMULATOR_EXIT_CODE": value}
+    assert _run(fast, image="alpine", pod_name="ends", envs=envs).status_code == 200
+    terminated = _wait_for(fast, "ends", "terminated")
+    assert (terminated["exitCode"], terminated["reason"]) == (code, reason)
+
+
 def test_a_pod_goes_from_creating_to_running_to_terminated(fast: httpx.Client) -> None:
     response = _run(fast, image="python:3.11-alpine", pod_name="life")
     assert response.status_code == 200

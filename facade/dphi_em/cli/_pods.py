@@ -179,6 +179,15 @@ def run(
         final = em.wait_for_pod(pod, until="running", timeout=timeout)
     if not state.quiet:
         echo(f"{who.capitalize()}: {describe_state(final)}")
+    if final.kind == "terminated" and final.exit_code not in (0, None):
+        from dphi_em import PodFailedError
+
+        raise PodFailedError(
+            f"{who.capitalize()} ended with exit code {final.exit_code}"
+            f" ({final.reason or 'no reason given'}).",
+            pod_name=pod,
+            state=final,
+        )
 
 
 def _fmt_time(value: Any) -> str:
