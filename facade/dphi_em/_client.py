@@ -62,6 +62,7 @@ from ._config import (
 from ._errors import (
     APIError,
     ClientClosedError,
+    ConfigurationError,
     NotFoundError,
     PodFailedError,
     ValidationError,
@@ -131,6 +132,16 @@ def _parse(response: httpx.Response, model: Callable[[Any], _M]) -> _M:
             status_code=response.status_code,
             response=response,
         ) from exc
+
+
+class _SyncOnlyTransport(httpx.AsyncBaseTransport):
+    """The async side of `EMClient.raw`: refuses, naming what to use instead."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise ConfigurationError(
+            "EMClient.raw serves the generated sync calls (sync, sync_detailed) only: "
+            "asyncio calls would bypass the client's tokens, retries and request gate."
+        )
 
 
 class EMClient:
@@ -260,12 +271,18 @@ class EMClient:
     def raw(self) -> Client:
         """The generated client (`em_api_client.Client`) on the shared `httpx.Client`.
 
+        Its `sync` and `sync_detailed` calls share the facade's tokens, timeouts, retries and
+        one-request-at-a-time gate. Its `asyncio*` calls raise `ConfigurationError`: they
+        would go out on a separate client without any of these.
+
         Example:
             `em_pod_status_list.sync_detailed(client=em.raw, pod_name="pod-a")`
         """
         self._check_open()
         if self._raw is None:
-            self._raw = Client(base_url=str(self._base_url)).set_httpx_client(self._http)
+            raw = Client(base_url=str(self._base_url)).set_httpx_client(self._http)
+            raw.set_async_httpx_client(httpx.AsyncClient(transport=_SyncOnlyTransport()))
+            self._raw = raw
         return self._raw
 
     def pod(self, name: str) -> Pod:

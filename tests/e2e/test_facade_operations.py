@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,6 +224,7 @@ def test_423_burst_is_waited_out(emulator: Any, em: EMClient) -> None:
     em.get_token()
     emulator.force_locked(3)
     assert isinstance(em.files_list(), list)
+    assert emulator.emulator.lock.forced_remaining == 0  # three 423s were answered, and retried
 
 
 def test_423_without_retries_raises_busy(emulator: Any) -> None:
@@ -261,6 +263,13 @@ def test_raw_calls_share_auth_and_retries(emulator: Any, em: EMClient, pod_name:
     assert status.status_code == 404
 
 
+def test_raw_async_calls_are_refused_rather_than_sent_without_a_token(em: EMClient) -> None:
+    import asyncio
+
+    with pytest.raises(dphi_em.ConfigurationError, match="sync calls"):
+        asyncio.run(em_files_list_list.asyncio_detailed(client=em.raw))
+
+
 def test_module_helpers_from_environment(
     emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pod_name: str
 ) -> None:
@@ -296,7 +305,23 @@ def test_keep_alive_connection_is_reused(em: EMClient) -> None:
     assert len(ports) == 1
 
 
-def test_http_errors_never_escape_untyped(em: EMClient) -> None:
-    with pytest.raises(dphi_em.EMError):
-        em.downlink("", "x")
-    assert not isinstance(ValidationError("x"), httpx.HTTPError)
+def test_failures_raise_the_package_errors_not_httpx_ones(em: EMClient, tmp_path: Path) -> None:
+    folder = tmp_path / "dl"
+    with pytest.raises(ValidationError):
+        em.downlink("", folder)
+    with pytest.raises(NotFoundError):
+        em.downlink("no/such/file", folder)
+    with pytest.raises(ForbiddenPathError):
+        em.downlink("../../etc/passwd", folder)
+    # a server that is not there: connection refused, retried, then one typed error
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    retry = RetryPolicy(max_attempts=2, initial_delay=0)
+    with (
+        EMClient(closed, "u", "p", retry=retry) as gone,
+        pytest.raises(dphi_em.ConnectionFailedError) as info,
+    ):
+        gone.files_list()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert not folder.exists() or list(folder.iterdir()) == []
