@@ -68,14 +68,24 @@ class _Tokens:
 
     __slots__ = ("access", "obtained_at", "refresh", "refresh_deadline", "renew_at")
 
-    def __init__(self, access: str, refresh: str | None, now: float, margin: float) -> None:
+    def __init__(
+        self,
+        access: str,
+        refresh: str | None,
+        now: float,
+        margin: float,
+        refresh_deadline: float | None = None,
+    ) -> None:
         self.access = access
         self.refresh = refresh
         self.obtained_at = now
         lifetime = _lifetime(access)
         # A token living less than twice the margin is renewed half-way through its life.
         self.renew_at = now + lifetime - min(margin, lifetime / 2)
-        self.refresh_deadline = now + _lifetime(refresh) - 1.0 if refresh else -math.inf
+        if refresh_deadline is not None:  # the same refresh token as before: same deadline
+            self.refresh_deadline = refresh_deadline
+        else:
+            self.refresh_deadline = now + _lifetime(refresh) - 1.0 if refresh else -math.inf
 
 
 class TokenAuth(httpx.Auth):
@@ -220,8 +230,16 @@ class TokenAuth(httpx.Auth):
         if not isinstance(access, str) or not access:
             return None
         refresh = body.get("refresh")
-        new_refresh = refresh if isinstance(refresh, str) and refresh else keep_refresh
-        self._tokens = _Tokens(access, new_refresh, self._clock(), self._margin)
+        rotated = isinstance(refresh, str) and bool(refresh)
+        previous = self._tokens
+        deadline = (
+            previous.refresh_deadline
+            if not rotated and previous is not None and previous.refresh == keep_refresh
+            else None
+        )
+        self._tokens = _Tokens(
+            access, refresh if rotated else keep_refresh, self._clock(), self._margin, deadline
+        )
         return access
 
     @staticmethod

@@ -151,3 +151,25 @@ def test_byte_bar_counts_bytes_and_rewinds(monkeypatch: pytest.MonkeyPatch) -> N
     assert bar._bar.total == 4096
     bar.close()
     assert "uplink" in err.getvalue()
+
+
+def test_server_text_cannot_drive_the_terminal() -> None:
+    from dphi_em import APIError, PodState
+    from dphi_em.cli._errors import one_line
+    from dphi_em.cli._output import printable
+    from dphi_em.cli._pods import describe_state
+
+    evil = "x\x1b]0;owned\x07\u202e\x9b2J"
+    assert printable(evil) == "x?]0;owned???2J"
+    node = EmFileNode.from_dict({"type": "file", "name": evil, "size": "1", "time": "t"})
+    shown = "\n".join(
+        [
+            *tree_lines([node]),
+            *table(["NAME"], [[evil]]),
+            one_line(APIError(evil, status_code=400, code="X")),
+            describe_state(PodState(kind="waiting", reason=evil, message=evil)),
+        ]
+    )
+    plain = click.unstyle(shown)  # our own colours out; an OSC or C1 sequence would stay
+    assert "owned" in plain
+    assert not any(c in plain for c in "\x1b\x07\u202e\x9b")

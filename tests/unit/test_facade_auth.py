@@ -137,6 +137,20 @@ def test_short_lived_tokens_are_renewed_half_way_not_every_call() -> None:
     assert fake.refreshes == 1
 
 
+def test_a_kept_refresh_token_keeps_its_own_expiry() -> None:
+    fake = FakeEM(access_lifetime=300)  # refresh tokens live one day and are not rotated
+    em, clock = _client_with_clock(fake)
+    with em:
+        start = clock.now
+        em.files_list()  # login
+        clock.now = start + 86_000  # access expired; the refresh token has 400 s left
+        em.files_list()
+        assert (fake.logins, fake.refreshes) == (1, 1)
+        clock.now = start + 86_500  # that refresh token is now a day old: log in, don't refresh
+        em.files_list()
+    assert (fake.logins, fake.refreshes) == (2, 1)
+
+
 def test_401_refreshes_once_and_retries() -> None:
     fake = FakeEM()
     with make_client(fake) as em:

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._output import printable
+
 if TYPE_CHECKING:
     from ._debug import Redactor
 
@@ -188,7 +190,7 @@ def _message(exc: BaseException) -> str:
     message = getattr(exc, "message", None)
     if not isinstance(message, str) or not message:
         message = str(exc) or type(exc).__name__
-    return " ".join(message.split())  # one line, whatever the server sent
+    return printable(" ".join(message.split()))  # one line, whatever the server sent
 
 
 def _log_tail(exc: BaseException) -> Sequence[str]:
@@ -269,7 +271,7 @@ def report(
 
 
 def _format_tail(lines: Iterable[str]) -> str:
-    body = [line.rstrip("\r\n") for line in lines]
+    body = [printable(line.rstrip("\r\n")) for line in lines]
     while body and not body[-1].strip():
         body.pop()
     header = click.style("--- log tail ---", dim=True)

@@ -9,7 +9,7 @@ import click
 
 from ._common import command, get_state, global_options, json_option, open_client, pod_option
 from ._files import volume_label
-from ._output import echo, info, print_json, style, table, to_plain
+from ._output import echo, info, print_json, printable, style, table, to_plain
 
 
 @click.group("image")
@@ -102,7 +102,7 @@ def image_ls() -> None:
             echo(line)
     else:
         for name, _ in rows:
-            echo(name)
+            echo(printable(name))
 
 
 image.add_command(image_ls)

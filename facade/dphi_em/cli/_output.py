@@ -12,12 +12,22 @@ import datetime as dt
 import enum
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
 import click
+
+#: Control and format characters (Unicode Cc, and the Cf bidi/zero-width ones): a name or a
+#: message from the server holding an escape sequence must not drive the user's terminal.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    """`text` with control and format characters shown as `?` (for human output only)."""
+    return _UNPRINTABLE.sub("?", str(text))
 
 
 def color_enabled() -> bool | None:
@@ -114,7 +124,7 @@ def table(
         styles: ``click.style`` keyword arguments per column index.
         right: Column indexes aligned right.
     """
-    body = [list(r) for r in rows]
+    body = [[printable(cell) for cell in r] for r in rows]
     widths = [len(h) for h in headers]
     for row in body:
         for i, cell in enumerate(row):
@@ -157,7 +167,7 @@ def node_is_dir(node: Any) -> bool:
 
 
 def node_name(node: Any) -> str:
-    return str(_node_get(node, "name") or "")
+    return printable(_node_get(node, "name") or "")
 
 
 def node_size(node: Any) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ._common import command, get_state, global_options, json_option, open_client, pod_option
-from ._output import echo, info, print_json, style, to_plain
+from ._output import echo, info, print_json, printable, style, to_plain
 
 NODES = ("fpga", "gpu", "mpu")
 _RELATIVE = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -206,7 +206,7 @@ def describe_state(state: Any) -> str:
     parts = [style(kind, fg=colour, bold=True)]
     reason = getattr(state, "reason", None)
     if reason:
-        parts.append(reason)
+        parts.append(printable(reason))
     started = getattr(state, "started_at", None)
     finished = getattr(state, "finished_at", None)
     if started:
@@ -218,7 +218,7 @@ def describe_state(state: Any) -> str:
     message = getattr(state, "message", None)
     line = parts[0] + (" (" + ", ".join(parts[1:]) + ")" if len(parts) > 1 else "")
     if message:
-        line += ": " + " ".join(str(message).split())
+        line += ": " + printable(" ".join(str(message).split()))
     return line
 
 
