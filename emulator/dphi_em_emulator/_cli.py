@@ -14,6 +14,7 @@ from ._config import (
     DEFAULT_POD_START_DELAY,
     DEFAULT_PUBLIC_IMAGES,
     DEFAULT_REFRESH_LIFETIME,
+    DEFAULT_REQUEST_IDLE_TIMEOUT,
     NODE_NAMES,
     EmulatorConfig,
 )
@@ -71,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--pod-start-delay", type=float, default=DEFAULT_POD_START_DELAY, metavar="SECONDS")
     add(
+        "--request-idle-timeout",
+        type=float,
+        default=DEFAULT_REQUEST_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="drop a request whose body stalls this long, freeing the lock (default: 60)",
+    )
+    add(
         "--not-ready-node",
         dest="not_ready_nodes",
         action="append",
@@ -100,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             public_images=tuple(args.public_images or DEFAULT_PUBLIC_IMAGES),
             time_scale=args.time_scale,
             pod_start_delay=args.pod_start_delay,
+            request_idle_timeout=args.request_idle_timeout,
             not_ready_nodes=frozenset(args.not_ready_nodes or ()),
         )
         app = create_app(config)

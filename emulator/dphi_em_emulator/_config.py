@@ -27,6 +27,9 @@ DEFAULT_PUBLIC_IMAGES: tuple[str, ...] = (
 NODE_NAMES: Mapping[str, str] = {"FPGA": "fpga", "GPU": "gpu", "MPU": "mpu1"}
 #: Seconds a pod spends in `ContainerCreating` before it runs.
 DEFAULT_POD_START_DELAY = 2.0
+#: Seconds an `/em/` request may go without sending a byte of its body before it is dropped
+#: (and the one-at-a-time lock it holds freed).
+DEFAULT_REQUEST_IDLE_TIMEOUT = 60.0
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
 
@@ -48,6 +51,8 @@ class EmulatorConfig:
             last `max_duration * 60 / time_scale` seconds, and the wait until a
             `scheduled_time` is divided by it too. 1.0 is real time.
         pod_start_delay: Seconds (wall clock) a pod stays `ContainerCreating` before running.
+        request_idle_timeout: Seconds a request's body may stall before the request is dropped
+            with 408 and the lock it holds is freed.
         not_ready_nodes: Node names (`fpga`, `gpu`, `mpu1`) reported with status "False";
             pods run on them stay waiting (`Unschedulable`).
     """
@@ -61,6 +66,7 @@ class EmulatorConfig:
     public_images: tuple[str, ...] = DEFAULT_PUBLIC_IMAGES
     time_scale: float = 1.0
     pod_start_delay: float = DEFAULT_POD_START_DELAY
+    request_idle_timeout: float = DEFAULT_REQUEST_IDLE_TIMEOUT
     not_ready_nodes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -71,7 +77,7 @@ class EmulatorConfig:
         if not self.users:
             raise ValueError("at least one user is required (none is built in)")
         for name in self.users:
-            if not _USERNAME.match(name) or name in {".", ".."}:
+            if not _USERNAME.fullmatch(name) or name in {".", ".."}:
                 raise ValueError(f"invalid user name: {name!r}")
         if self.access_lifetime <= 0 or self.refresh_lifetime <= 0:
             raise ValueError("token lifetimes must be positive")
@@ -81,6 +87,8 @@ class EmulatorConfig:
             raise ValueError("time_scale must be positive")
         if self.pod_start_delay < 0:
             raise ValueError("pod_start_delay must not be negative")
+        if self.request_idle_timeout <= 0:
+            raise ValueError("request_idle_timeout must be positive")
         unknown = self.not_ready_nodes - set(NODE_NAMES.values())
         if unknown:
             raise ValueError(f"unknown node names: {sorted(unknown)}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.types import Message
 
 from ._errors import INVALID_PARAMETERS, UNSUPPORTED_MEDIA_TYPE, EMError
 
@@ -62,6 +63,26 @@ class NotAnObjectError(EMError):
         )
 
 
+async def _read_capped(request: Request) -> bytes:
+    """The body, read as it comes; past `_MAX_BODY` bytes (whatever Content-Length said, or
+    with none, as for a chunked body) the request is refused without reading on."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_BODY:
+            raise EMError(400, INVALID_PARAMETERS, "Request body too large.")
+    return bytes(body)
+
+
+def _replay(request: Request, body: bytes) -> Request:
+    """A request over the same scope whose body is `body` (already read)."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
 async def read_fields(request: Request) -> Fields:
     """The body's fields; an absent body has none.
 
@@ -73,17 +94,15 @@ async def read_fields(request: Request) -> Fields:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > _MAX_BODY:
         raise EMError(400, INVALID_PARAMETERS, "Request body too large.")
+    body = await _read_capped(request)
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
-            form: FormData = await request.form(max_files=0, max_fields=1000)
+            form: FormData = await _replay(request, body).form(max_files=0, max_fields=1000)
         except Exception as exc:
             raise EMError(400, INVALID_PARAMETERS, f"Form parse error - {exc}") from exc
         values = {key: value for key, value in form.items() if isinstance(value, str)}
         lists = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
         return Fields(values, lists, typed=False)
-    body = await request.body()
-    if len(body) > _MAX_BODY:
-        raise EMError(400, INVALID_PARAMETERS, "Request body too large.")
     if not body.strip():
         return Fields({}, {}, typed=media_type in ("", "application/json"))
     if media_type in ("application/json", "") or media_type.endswith("+json"):

@@ -59,7 +59,7 @@ def _build_failed(lines: list[str], message: str = "Docker image build failed") 
 
 def check_image_name(image: str, prefixed: str) -> None:
     """Raise `BUILD_FAILED` unless `prefixed` is a valid image reference."""
-    if not _IMAGE.match(prefixed):
+    if not _IMAGE.fullmatch(prefixed):
         raise _build_failed(
             [f'ERROR: invalid tag "{prefixed}": repository name must be lowercase\n']
             if image.lower() != image
@@ -107,7 +107,8 @@ def check_build(dockerfile: Path, dockerfile_arg: str, context: Path, context_ar
                 f"open {dockerfile_arg}: no such file or directory\n",
             ]
         )
-    text = dockerfile.read_bytes()[: 1024 * 1024].decode("utf-8", errors="replace")
+    with dockerfile.open("rb") as file:  # the first MiB only, however large the file
+        text = file.read(1024 * 1024).decode("utf-8", errors="replace")
     size = dockerfile.stat().st_size
     head = [
         "#1 [internal] load build definition from Dockerfile\n",
@@ -155,7 +156,9 @@ def tar_tags(path: Path, path_arg: str) -> list[str]:
             for member in archive:
                 if member.name.lstrip("./") == "manifest.json" and member.isfile():
                     if member.size > _MAX_MANIFEST:
-                        break
+                        raise _load_failed(
+                            [f"invalid manifest.json: larger than {_MAX_MANIFEST} bytes\n"]
+                        )
                     stream = archive.extractfile(member)
                     manifest = json.loads(stream.read()) if stream is not None else None
                     break

@@ -7,12 +7,13 @@ the response's last byte is sent, or the client goes away.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import Authenticator, TokenError
-from ._errors import LOCKED, EMError, detail_response
+from ._errors import LOCKED, REQUEST_TIMEOUT, EMError, detail_response
 from ._lock import RequestLock
 
 #: The scope key holding the authenticated user's name.
@@ -42,13 +43,24 @@ _INVALID_TOKEN_MESSAGES = [
 ]
 
 
+class _BodyStalledError(Exception):
+    """The client sent no body data within the idle timeout."""
+
+
 class EMGate:
     """Authentication, then the one-request-at-a-time lock, for every `/em/` request."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, lock: RequestLock) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        lock: RequestLock,
+        idle_timeout: float = 60.0,
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.lock = lock
+        self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/em/"):
@@ -93,14 +105,32 @@ class EMGate:
                 released = True
                 self.lock.release()
 
+        started = False
+
         async def send_releasing(message: Message) -> None:
+            nonlocal started
+            started = True
             # Free the lock before the last byte leaves: a client that sends its next request
             # as soon as it has read this response must never see 423.
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 release()
             await send(message)
 
+        async def receive_or_give_up() -> Message:
+            # A client that stops sending its body must not hold the lock for ever.
+            try:
+                return await asyncio.wait_for(receive(), self.idle_timeout)
+            except asyncio.TimeoutError:
+                release()
+                raise _BodyStalledError from None
+
         try:
-            await self.app({**scope, USER_KEY: user}, receive, send_releasing)
+            await self.app({**scope, USER_KEY: user}, receive_or_give_up, send_releasing)
+        except _BodyStalledError:
+            if not started:
+                stalled = EMError(
+                    408, REQUEST_TIMEOUT, f"No body data for {self.idle_timeout:g} s."
+                )
+                await stalled.response()(scope, receive, send)
         finally:
             release()

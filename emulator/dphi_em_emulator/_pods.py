@@ -143,7 +143,7 @@ def _envs(value: Any) -> dict[str, str | int | float] | None:
     if not isinstance(value, dict):
         raise bad_parameter(f"envs must be an object of names to values, not {value!r}.")
     for key, item in value.items():
-        if not _ENV_NAME.match(key):
+        if not _ENV_NAME.fullmatch(key):
             raise bad_parameter(f"Invalid environment variable name {key!r} in envs.")
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
             raise bad_parameter(f"envs[{key!r}] must be a string or a number, not {item!r}.")

@@ -25,13 +25,15 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 #: Longest file name and path (bytes) a volume takes: Linux's NAME_MAX, and a safe PATH_MAX.
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 3072
+#: Deepest folder nesting a path may name (listing and deleting walk folders recursively).
+MAX_DEPTH = 128
 
 
 def pod_name_or_none(value: object) -> str | None:
     """The pod name of a request field: None for absent, null or empty; 400 when invalid."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _POD_NAME.match(value):
+    if not isinstance(value, str) or not _POD_NAME.fullmatch(value):
         raise EMError(
             400,
             INVALID_PARAMETERS,
@@ -79,8 +81,12 @@ def check_name_lengths(path: str, parts: list[str]) -> None:
         sizes = [len(part.encode("utf-8")) for part in parts]
     except UnicodeEncodeError:
         raise EMError(400, INVALID_PATH, f"Invalid path {path!r}: not valid UTF-8.") from None
-    if any(size > MAX_NAME_BYTES for size in sizes) or sum(sizes) > MAX_PATH_BYTES:
+    if any(size > MAX_NAME_BYTES for size in sizes) or sum(sizes) + len(sizes) > MAX_PATH_BYTES:
         raise EMError(400, INVALID_PATH, f"Invalid path {path[:100]!r}...: name too long.")
+    if len(sizes) > MAX_DEPTH:
+        raise EMError(
+            400, INVALID_PATH, f"Invalid path {path[:100]!r}...: deeper than {MAX_DEPTH} folders."
+        )
 
 
 def resolve(volume: Path, path: str) -> Path:

@@ -32,6 +32,10 @@ from ._storage import check_name_lengths, resolve
 _BUFFER = 1024 * 1024
 #: Largest plain (non-file) field accepted, e.g. `dest_path`.
 _MAX_FIELD = 64 * 1024
+#: Most bytes of plain fields and of part headers in one body, all parts together.
+_MAX_OVERHEAD = 1024 * 1024
+#: The plain fields an uplink reads; others are counted, then dropped.
+_KNOWN_FIELDS = frozenset({"dest_path", "pod_name"})
 
 
 class _LimitExceeded(Exception):
@@ -70,6 +74,7 @@ class _Collector:
         self.staging = staging
         self.limit = limit
         self.total = 0
+        self.overhead = 0
         self.fields: dict[str, str] = {}
         self.files: list[_Staged] = []
         self._part = _Part()
@@ -90,10 +95,19 @@ class _Collector:
     def on_part_begin(self) -> None:
         self._part = _Part()
 
+    def _count_overhead(self, size: int) -> None:
+        self.overhead += size
+        if self.overhead > _MAX_OVERHEAD:
+            raise EMError(
+                400, INVALID_PARAMETERS, "Too many or too large part headers or plain fields."
+            )
+
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_overhead(end - start)
         self._header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_overhead(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -120,6 +134,9 @@ class _Collector:
             part.staged.size += size
             part.file.write(memoryview(data)[start:end])
         elif part.staged is None:
+            self._count_overhead(end - start)
+            if part.name not in _KNOWN_FIELDS:
+                return  # counted, not kept
             part.value += data[start:end]
             if len(part.value) > _MAX_FIELD:
                 raise EMError(400, INVALID_PARAMETERS, f"Field {part.name!r} is too long.")
@@ -129,7 +146,7 @@ class _Collector:
         if part.file is not None:
             part.file.close()
             part.file = None
-        elif part.staged is None and part.name and part.name not in self.fields:
+        elif part.staged is None and part.name in _KNOWN_FIELDS and part.name not in self.fields:
             self.fields[part.name] = part.value.decode("utf-8", errors="replace")
 
     def close(self) -> None:

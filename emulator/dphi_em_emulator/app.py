@@ -71,7 +71,12 @@ def create_app(config: EmulatorConfig) -> Starlette:
         routes=_ROUTES,
         middleware=[
             Middleware(MergeSlashes),
-            Middleware(EMGate, authenticator=emulator.auth, lock=emulator.lock),
+            Middleware(
+                EMGate,
+                authenticator=emulator.auth,
+                lock=emulator.lock,
+                idle_timeout=config.request_idle_timeout,
+            ),
         ],
         exception_handlers={
             EMError: _em_error,

@@ -88,8 +88,9 @@ def test_image_build_ls_and_run_wait(cli: Any, built_image: tuple[str, str], em_
 def test_run_wait_fails_for_a_pod_that_ended_with_an_error(
     make_emulator: Any, tmp_path: Path
 ) -> None:
-    # a minute lasts a millisecond: the first poll already sees the pod terminated
-    server = make_emulator(time_scale=60_000.0, pod_start_delay=0.0)
+    # a minute lasts 6 microseconds, far less than one request takes: the first poll after
+    # the run always sees the pod terminated
+    server = make_emulator(time_scale=10_000_000.0, pod_start_delay=0.0)
     cli = _runner(server, server.username, server.password)
     args = ["run", "alpine", "--pod", "crashes", "--wait", "--env"]
     failed = cli(*args, "DPHI_EM_EMULATOR_EXIT_CODE=3")
