@@ -24,6 +24,7 @@ from ._errors import (
     IMAGE_LOAD_FAILED,
     INVALID_PATH,
     NAMESPACE_CREATION_FAILED,
+    NAMESPACE_NOT_FOUND,
     POD_NOT_FOUND,
     EMError,
     bad_parameter,
@@ -282,9 +283,11 @@ async def run(request: Request) -> Response:
     pod_name = pod_name_or_none(fields.get("pod_name"))
     spec = parse_run(fields)
     if spec.namespace and emulator.namespaces.get(user) is None:
-        raise bad_parameter(
+        raise EMError(
+            400,
+            NAMESPACE_NOT_FOUND,
             f'namespace=true, but namespaces "{user}" not found: '
-            "create it first (POST /em/pod/namespace/create)."
+            "create it first (POST /em/pod/namespace/create).",
         )
     if emulator.is_public_image(spec.image):
         image_ref, available = spec.image, True

@@ -7,6 +7,7 @@ The CLI calls the same functions on its options, so that both refuse the same in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,9 @@ __all__ = [
     "check_scheduled_time",
     "require_str",
 ]
+
+#: An environment variable name as Kubernetes takes it.
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 #: The CG2 nodes a pod runs on, as the API spells them.
 NODES = ("FPGA", "GPU", "MPU")
@@ -98,8 +102,11 @@ def check_envs(envs: Mapping[str, Any] | None) -> EmRunRequestEnvsType0 | Unset:
         raise ValidationError(f"envs must be a mapping of names to values, got {envs!r}.")
     model = EmRunRequestEnvsType0()
     for key, value in envs.items():
-        if not isinstance(key, str) or not key:
-            raise ValidationError(f"Invalid environment variable name {key!r}.")
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
+            raise ValidationError(
+                f"Invalid environment variable name {key!r}: use letters, digits, '_', '-' "
+                "and '.', not starting with a digit (Kubernetes' rule)."
+            )
         if value is None:
             raise ValidationError(f"Environment variable {key!r} has no value (None).")
         model.additional_properties[key] = (

@@ -275,7 +275,7 @@ def test_namespace_create_twice_fails_and_namespace_runs_need_one(make_emulator,
     client = em_http(make_emulator())
     without = _run(client, image="alpine", namespace=True, pod_name="early")
     assert without.status_code == 400
-    assert without.json()["error"] == "INVALID_PARAMETERS"
+    assert without.json()["error"] == "NAMESPACE_NOT_FOUND"
     assert client.post("em/pod/namespace/create").status_code == 200
     again = client.post("em/pod/namespace/create")
     assert again.status_code == 400
