@@ -24,7 +24,7 @@ class EmRunRequest:
     Attributes:
         image (str): An image of the user's (built or loaded) or a public one.
         max_duration (int): Minutes after start when the pod is stopped (the upper bound, some 1,900 years, is ours).
-        node (EmNodeType | Unset): The CG2 node that runs a pod.
+        node (EmNodeType | Unset): The CG2 node that runs a pod. Default: EmNodeType.FPGA.
         scheduled_time (datetime.datetime | None | Unset): ISO 8601 with a time zone, e.g. 2025-05-22T12:10:00+02:00;
             absent means now.
         command (None | str | Unset): Overrides the image's default command.
@@ -39,7 +39,7 @@ class EmRunRequest:
 
     image: str
     max_duration: int
-    node: EmNodeType | Unset = UNSET
+    node: EmNodeType | Unset = EmNodeType.FPGA
     scheduled_time: datetime.datetime | None | Unset = UNSET
     command: None | str | Unset = UNSET
     args: list[str] | None | Unset = UNSET

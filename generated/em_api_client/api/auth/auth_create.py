@@ -33,14 +33,14 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AuthError | FieldErrors | TokenObtainPair | TokenPair | None:
+) -> AuthError | FieldErrors | TokenPair | None:
     if response.status_code == 200:
         response_200 = TokenPair.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 201:
-        response_201 = TokenObtainPair.from_dict(response.json())
+        response_201 = TokenPair.from_dict(response.json())
 
         return response_201
 
@@ -62,7 +62,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]:
+) -> Response[AuthError | FieldErrors | TokenPair]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -75,7 +75,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]:
+) -> Response[AuthError | FieldErrors | TokenPair]:
     """
     Args:
         body (TokenObtainPair):
@@ -85,7 +85,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]
+        Response[AuthError | FieldErrors | TokenPair]
     """
 
     kwargs = _get_kwargs(
@@ -103,7 +103,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> AuthError | FieldErrors | TokenObtainPair | TokenPair | None:
+) -> AuthError | FieldErrors | TokenPair | None:
     """
     Args:
         body (TokenObtainPair):
@@ -113,7 +113,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | FieldErrors | TokenObtainPair | TokenPair
+        AuthError | FieldErrors | TokenPair
     """
 
     return sync_detailed(
@@ -126,7 +126,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]:
+) -> Response[AuthError | FieldErrors | TokenPair]:
     """
     Args:
         body (TokenObtainPair):
@@ -136,7 +136,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | FieldErrors | TokenObtainPair | TokenPair]
+        Response[AuthError | FieldErrors | TokenPair]
     """
 
     kwargs = _get_kwargs(
@@ -152,7 +152,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: TokenObtainPair,
-) -> AuthError | FieldErrors | TokenObtainPair | TokenPair | None:
+) -> AuthError | FieldErrors | TokenPair | None:
     """
     Args:
         body (TokenObtainPair):
@@ -162,7 +162,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | FieldErrors | TokenObtainPair | TokenPair
+        AuthError | FieldErrors | TokenPair
     """
 
     return (

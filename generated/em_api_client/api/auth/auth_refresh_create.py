@@ -33,14 +33,14 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AuthError | FieldErrors | TokenAccess | TokenRefresh | None:
+) -> AuthError | FieldErrors | TokenAccess | None:
     if response.status_code == 200:
         response_200 = TokenAccess.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 201:
-        response_201 = TokenRefresh.from_dict(response.json())
+        response_201 = TokenAccess.from_dict(response.json())
 
         return response_201
 
@@ -62,7 +62,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]:
+) -> Response[AuthError | FieldErrors | TokenAccess]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -75,7 +75,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]:
+) -> Response[AuthError | FieldErrors | TokenAccess]:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -87,7 +87,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]
+        Response[AuthError | FieldErrors | TokenAccess]
     """
 
     kwargs = _get_kwargs(
@@ -105,7 +105,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> AuthError | FieldErrors | TokenAccess | TokenRefresh | None:
+) -> AuthError | FieldErrors | TokenAccess | None:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -117,7 +117,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | FieldErrors | TokenAccess | TokenRefresh
+        AuthError | FieldErrors | TokenAccess
     """
 
     return sync_detailed(
@@ -130,7 +130,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]:
+) -> Response[AuthError | FieldErrors | TokenAccess]:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -142,7 +142,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuthError | FieldErrors | TokenAccess | TokenRefresh]
+        Response[AuthError | FieldErrors | TokenAccess]
     """
 
     kwargs = _get_kwargs(
@@ -158,7 +158,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: TokenRefresh,
-) -> AuthError | FieldErrors | TokenAccess | TokenRefresh | None:
+) -> AuthError | FieldErrors | TokenAccess | None:
     """Takes a refresh type JSON web token and returns an access type JSON web
     token if the refresh token is valid.
 
@@ -170,7 +170,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuthError | FieldErrors | TokenAccess | TokenRefresh
+        AuthError | FieldErrors | TokenAccess
     """
 
     return (
