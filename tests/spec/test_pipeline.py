@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
 import subprocess
@@ -34,6 +35,17 @@ EM_OPERATIONS = {
     "em_pod_status_list": ("get", "/em/pod/status"),
     "em_nodes_status_list": ("get", "/em/nodes/status"),
 }
+
+#: The January 2026 revision (em-api-contract.md), taken from the vendor's client.
+JANUARY_OPERATIONS = {
+    "em_files_list_create": ("post", "/em/files/list"),
+    "em_pod_image_list_create": ("post", "/em/pod/image/list"),
+    "em_pod_status_create": ("post", "/em/pod/status"),
+    "em_nodes_status_create": ("post", "/em/nodes/status"),
+    "em_pvc_list_create": ("post", "/em/pvc/list"),
+    "em_pvc_delete_create": ("post", "/em/pvc/delete"),
+}
+NOVEMBER, JANUARY = "2025-11", "2026-01"
 
 
 def vendor_operations() -> dict[str, str]:
@@ -78,9 +90,12 @@ def test_every_vendor_operation_is_still_generated() -> None:
         assert callable(module.sync_detailed), op_id
 
 
-def test_the_eleven_em_operations_are_generated_with_their_paths() -> None:
+@pytest.mark.parametrize(
+    "operations", [EM_OPERATIONS, JANUARY_OPERATIONS], ids=["2025-11", "2026-01"]
+)
+def test_every_em_operation_is_generated_with_its_path(operations: dict) -> None:
     merged = json.loads(MERGED.read_text(encoding="utf-8"))
-    for op_id, (method, path) in EM_OPERATIONS.items():
+    for op_id, (method, path) in operations.items():
         assert merged["paths"][path][method]["operationId"] == op_id
         source = inspect.getsource(operation(op_id)._get_kwargs)
         assert f'"method": "{method}"' in source
@@ -99,11 +114,15 @@ def field_names(cls: type) -> set[str]:
     ("op_id", "query"),
     [
         ("em_files_list_list", {"pod_name"}),
-        ("em_files_downlink_list", {"filepath", "pod_name"}),
+        ("em_files_downlink_list", {"filepath", "pod_name", "pvc_name"}),
         ("em_pod_status_list", {"pod_name"}),
+        ("em_pod_status_create", {"pod_name"}),
         ("em_pod_image_list_list", set()),
+        ("em_pod_image_list_create", set()),
         ("em_nodes_status_list", set()),
+        ("em_nodes_status_create", set()),
         ("em_pod_namespace_create_create", set()),
+        ("em_pvc_list_create", set()),
     ],
 )
 def test_query_parameters(op_id: str, query: set[str]) -> None:
@@ -117,7 +136,7 @@ def test_uplink_is_multipart_with_an_array_of_files() -> None:
     from em_api_client.types import File
 
     assert "EmUplinkRequest" in str(params("em_files_uplink_create")["body"].annotation)
-    assert field_names(EmUplinkRequest) == {"files", "dest_path", "pod_name"}
+    assert field_names(EmUplinkRequest) == {"files", "dest_path", "pod_name", "pvc_name"}
     body = EmUplinkRequest(
         files=[File(payload=b"one", file_name="a.txt"), File(payload=b"two", file_name="b.txt")],
         dest_path="dir",
@@ -133,19 +152,25 @@ def test_uplink_is_multipart_with_an_array_of_files() -> None:
 @pytest.mark.parametrize(
     ("op_id", "model", "fields", "required"),
     [
-        ("em_files_delete_create", "EmDeleteRequest", {"filepath", "pod_name"}, {"filepath"}),
+        (
+            "em_files_delete_create",
+            "EmDeleteRequest",
+            {"filepath", "pod_name", "pvc_name"},
+            {"filepath"},
+        ),
         (
             "em_pod_image_build_create",
             "EmImageBuildRequest",
-            {"dockerfile", "context", "image", "pod_name"},
+            {"dockerfile", "context", "image", "pod_name", "pvc_name"},
             {"dockerfile", "image"},
         ),
         (
             "em_pod_image_load_create",
             "EmImageLoadRequest",
-            {"tarfile", "image", "pod_name"},
+            {"tarfile", "image", "pod_name", "pvc_name"},
             {"tarfile", "image"},
         ),
+        ("em_pvc_delete_create", "EmPvcDeleteRequest", {"pvc_name"}, {"pvc_name"}),
         (
             "em_pod_run_create",
             "EmRunRequest",
@@ -160,6 +185,7 @@ def test_uplink_is_multipart_with_an_array_of_files() -> None:
                 "ports",
                 "namespace",
                 "pod_name",
+                "pvc_name",
             },
             {"image", "max_duration"},
         ),
@@ -280,6 +306,14 @@ CONTRACT_PAYLOADS = {
     },
     "EmImageListResponse": {"message": "Images", "data": ["client1-echo-test"]},
     "EmMessage": {"message": "Docker run scheduled successfully"},
+    "EmPvcListResponse": {
+        "message": "Successfully fetched volumes",
+        "data": [
+            {"name": "", "default": True, "size": 167, "file_count": 1},
+            {"name": "pod-a", "default": False, "size": 0, "file_count": 0},
+        ],
+    },
+    "EmPvcListResponse name only": {"message": "Volumes", "data": [{"name": "pod-a"}]},
 }
 
 
@@ -368,3 +402,106 @@ def test_raw_uplink_lets_httpx_pick_a_random_boundary() -> None:
     )
     # A fixed boundary (openapi-python-client 0.29 sends "+++") corrupts any file holding it.
     assert "Content-Type" not in kwargs.get("headers", {})
+
+
+def _em_operations(merged: dict) -> dict[str, dict]:
+    return {
+        op["operationId"]: op
+        for path, item in merged["paths"].items()
+        if path.startswith("/em/")
+        for method, op in item.items()
+        if method in {"get", "post"}
+    }
+
+
+def test_every_em_operation_names_its_revisions() -> None:
+    merged = json.loads(MERGED.read_text(encoding="utf-8"))
+    ops = _em_operations(merged)
+    assert set(ops) == set(EM_OPERATIONS) | set(JANUARY_OPERATIONS)
+    only_november = {
+        "em_files_list_list",
+        "em_pod_image_list_list",
+        "em_pod_namespace_create_create",
+        "em_pod_status_list",
+        "em_nodes_status_list",
+    }
+    for op_id, op in ops.items():
+        if op_id in JANUARY_OPERATIONS:
+            expected = [JANUARY]
+        elif op_id in only_november:
+            expected = [NOVEMBER]
+        else:
+            expected = [NOVEMBER, JANUARY]
+        assert op["x-em-api-revisions"] == expected, op_id
+
+
+@pytest.mark.parametrize("op_id", sorted(JANUARY_OPERATIONS))
+def test_january_operations_say_where_they_come_from(op_id: str) -> None:
+    merged = json.loads(MERGED.read_text(encoding="utf-8"))
+    description = _em_operations(merged)[op_id]["description"]
+    assert "January 2026" in description
+    assert "vendor's client" in description
+    assert "not its spec" in description
+
+
+def test_pvc_name_is_on_every_volume_addressed_operation() -> None:
+    merged = json.loads(MERGED.read_text(encoding="utf-8"))
+    schemas = merged["components"]["schemas"]
+    assert "vendor's client" in schemas["PvcName"]["description"]
+    for model in (
+        "EmUplinkRequest",
+        "EmDeleteRequest",
+        "EmImageBuildRequest",
+        "EmImageLoadRequest",
+        "EmRunRequest",
+        "EmFilesListRequest",
+    ):
+        assert "pvc_name" in schemas[model]["properties"], model
+    ops = _em_operations(merged)
+    downlink = {p["name"] for p in ops["em_files_downlink_list"]["parameters"]}
+    assert downlink == {"filepath", "pod_name", "pvc_name"}
+    files_list = ops["em_files_list_create"]["requestBody"]["content"]
+    assert list(files_list) == ["application/x-www-form-urlencoded"]
+
+
+def test_january_calls_go_out_as_the_vendor_client_sends_them() -> None:
+    from em_api_client.models import EmFilesListRequest, EmPvcDeleteRequest
+
+    kwargs = operation("em_files_list_create")._get_kwargs(
+        body=EmFilesListRequest(pvc_name="pod-a")
+    )
+    assert (kwargs["method"], kwargs["url"]) == ("post", "/em/files/list")
+    assert kwargs["data"] == {"pvc_name": "pod-a"}
+    kwargs = operation("em_pod_status_create")._get_kwargs(pod_name="pod-a")
+    assert (kwargs["method"], kwargs["url"], kwargs["params"]) == (
+        "post",
+        "/em/pod/status",
+        {"pod_name": "pod-a"},
+    )
+    kwargs = operation("em_pvc_delete_create")._get_kwargs(
+        body=EmPvcDeleteRequest(pvc_name="pod-a")
+    )
+    assert (kwargs["method"], kwargs["url"], kwargs["json"]) == (
+        "post",
+        "/em/pvc/delete",
+        {"pvc_name": "pod-a"},
+    )
+    kwargs = operation("em_pvc_list_create")._get_kwargs()
+    assert (kwargs["method"], kwargs["url"]) == ("post", "/em/pvc/list")
+    assert "json" not in kwargs
+    assert "data" not in kwargs
+
+
+def test_the_facade_s_generated_names_are_all_still_there() -> None:
+    """Every generated module and model `dphi_em` imports exists (a rename breaks the facade)."""
+    import ast
+
+    facade = ROOT / "facade" / "dphi_em"
+    for source in sorted(facade.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("em_api_client"):
+                module = importlib.import_module(str(node.module))
+                for alias in node.names:
+                    assert hasattr(module, alias.name) or importlib.util.find_spec(
+                        f"{node.module}.{alias.name}"
+                    ), (source.name, node.module, alias.name)

@@ -7,6 +7,7 @@ from .em_delete_request import EmDeleteRequest
 from .em_error import EmError
 from .em_file_node import EmFileNode
 from .em_file_node_type import EmFileNodeType
+from .em_files_list_request import EmFilesListRequest
 from .em_files_list_response import EmFilesListResponse
 from .em_image_build_request import EmImageBuildRequest
 from .em_image_list_response import EmImageListResponse
@@ -17,6 +18,8 @@ from .em_node_type import EmNodeType
 from .em_nodes_status_response import EmNodesStatusResponse
 from .em_pod_status import EmPodStatus
 from .em_pod_status_response import EmPodStatusResponse
+from .em_pvc_delete_request import EmPvcDeleteRequest
+from .em_pvc_list_response import EmPvcListResponse
 from .em_run_request import EmRunRequest
 from .em_run_request_envs_type_0 import EmRunRequestEnvsType0
 from .em_state_running import EmStateRunning
@@ -25,6 +28,7 @@ from .em_state_waiting import EmStateWaiting
 from .em_uplink_request import EmUplinkRequest
 from .em_uplink_response import EmUplinkResponse
 from .em_uplink_result import EmUplinkResult
+from .em_volume import EmVolume
 from .field_errors import FieldErrors
 from .mission import Mission
 from .operation import Operation
@@ -48,6 +52,7 @@ __all__ = (
     "EmError",
     "EmFileNode",
     "EmFileNodeType",
+    "EmFilesListRequest",
     "EmFilesListResponse",
     "EmImageBuildRequest",
     "EmImageListResponse",
@@ -58,6 +63,8 @@ __all__ = (
     "EmNodeType",
     "EmPodStatus",
     "EmPodStatusResponse",
+    "EmPvcDeleteRequest",
+    "EmPvcListResponse",
     "EmRunRequest",
     "EmRunRequestEnvsType0",
     "EmStateRunning",
@@ -66,6 +73,7 @@ __all__ = (
     "EmUplinkRequest",
     "EmUplinkResponse",
     "EmUplinkResult",
+    "EmVolume",
     "FieldErrors",
     "Mission",
     "Operation",

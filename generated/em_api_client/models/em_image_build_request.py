@@ -15,18 +15,22 @@ T = TypeVar("T", bound="EmImageBuildRequest")
 class EmImageBuildRequest:
     """
     Attributes:
-        dockerfile (str): Path of the Dockerfile in the volume.
+        dockerfile (str): Path of the Dockerfile in the volume (a leading / is the root).
         image (str): The image name; the server stores it as <username>-<image>.
-        context (str | Unset): Path of the build context in the volume. Default: '.'.
+        context (str | Unset): Path of the build context in the volume (a leading / is the root). Default: '.'.
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent volume: a Kubernetes object
             name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters).
             Empty or null means the default pod and volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026 revision (taken from the
+            vendor's client, not its spec): the same rules as a pod name. Empty or null means the default volume. An EM of
+            the November 2025 revision ignores the field.
     """
 
     dockerfile: str
     image: str
     context: str | Unset = "."
     pod_name: None | str | Unset = UNSET
+    pvc_name: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,6 +46,12 @@ class EmImageBuildRequest:
         else:
             pod_name = self.pod_name
 
+        pvc_name: None | str | Unset
+        if isinstance(self.pvc_name, Unset):
+            pvc_name = UNSET
+        else:
+            pvc_name = self.pvc_name
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -54,6 +64,8 @@ class EmImageBuildRequest:
             field_dict["context"] = context
         if pod_name is not UNSET:
             field_dict["pod_name"] = pod_name
+        if pvc_name is not UNSET:
+            field_dict["pvc_name"] = pvc_name
 
         return field_dict
 
@@ -75,11 +87,21 @@ class EmImageBuildRequest:
 
         pod_name = _parse_pod_name(d.pop("pod_name", UNSET))
 
+        def _parse_pvc_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pvc_name = _parse_pvc_name(d.pop("pvc_name", UNSET))
+
         em_image_build_request = cls(
             dockerfile=dockerfile,
             image=image,
             context=context,
             pod_name=pod_name,
+            pvc_name=pvc_name,
         )
 
         em_image_build_request.additional_properties = d

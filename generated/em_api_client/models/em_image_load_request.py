@@ -15,16 +15,20 @@ T = TypeVar("T", bound="EmImageLoadRequest")
 class EmImageLoadRequest:
     """
     Attributes:
-        tarfile (str): Path of a `docker save` tar in the volume.
+        tarfile (str): Path of a `docker save` tar in the volume (a leading / is the root).
         image (str): The name the tar was built with.
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent volume: a Kubernetes object
             name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters).
             Empty or null means the default pod and volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026 revision (taken from the
+            vendor's client, not its spec): the same rules as a pod name. Empty or null means the default volume. An EM of
+            the November 2025 revision ignores the field.
     """
 
     tarfile: str
     image: str
     pod_name: None | str | Unset = UNSET
+    pvc_name: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +42,12 @@ class EmImageLoadRequest:
         else:
             pod_name = self.pod_name
 
+        pvc_name: None | str | Unset
+        if isinstance(self.pvc_name, Unset):
+            pvc_name = UNSET
+        else:
+            pvc_name = self.pvc_name
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -48,6 +58,8 @@ class EmImageLoadRequest:
         )
         if pod_name is not UNSET:
             field_dict["pod_name"] = pod_name
+        if pvc_name is not UNSET:
+            field_dict["pvc_name"] = pvc_name
 
         return field_dict
 
@@ -67,10 +79,20 @@ class EmImageLoadRequest:
 
         pod_name = _parse_pod_name(d.pop("pod_name", UNSET))
 
+        def _parse_pvc_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pvc_name = _parse_pvc_name(d.pop("pvc_name", UNSET))
+
         em_image_load_request = cls(
             tarfile=tarfile,
             image=image,
             pod_name=pod_name,
+            pvc_name=pvc_name,
         )
 
         em_image_load_request.additional_properties = d

@@ -30,11 +30,16 @@ class EmRunRequest:
         command (None | str | Unset): Overrides the image's default command.
         args (list[str] | None | Unset):
         envs (EmRunRequestEnvsType0 | None | Unset):
-        ports (list[int] | None | Unset): Ports exposed to the user's other pods in the namespace.
-        namespace (bool | Unset): Run inside the user's private namespace. Default: False.
+        ports (list[int] | None | Unset): Ports exposed to the user's other pods: in the namespace (November 2025), or
+            by pod name (January 2026).
+        namespace (bool | Unset): Run inside the user's private namespace. November 2025 revision only: the January 2026
+            revision has no namespaces (pods reach each other by pod name). Default: False.
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent volume: a Kubernetes object
             name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters).
             Empty or null means the default pod and volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026 revision (taken from the
+            vendor's client, not its spec): the same rules as a pod name. Empty or null means the default volume. An EM of
+            the November 2025 revision ignores the field.
     """
 
     image: str
@@ -47,6 +52,7 @@ class EmRunRequest:
     ports: list[int] | None | Unset = UNSET
     namespace: bool | Unset = False
     pod_name: None | str | Unset = UNSET
+    pvc_name: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +114,12 @@ class EmRunRequest:
         else:
             pod_name = self.pod_name
 
+        pvc_name: None | str | Unset
+        if isinstance(self.pvc_name, Unset):
+            pvc_name = UNSET
+        else:
+            pvc_name = self.pvc_name
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -132,6 +144,8 @@ class EmRunRequest:
             field_dict["namespace"] = namespace
         if pod_name is not UNSET:
             field_dict["pod_name"] = pod_name
+        if pvc_name is not UNSET:
+            field_dict["pvc_name"] = pvc_name
 
         return field_dict
 
@@ -239,6 +253,15 @@ class EmRunRequest:
 
         pod_name = _parse_pod_name(d.pop("pod_name", UNSET))
 
+        def _parse_pvc_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pvc_name = _parse_pvc_name(d.pop("pvc_name", UNSET))
+
         em_run_request = cls(
             image=image,
             max_duration=max_duration,
@@ -250,6 +273,7 @@ class EmRunRequest:
             ports=ports,
             namespace=namespace,
             pod_name=pod_name,
+            pvc_name=pvc_name,
         )
 
         em_run_request.additional_properties = d

@@ -18,15 +18,19 @@ class EmUplinkRequest:
     """
     Attributes:
         files (list[File]): One part per file (the part's file name is the name on the volume).
-        dest_path (str | Unset): Folder relative to the volume root; empty means the root.
+        dest_path (str | Unset): Folder relative to the volume root (a leading / is the root); empty means the root.
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent volume: a Kubernetes object
             name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters).
             Empty or null means the default pod and volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026 revision (taken from the
+            vendor's client, not its spec): the same rules as a pod name. Empty or null means the default volume. An EM of
+            the November 2025 revision ignores the field.
     """
 
     files: list[File]
     dest_path: str | Unset = UNSET
     pod_name: None | str | Unset = UNSET
+    pvc_name: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,6 +48,12 @@ class EmUplinkRequest:
         else:
             pod_name = self.pod_name
 
+        pvc_name: None | str | Unset
+        if isinstance(self.pvc_name, Unset):
+            pvc_name = UNSET
+        else:
+            pvc_name = self.pvc_name
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -55,6 +65,8 @@ class EmUplinkRequest:
             field_dict["dest_path"] = dest_path
         if pod_name is not UNSET:
             field_dict["pod_name"] = pod_name
+        if pvc_name is not UNSET:
+            field_dict["pvc_name"] = pvc_name
 
         return field_dict
 
@@ -77,6 +89,16 @@ class EmUplinkRequest:
             else:
                 files.append(
                     ("pod_name", (None, str(self.pod_name).encode(), "text/plain"))
+                )
+
+        if not isinstance(self.pvc_name, Unset):
+            if isinstance(self.pvc_name, str):
+                files.append(
+                    ("pvc_name", (None, str(self.pvc_name).encode(), "text/plain"))
+                )
+            else:
+                files.append(
+                    ("pvc_name", (None, str(self.pvc_name).encode(), "text/plain"))
                 )
 
         for prop_name, prop in self.additional_properties.items():
@@ -105,10 +127,20 @@ class EmUplinkRequest:
 
         pod_name = _parse_pod_name(d.pop("pod_name", UNSET))
 
+        def _parse_pvc_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        pvc_name = _parse_pvc_name(d.pop("pvc_name", UNSET))
+
         em_uplink_request = cls(
             files=files,
             dest_path=dest_path,
             pod_name=pod_name,
+            pvc_name=pvc_name,
         )
 
         em_uplink_request.additional_properties = d

@@ -15,6 +15,7 @@ def _get_kwargs(
     *,
     filepath: str,
     pod_name: None | str | Unset = UNSET,
+    pvc_name: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -27,6 +28,13 @@ def _get_kwargs(
     else:
         json_pod_name = pod_name
     params["pod_name"] = json_pod_name
+
+    json_pvc_name: None | str | Unset
+    if isinstance(pvc_name, Unset):
+        json_pvc_name = UNSET
+    else:
+        json_pvc_name = pvc_name
+    params["pvc_name"] = json_pvc_name
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -99,6 +107,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     filepath: str,
     pod_name: None | str | Unset = UNSET,
+    pvc_name: None | str | Unset = UNSET,
 ) -> Response[AuthError | EmError | File]:
     """Downlink a file from the user's onboard private volume
 
@@ -108,6 +117,10 @@ def sync_detailed(
             volume: a Kubernetes object name (lowercase letters, digits and '-', starting and ending
             with a letter or digit, at most 63 characters). Empty or null means the default pod and
             volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026
+            revision (taken from the vendor's client, not its spec): the same rules as a pod name.
+            Empty or null means the default volume. An EM of the November 2025 revision ignores the
+            field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,6 +133,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         filepath=filepath,
         pod_name=pod_name,
+        pvc_name=pvc_name,
     )
 
     response = client.get_httpx_client().request(
@@ -134,6 +148,7 @@ def sync(
     client: AuthenticatedClient | Client,
     filepath: str,
     pod_name: None | str | Unset = UNSET,
+    pvc_name: None | str | Unset = UNSET,
 ) -> AuthError | EmError | File | None:
     """Downlink a file from the user's onboard private volume
 
@@ -143,6 +158,10 @@ def sync(
             volume: a Kubernetes object name (lowercase letters, digits and '-', starting and ending
             with a letter or digit, at most 63 characters). Empty or null means the default pod and
             volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026
+            revision (taken from the vendor's client, not its spec): the same rules as a pod name.
+            Empty or null means the default volume. An EM of the November 2025 revision ignores the
+            field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,6 +175,7 @@ def sync(
         client=client,
         filepath=filepath,
         pod_name=pod_name,
+        pvc_name=pvc_name,
     ).parsed
 
 
@@ -164,6 +184,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     filepath: str,
     pod_name: None | str | Unset = UNSET,
+    pvc_name: None | str | Unset = UNSET,
 ) -> Response[AuthError | EmError | File]:
     """Downlink a file from the user's onboard private volume
 
@@ -173,6 +194,10 @@ async def asyncio_detailed(
             volume: a Kubernetes object name (lowercase letters, digits and '-', starting and ending
             with a letter or digit, at most 63 characters). Empty or null means the default pod and
             volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026
+            revision (taken from the vendor's client, not its spec): the same rules as a pod name.
+            Empty or null means the default volume. An EM of the November 2025 revision ignores the
+            field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,6 +210,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         filepath=filepath,
         pod_name=pod_name,
+        pvc_name=pvc_name,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -197,6 +223,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     filepath: str,
     pod_name: None | str | Unset = UNSET,
+    pvc_name: None | str | Unset = UNSET,
 ) -> AuthError | EmError | File | None:
     """Downlink a file from the user's onboard private volume
 
@@ -206,6 +233,10 @@ async def asyncio(
             volume: a Kubernetes object name (lowercase letters, digits and '-', starting and ending
             with a letter or digit, at most 63 characters). Empty or null means the default pod and
             volume.
+        pvc_name (None | str | Unset): A volume ("persistent volume claim") name, January 2026
+            revision (taken from the vendor's client, not its spec): the same rules as a pod name.
+            Empty or null means the default volume. An EM of the November 2025 revision ignores the
+            field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,5 +251,6 @@ async def asyncio(
             client=client,
             filepath=filepath,
             pod_name=pod_name,
+            pvc_name=pvc_name,
         )
     ).parsed

@@ -80,7 +80,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[AuthError | EmError | EmNodesStatusResponse]:
-    """Which CG2 nodes can take a pod.
+    """Which CG2 nodes can take a pod; November 2025 (January 2026 has the POST form).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,7 +103,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> AuthError | EmError | EmNodesStatusResponse | None:
-    """Which CG2 nodes can take a pod.
+    """Which CG2 nodes can take a pod; November 2025 (January 2026 has the POST form).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +122,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[AuthError | EmError | EmNodesStatusResponse]:
-    """Which CG2 nodes can take a pod.
+    """Which CG2 nodes can take a pod; November 2025 (January 2026 has the POST form).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,7 +143,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> AuthError | EmError | EmNodesStatusResponse | None:
-    """Which CG2 nodes can take a pod.
+    """Which CG2 nodes can take a pod; November 2025 (January 2026 has the POST form).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

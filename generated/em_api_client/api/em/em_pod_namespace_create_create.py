@@ -85,7 +85,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[AuthError | EmError | EmMessage]:
-    """Create the user's private namespace, for inter-pod communication.
+    """Create the user's private namespace, for inter-pod communication (November 2025 revision only:
+    January 2026 has no namespaces).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,7 +109,8 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> AuthError | EmError | EmMessage | None:
-    """Create the user's private namespace, for inter-pod communication.
+    """Create the user's private namespace, for inter-pod communication (November 2025 revision only:
+    January 2026 has no namespaces).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +129,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[AuthError | EmError | EmMessage]:
-    """Create the user's private namespace, for inter-pod communication.
+    """Create the user's private namespace, for inter-pod communication (November 2025 revision only:
+    January 2026 has no namespaces).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,7 +151,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> AuthError | EmError | EmMessage | None:
-    """Create the user's private namespace, for inter-pod communication.
+    """Create the user's private namespace, for inter-pod communication (November 2025 revision only:
+    January 2026 has no namespaces).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -96,7 +96,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     pod_name: None | str | Unset = UNSET,
 ) -> Response[AuthError | EmError | EmPodStatusResponse]:
-    """The state of a pod (a Kubernetes container state).
+    """The state of a pod (a Kubernetes container state); November 2025 (January 2026 has the POST form).
 
     Args:
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent
@@ -128,7 +128,7 @@ def sync(
     client: AuthenticatedClient | Client,
     pod_name: None | str | Unset = UNSET,
 ) -> AuthError | EmError | EmPodStatusResponse | None:
-    """The state of a pod (a Kubernetes container state).
+    """The state of a pod (a Kubernetes container state); November 2025 (January 2026 has the POST form).
 
     Args:
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent
@@ -155,7 +155,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     pod_name: None | str | Unset = UNSET,
 ) -> Response[AuthError | EmError | EmPodStatusResponse]:
-    """The state of a pod (a Kubernetes container state).
+    """The state of a pod (a Kubernetes container state); November 2025 (January 2026 has the POST form).
 
     Args:
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent
@@ -185,7 +185,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     pod_name: None | str | Unset = UNSET,
 ) -> AuthError | EmError | EmPodStatusResponse | None:
-    """The state of a pod (a Kubernetes container state).
+    """The state of a pod (a Kubernetes container state); November 2025 (January 2026 has the POST form).
 
     Args:
         pod_name (None | str | Unset): A pod name, which is also the name of its persistent
