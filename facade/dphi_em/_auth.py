@@ -1,32 +1,46 @@
-"""Tokens: an `httpx.Auth` flow shared by the facade and raw generated calls.
+"""Tokens: an `httpx.Auth` flow shared by the facade and raw generated calls, sync and async.
 
 The flow logs in (`POST /auth/`) on first use, keeps the access and refresh tokens, and
 renews the access token with the refresh token (`POST /auth/refresh`) shortly before it
 expires, before large uploads, and once when the server answers 401 (then, if that fails,
 with one new login). A rotating server's new refresh token replaces the old one. Renewals
-happen under one lock: many threads finding an expired token make one renewal call.
+happen under one lock: many threads (or asyncio tasks) finding an expired token make one
+renewal call.
+
+The decisions are written once, as a generator (`TokenAuth._flow`) that does no I/O: it
+yields the requests to send and three kinds of steps, `_LOCK`, `_UNLOCK` and `_Read`, and
+receives the responses. Two thin drivers run it, the way httpx's `Auth` does:
+`sync_auth_flow` (a `threading.Lock`, `response.read()`) and `async_auth_flow` (an
+`asyncio.Lock` made on first use, `await response.aread()`). A driver releases the lock
+itself when the flow ends early (an error, a cancelled task), so the flow needs no cleanup.
 
 Token lifetimes are read from the unsigned JWT payload (`exp` - `iat`) and counted on the
 local monotonic clock, so a skewed local clock does not matter. Tokens and the password are
-never logged, shown in a repr or put in an error message.
+never logged, shown in a repr or put in an error message; `TokenAuth.secrets()` lists them
+for redactors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
+import enum
 import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Generator
-from typing import Any
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import Any, TypeVar
 
 import httpx
 
+from . import _timing
 from ._config import TOKEN_REFRESH_MARGIN, Credentials
-from ._errors import AuthenticationError, raise_for_response
+from ._errors import AuthenticationError, ConfigurationError, raise_for_response
 
 __all__ = ["FRESH_TOKEN_EXTENSION", "TokenAuth", "jwt_claims"]
 
@@ -36,8 +50,36 @@ logger = logging.getLogger("dphi_em")
 FRESH_TOKEN_EXTENSION = "dphi_em.fresh_token"  # noqa: S105 (a name, not a secret)
 #: A token younger than this counts as fresh.
 _FRESH_AGE = 5.0
+#: Tokens remembered for `secrets()` after they were replaced (they may still be valid).
+_KEPT_SECRETS = 32
 
-_Flow = Generator[httpx.Request, httpx.Response, str]
+_T = TypeVar("_T")
+
+
+class _Lock(enum.Enum):
+    """Steps asking the driver to take or give back the renewal lock."""
+
+    LOCK = "lock"
+    UNLOCK = "unlock"
+
+
+_LOCK = _Lock.LOCK
+_UNLOCK = _Lock.UNLOCK
+
+
+class _Read:
+    """A step asking the driver to read a response's body (sync or async)."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+#: What the flow yields: a request to send (the driver sends back its response), or a step
+#: (the driver sends back None).
+_Step = httpx.Request | _Lock | _Read
+_Flow = Generator[_Step, httpx.Response | None, _T]
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
@@ -88,14 +130,50 @@ class _Tokens:
             self.refresh_deadline = now + _lifetime(refresh) - 1.0 if refresh else -math.inf
 
 
+def _send(request: httpx.Request) -> _Flow[httpx.Response]:
+    """Yield `request`; return the response the driver sends back."""
+    response = yield request
+    assert response is not None, "a driver sent no response for a request"
+    return response
+
+
+def _send_and_read(request: httpx.Request) -> _Flow[httpx.Response]:
+    """Yield `request`, then have its whole body read; return the response."""
+    response = yield from _send(request)
+    yield _Read(response)
+    return response
+
+
+def _run_sync(
+    flow: Generator[httpx.Request, httpx.Response, None],
+    send: Callable[[httpx.Request], httpx.Response],
+) -> None:
+    """Run a driven flow to its end, sending each request with `send`."""
+    try:
+        request = next(flow)
+        while True:
+            request = flow.send(send(request))
+    except StopIteration:
+        return
+    finally:
+        flow.close()
+
+
 class TokenAuth(httpx.Auth):
     """JWT bearer authentication with login, proactive refresh and one retry on 401.
+
+    Works with `httpx.Client` (`sync_auth_flow`) and `httpx.AsyncClient`
+    (`async_auth_flow`, asyncio); the decisions are shared (see the module docstring).
 
     Args:
         credentials: The user name and password (read only when a login is needed).
         base_url: The server address; `auth/` and `auth/refresh` are joined under it.
         margin: Seconds before expiry when an access token is renewed.
-        clock: A monotonic clock (tests replace it).
+        clock: A monotonic clock (default: `_timing.monotonic`; tests replace it).
+
+    Attributes:
+        login_count: Logins sent, for diagnostics and tests.
+        refresh_count: Refreshes sent, for diagnostics and tests.
     """
 
     requires_request_body = False
@@ -107,16 +185,18 @@ class TokenAuth(httpx.Auth):
         base_url: httpx.URL,
         *,
         margin: float = TOKEN_REFRESH_MARGIN,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._credentials = credentials
         self._login_url = base_url.join("auth/")
         self._refresh_url = base_url.join("auth/refresh")
         self._margin = margin
-        self._clock = clock
+        self._clock = clock if clock is not None else _timing.monotonic
         self._lock = threading.Lock()
+        self._alock: asyncio.Lock | None = None
+        self._alock_loop: asyncio.AbstractEventLoop | None = None
         self._tokens: _Tokens | None = None
-        #: Calls made, for diagnostics and tests.
+        self._issued: deque[str] = deque(maxlen=_KEPT_SECRETS)
         self.login_count = 0
         self.refresh_count = 0
 
@@ -134,7 +214,24 @@ class TokenAuth(httpx.Auth):
         with self._lock:
             self._tokens = None
 
-    # -- the flow ---------------------------------------------------------------------------
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this auth knows, for redacting output; never log the result.
+
+        Returns:
+            The password (when set), the tokens held, and the last tokens it replaced (an
+            access token replaced by a refresh stays valid until it expires), longest first.
+        """
+        found = set(self._issued)
+        tokens = self._tokens
+        if tokens is not None:
+            found.add(tokens.access)
+            if tokens.refresh:
+                found.add(tokens.refresh)
+        with contextlib.suppress(ConfigurationError):  # no password: nothing to hide
+            found.add(self._credentials.require()[1])
+        return tuple(sorted(found, key=lambda s: (-len(s), s)))
+
+    # -- the flow: decisions only -----------------------------------------------------------
 
     def _usable(self, fresh: bool) -> str | None:
         tokens = self._tokens
@@ -145,42 +242,45 @@ class TokenAuth(httpx.Auth):
             return None
         return tokens.access
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
+    def _flow(self, request: httpx.Request) -> _Flow[None]:
         """Authorize `request`, renewing tokens as needed (see the module docstring)."""
         if "Authorization" in request.headers:  # an explicit header wins
-            yield request
+            yield from _send(request)
             return
         fresh = bool(request.extensions.get(FRESH_TOKEN_EXTENSION))
         access = self._usable(fresh)
         if access is None:
-            with self._lock:
-                access = self._usable(fresh)
-                if access is None:
-                    access = yield from self._renew(request, login=False)
+            yield _LOCK
+            access = self._usable(fresh)  # another thread or task may have renewed it
+            if access is None:
+                access = yield from self._renew(request, login=False)
+            yield _UNLOCK
         request.headers["Authorization"] = f"Bearer {access}"
-        response = yield request
+        response = yield from _send(request)
         logged_in = False
         for attempt in (0, 1):
             if response.status_code != 401:
                 return
-            response.read()  # releases the connection before waiting on the lock
-            with self._lock:
-                tokens = self._tokens
-                if attempt == 0 and tokens is not None and tokens.access != access:
-                    access = tokens.access  # another thread renewed it meanwhile
-                elif attempt == 1 and logged_in:
-                    return  # a token fresh from a login is refused: give the 401 back
-                else:
-                    logins = self.login_count
-                    access = yield from self._renew(request, login=attempt == 1)
-                    logged_in = self.login_count != logins
+            yield _Read(response)  # releases the connection before waiting on the lock
+            yield _LOCK
+            tokens = self._tokens
+            if attempt == 0 and tokens is not None and tokens.access != access:
+                access = tokens.access  # another thread renewed it meanwhile
+            elif attempt == 1 and logged_in:
+                yield _UNLOCK
+                return  # a token fresh from a login is refused: give the 401 back
+            else:
+                if attempt == 0:
+                    logger.debug("%s: 401, renewing the access token", request.url.path)
+                logins = self.login_count
+                access = yield from self._renew(request, login=attempt == 1)
+                logged_in = self.login_count != logins
+            yield _UNLOCK
             request.headers["Authorization"] = f"Bearer {access}"
-            response = yield request
+            response = yield from _send(request)
 
-    def _renew(self, template: httpx.Request, *, login: bool) -> _Flow:
-        """Refresh (unless `login`), falling back to a login. Call with the lock held."""
+    def _renew(self, template: httpx.Request, *, login: bool) -> _Flow[str]:
+        """Refresh (unless `login`), falling back to a login. Run with the lock held."""
         tokens = self._tokens
         if (
             not login
@@ -188,25 +288,25 @@ class TokenAuth(httpx.Auth):
             and tokens.refresh is not None
             and tokens.refresh_deadline > self._clock()
         ):
-            response = yield self._request(
-                template, self._refresh_url, json={"refresh": tokens.refresh}
+            response = yield from _send_and_read(
+                self._request(template, self._refresh_url, json={"refresh": tokens.refresh})
             )
-            response.read()
             self.refresh_count += 1
             if response.is_success:
                 access = self._apply(response, keep_refresh=tokens.refresh)
                 if access is not None:
                     logger.debug("access token refreshed")
                     return access
-            logger.debug("token refresh refused (%s); logging in", response.status_code)
+            logger.info("token refresh refused (%s); logging in", response.status_code)
         return (yield from self._login(template))
 
-    def _login(self, template: httpx.Request | None) -> _Flow:
+    def _login(self, template: httpx.Request | None) -> _Flow[str]:
         username, password = self._credentials.require()
-        response = yield self._request(
-            template, self._login_url, data={"username": username, "password": password}
+        response = yield from _send_and_read(
+            self._request(
+                template, self._login_url, data={"username": username, "password": password}
+            )
         )
-        response.read()
         self.login_count += 1
         if response.status_code == 401:
             self._tokens = None
@@ -218,8 +318,13 @@ class TokenAuth(httpx.Auth):
                 status_code=response.status_code,
                 response=response,
             )
-        logger.debug("logged in as %r", username)
+        logger.info("logged in as %r", username)
         return access
+
+    def _locked_login(self, template: httpx.Request) -> _Flow[None]:
+        yield _LOCK
+        yield from self._login(template)
+        yield _UNLOCK
 
     def _apply(self, response: httpx.Response, *, keep_refresh: str | None) -> str | None:
         try:
@@ -240,6 +345,10 @@ class TokenAuth(httpx.Auth):
         self._tokens = _Tokens(
             access, refresh if rotated else keep_refresh, self._clock(), self._margin, deadline
         )
+        if previous is not None:
+            self._issued.append(previous.access)
+            if previous.refresh:
+                self._issued.append(previous.refresh)
         return access
 
     @staticmethod
@@ -252,6 +361,80 @@ class TokenAuth(httpx.Auth):
             if "User-Agent" in template.headers:
                 headers["User-Agent"] = template.headers["User-Agent"]
         return httpx.Request("POST", url, headers=headers, extensions=extensions, **content)
+
+    # -- the drivers: locks and reads -------------------------------------------------------
+
+    def _drive_sync(self, flow: _Flow[None]) -> Generator[httpx.Request, httpx.Response, None]:
+        held = False
+        try:
+            step = next(flow)
+            while True:
+                reply: httpx.Response | None = None
+                if isinstance(step, httpx.Request):
+                    reply = yield step
+                elif isinstance(step, _Read):
+                    step.response.read()
+                elif step is _LOCK:
+                    self._lock.acquire()
+                    held = True
+                else:
+                    held = False
+                    self._lock.release()
+                step = flow.send(reply)
+        except StopIteration:
+            return
+        finally:
+            flow.close()
+            if held:
+                self._lock.release()
+
+    def _async_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._alock is None or self._alock_loop is not loop:
+            # Made on first use (no loop needed to build the auth), remade on a new loop.
+            self._alock = asyncio.Lock()
+            self._alock_loop = loop
+        return self._alock
+
+    async def _drive_async(
+        self, flow: _Flow[None]
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        lock: asyncio.Lock | None = None
+        try:
+            step = next(flow)
+            while True:
+                reply: httpx.Response | None = None
+                if isinstance(step, httpx.Request):
+                    reply = yield step
+                elif isinstance(step, _Read):
+                    await step.response.aread()
+                elif step is _LOCK:
+                    candidate = self._async_lock()
+                    await candidate.acquire()
+                    lock = candidate
+                else:
+                    assert lock is not None
+                    held_lock, lock = lock, None
+                    held_lock.release()
+                step = flow.send(reply)
+        except StopIteration:
+            return
+        finally:
+            flow.close()
+            if lock is not None:
+                lock.release()
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Authorize `request` for `httpx.Client`, renewing tokens as needed."""
+        return self._drive_sync(self._flow(request))
+
+    def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Authorize `request` for `httpx.AsyncClient` (asyncio), renewing tokens as needed."""
+        return self._drive_async(self._flow(request))
 
     # -- outside a flow ---------------------------------------------------------------------
 
@@ -268,11 +451,30 @@ class TokenAuth(httpx.Auth):
             ConfigurationError: No credentials.
             AuthenticationError: The server refused them.
         """
-        with self._lock:
-            flow = self._login(template)
-            try:
-                request = next(flow)
-                while True:
-                    request = flow.send(send(request))
-            except StopIteration:
-                return
+        _run_sync(self._drive_sync(self._locked_login(template)), send)
+
+    async def alogin(
+        self,
+        asend: Callable[[httpx.Request], Awaitable[httpx.Response]],
+        template: httpx.Request,
+    ) -> None:
+        """Log in now with `asend` (a coroutine function sending one request without auth).
+
+        Args:
+            asend: Sends one request without auth, e.g. `lambda r: client.send(r, auth=None)`
+                for an `httpx.AsyncClient`.
+            template: A request whose timeout and User-Agent the login request copies.
+
+        Raises:
+            ConfigurationError: No credentials.
+            AuthenticationError: The server refused them.
+        """
+        flow = self._drive_async(self._locked_login(template))
+        try:
+            request = await flow.__anext__()
+            while True:
+                request = await flow.asend(await asend(request))
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()

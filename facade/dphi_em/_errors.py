@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal
 
 import httpx
 
@@ -124,7 +124,16 @@ class WaitTimeoutError(EMError, builtins.TimeoutError):
 
 
 class TransportError(EMError):
-    """No usable HTTP response: the connection failed, timed out or broke."""
+    """No usable HTTP response: the connection failed, timed out or broke.
+
+    Attributes:
+        request: The request that failed, as a bare `httpx.Request` (its `method` and `url`;
+            no headers, so no token), or None when not known.
+    """
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
 
 
 class ConnectionFailedError(TransportError):
@@ -315,14 +324,65 @@ def raise_for_response(response: httpx.Response) -> None:
     raise cls(message or "", status_code=status, code=code, log_tail=log_tail, response=response)
 
 
-@contextmanager
-def map_transport_errors() -> Iterator[None]:
-    """Re-raise httpx's transport exceptions as `TransportError` subclasses, chained."""
+def _where(exc: httpx.TransportError) -> tuple[httpx.Request | None, str]:
+    """A bare copy of the failed request and ` (METHOD scheme://host/path)` for a message.
+
+    The copy has the method and the URL (no user info) but no headers or body, so the error
+    never carries the bearer token; the message also leaves out the query. (None, "") when
+    httpx did not attach the request.
+    """
     try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise RequestTimeoutError(f"{type(exc).__name__}: {exc}") from exc
-    except httpx.ConnectError as exc:
-        raise ConnectionFailedError(f"Cannot connect to the server: {exc}") from exc
-    except httpx.TransportError as exc:
-        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        failed = exc.request
+    except RuntimeError:  # raised outside a client call
+        return None, ""
+    url = failed.url.copy_with(username=None, password=None, fragment=None)
+    request = httpx.Request(failed.method, url)
+    return request, f" ({failed.method} {url.copy_with(query=None)})"
+
+
+class _TransportErrorMap:
+    """The context manager returned by `map_transport_errors`."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        if not isinstance(exc, httpx.TransportError):
+            return False
+        request, where = _where(exc)
+        if isinstance(exc, httpx.TimeoutException):
+            raise RequestTimeoutError(
+                f"{type(exc).__name__}{where}: {exc}", request=request
+            ) from exc
+        if isinstance(exc, httpx.ConnectError):
+            raise ConnectionFailedError(
+                f"Cannot connect to the server{where}: {exc}", request=request
+            ) from exc
+        raise TransportError(f"{type(exc).__name__}{where}: {exc}", request=request) from exc
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        return self.__exit__(exc_type, exc, traceback)
+
+
+def map_transport_errors() -> _TransportErrorMap:
+    """Re-raise httpx's transport exceptions as `TransportError` subclasses, chained.
+
+    Use it as `with map_transport_errors():` (also around an `await`) or
+    `async with map_transport_errors():`. The new exception carries the failed request
+    (`.request`); its message names the method and the URL without query or credentials,
+    then httpx's reason.
+    """
+    return _TransportErrorMap()
