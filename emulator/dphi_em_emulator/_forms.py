@@ -17,6 +17,9 @@ from ._errors import INVALID_PARAMETERS, UNSUPPORTED_MEDIA_TYPE, EMError
 
 #: Largest non-uplink body accepted.
 _MAX_BODY = 1024 * 1024
+#: Deepest nesting of arrays and objects in a JSON body or JSON text field (the EM's bodies
+#: need 3; the cap keeps parsing, validation and error messages free of deep recursion).
+MAX_JSON_DEPTH = 32
 
 
 class Fields:
@@ -39,19 +42,50 @@ class Fields:
         return values or None
 
 
-def _encodable(value: Any) -> bool:
-    """Whether every string in a JSON value is valid Unicode (no lone `\\udXXX` escapes)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_encodable(key) and _encodable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_encodable(item) for item in value)
-    return True
+def _check_json_value(data: Any) -> None:
+    """400 for a value nested deeper than `MAX_JSON_DEPTH` or holding a lone UTF-16
+    surrogate (`\\udXXX`). Walks with its own stack: no recursion, whatever the depth."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise EMError(
+                    400, INVALID_PARAMETERS, "JSON parse error - lone UTF-16 surrogate."
+                ) from None
+            continue
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                raise _too_deep()
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
+def _too_deep() -> EMError:
+    return EMError(
+        400,
+        INVALID_PARAMETERS,
+        f"JSON parse error - arrays and objects nested deeper than {MAX_JSON_DEPTH} levels.",
+    )
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A JSON document as the EM takes it: at most `MAX_JSON_DEPTH` levels, valid Unicode.
+
+    Raises:
+        EMError: 400 `INVALID_PARAMETERS` ("JSON parse error - ...") for malformed JSON, too
+            deep a nesting (however deep: never a `RecursionError`) or a lone surrogate.
+    """
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EMError(400, INVALID_PARAMETERS, f"JSON parse error - {exc}") from exc
+    _check_json_value(data)
+    return data
 
 
 class NotAnObjectError(EMError):
@@ -106,14 +140,9 @@ async def read_fields(request: Request) -> Fields:
     if not body.strip():
         return Fields({}, {}, typed=media_type in ("", "application/json"))
     if media_type in ("application/json", "") or media_type.endswith("+json"):
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise EMError(400, INVALID_PARAMETERS, f"JSON parse error - {exc}") from exc
+        data = parse_json(body)
         if not isinstance(data, dict):
             raise NotAnObjectError(type(data).__name__)
-        if not _encodable(data):
-            raise EMError(400, INVALID_PARAMETERS, "JSON parse error - lone UTF-16 surrogate.")
         return Fields(data, {}, typed=True)
     raise EMError(
         415, UNSUPPORTED_MEDIA_TYPE, f'Unsupported media type "{content_type}" in request.'

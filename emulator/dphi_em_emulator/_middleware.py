@@ -2,14 +2,19 @@
 
 The gate authenticates every `/em/` request (401 with Django REST Framework's bodies) and
 then takes the request lock (423 `LOCKED` while another request is in progress), held until
-the response's last byte is sent, or the client goes away.
+the response's last byte is sent, or the client goes away. A request body that stalls for
+the idle timeout is dropped (408); the timer covers the body only, never the response, however
+long a download takes. A client that goes away mid-body is logged in one line (no traceback):
+a cancelled upload is normal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import Authenticator, TokenError
@@ -18,6 +23,7 @@ from ._lock import RequestLock
 
 #: The scope key holding the authenticated user's name.
 USER_KEY = "dphi_em.user"
+_log = logging.getLogger("dphi_em_emulator")
 _SLASHES = re.compile(r"/{2,}")
 _SLASHES_RAW = re.compile(rb"/{2,}")
 
@@ -47,8 +53,21 @@ class _BodyStalledError(Exception):
     """The client sent no body data within the idle timeout."""
 
 
+def _log_client_gone(scope: Scope) -> None:
+    # %r: the path comes from the client and may hold line breaks (one line, always)
+    _log.warning(
+        "%s %r: the client went away before sending the whole request body; request dropped",
+        scope.get("method", "?"),
+        scope.get("path", "?"),
+    )
+
+
 class EMGate:
-    """Authentication, then the one-request-at-a-time lock, for every `/em/` request."""
+    """Authentication, then the one-request-at-a-time lock, for every `/em/` request.
+
+    Also turns a client that goes away mid-body (anywhere, `/auth/` included) into one
+    warning line instead of an unhandled error.
+    """
 
     def __init__(
         self,
@@ -63,9 +82,18 @@ class EMGate:
         self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/em/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].startswith("/em/"):
+            await self._gate(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            _log_client_gone(scope)
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         header = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -116,13 +144,23 @@ class EMGate:
                 release()
             await send(message)
 
+        body_done = False
+
         async def receive_or_give_up() -> Message:
-            # A client that stops sending its body must not hold the lock for ever.
+            # A client that stops sending its body must not hold the lock for ever. Once the
+            # body is in, `receive()` only waits for a disconnect (Starlette listens for one
+            # while it streams a response): no timer then, or a long download would be cut.
+            nonlocal body_done
+            if body_done:
+                return await receive()
             try:
-                return await asyncio.wait_for(receive(), self.idle_timeout)
+                message = await asyncio.wait_for(receive(), self.idle_timeout)
             except asyncio.TimeoutError:
                 release()
                 raise _BodyStalledError from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
 
         try:
             await self.app({**scope, USER_KEY: user}, receive_or_give_up, send_releasing)
@@ -132,5 +170,7 @@ class EMGate:
                     408, REQUEST_TIMEOUT, f"No body data for {self.idle_timeout:g} s."
                 )
                 await stalled.response()(scope, receive, send)
+        except ClientDisconnect:
+            _log_client_gone(scope)  # before the lock is freed: logged once the next can run
         finally:
             release()

@@ -16,15 +16,14 @@ Image and node availability are decided when the pod is run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 from ._config import NODE_NAMES, EmulatorConfig
-from ._errors import bad_parameter
-from ._forms import Fields
+from ._errors import EMError, bad_parameter
+from ._forms import Fields, parse_json
 from ._state import JsonDocument
 
 #: Longest `max_duration` accepted (minutes; about 1900 years).
@@ -72,9 +71,9 @@ def _json_if_text(name: str, value: Any, typed: bool) -> Any:
     if typed or not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
-    except ValueError:
-        raise bad_parameter(f"{name} must be a JSON object, not {value!r}.") from None
+        return parse_json(value)
+    except EMError as exc:
+        raise bad_parameter(f"{name} must be a JSON object: {exc.message}") from None
 
 
 def parse_run(fields: Fields) -> RunRequest:

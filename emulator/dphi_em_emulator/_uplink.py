@@ -216,7 +216,8 @@ def commit(volume: Path, dest_path: str, files: list[_Staged]) -> None:
 
     Raises:
         EMError: 403 for a destination outside the volume; 400 when a file or folder is in
-            the way.
+            the way, or when the destination is deleted or replaced meanwhile (another
+            request, with the lock off).
     """
     dest = resolve(volume, dest_path)
     prefix = dest_path.rstrip("/")
@@ -231,4 +232,19 @@ def commit(volume: Path, dest_path: str, files: list[_Staged]) -> None:
         if target.is_dir():
             raise EMError(400, INVALID_PATH, f"{target.name!r} is a folder in the volume.")
     for staged, target in zip(files, targets, strict=True):
-        staged.path.replace(target)
+        try:
+            _move(staged.path, target)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            # Another request (the lock off) deleted or replaced a folder of the destination
+            # between the checks above and this move.
+            raise EMError(
+                400,
+                INVALID_PATH,
+                f"dest_path {dest_path!r} changed while the files were being stored "
+                f"(deleted or replaced by another request); {target.name!r} was not stored.",
+            ) from exc
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename a staged file into its place in the volume (same file system: atomic)."""
+    source.replace(target)
