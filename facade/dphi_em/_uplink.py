@@ -1,0 +1,437 @@
+"""Uplink: plan the calls, then stream each as one `multipart/form-data` body.
+
+The local paths are checked and planned before anything is sent (every path exists and is a
+readable regular file or a folder, recursed with its structure kept; no file over the
+per-call limit). The server keeps only a part's base name, so files are batched per
+destination folder (`dest_path`), under the byte limit and the file-count limit.
+
+Each batch is sent as a `MultipartFileStream`: files are read from disk in 1 MiB chunks, the
+body's exact `Content-Length` is computed in advance, the boundary is random, and each
+attempt reopens the files (so a retried request is sent whole).
+
+The body is decided once and read twice: `MultipartFileStream._flow` is a generator that
+yields either bytes to send or a `_Read` step (the next bytes of a file), and is sent the
+bytes read back. It owns the layout, the gathering of small pieces, the size checks and the
+progress reports. `__iter__` (`httpx.Client`) and `__aiter__` (`httpx.AsyncClient`) only
+run it, each reading files its own way, so both send the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+import anyio.to_thread
+import attrs
+import httpx
+
+from ._config import CHUNK_SIZE
+from ._errors import FileTooLargeError, ValidationError
+
+__all__ = [
+    "GATHER_SIZE",
+    "MAX_FILES_PER_CALL",
+    "MultipartFileStream",
+    "UplinkFile",
+    "plan_uplink",
+]
+
+#: Small parts are gathered into pieces of this size before they are sent.
+GATHER_SIZE = 64 * 1024
+
+#: Django refuses more than 100 files in one request (`DATA_UPLOAD_MAX_NUMBER_FILES`).
+MAX_FILES_PER_CALL = 100
+
+#: What a part's file name cannot carry: quotes, backslashes, control characters (Unicode Cc).
+_UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
+
+
+@attrs.frozen
+class UplinkFile:
+    """One local file to send, and the volume folder it goes to ("" is the root)."""
+
+    path: Path
+    size: int
+    dest_dir: str
+
+    @property
+    def name(self) -> str:
+        """The file's name (the server keeps it under `dest_dir`)."""
+        return self.path.name
+
+    @property
+    def dest(self) -> str:
+        """The file's path in the volume."""
+        return _join(self.dest_dir, self.name)
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}" if folder.strip("/") else name
+
+
+def _check_name(path: Path) -> None:
+    if _UNSENDABLE.search(path.name):
+        raise ValidationError(
+            f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash or a control "
+            "character, which the server would not keep. Rename it first."
+        )
+
+
+def _regular_file(path: Path, st: os.stat_result, max_bytes: int) -> None:
+    if not os.access(path, os.R_OK):
+        raise ValidationError(f"Cannot uplink {str(path)!r}: the file is not readable.")
+    if st.st_size > max_bytes:
+        raise FileTooLargeError(
+            f"Cannot uplink {str(path)!r}: {st.st_size} bytes is over the per-call limit "
+            f"of {max_bytes} bytes."
+        )
+    _check_name(path)
+
+
+def _collect(
+    path: Path, dest_dir: str, max_bytes: int, seen: set[tuple[int, int]]
+) -> Iterator[UplinkFile]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ValidationError(f"Cannot uplink {str(path)!r}: no such file or folder.") from None
+    except OSError as exc:
+        raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
+    if stat.S_ISREG(st.st_mode):
+        _regular_file(path, st, max_bytes)
+        yield UplinkFile(path, st.st_size, dest_dir)
+    elif stat.S_ISDIR(st.st_mode):
+        if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent
+            return
+        seen.add((st.st_dev, st.st_ino))
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise ValidationError(f"Cannot uplink {str(path)!r}: the folder is not readable.")
+        folder = _join(dest_dir, path.resolve().name if path.name in ("", ".", "..") else path.name)
+        for child in sorted(path.iterdir(), key=lambda p: p.name):
+            yield from _collect(child, folder, max_bytes, seen)
+    else:
+        raise ValidationError(f"Cannot uplink {str(path)!r}: not a regular file or a folder.")
+
+
+def plan_uplink(
+    filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    dest_path: str,
+    *,
+    max_bytes: int,
+    max_files: int = MAX_FILES_PER_CALL,
+) -> list[list[UplinkFile]]:
+    """Check the local paths and split them into calls.
+
+    A folder is sent with its own name under `dest_path`, its tree kept. Each call holds
+    files of one destination folder only, at most `max_files` of them and at most
+    `max_bytes` of content.
+
+    Args:
+        filepaths: One path or several: files or folders.
+        dest_path: The volume folder to put them in ("" is the root).
+        max_bytes: Most file bytes in one call.
+        max_files: Most files in one call.
+
+    Returns:
+        The batches, in order; each non-empty.
+
+    Raises:
+        ValidationError: A path is missing, unreadable or not a file or folder, two files
+            would land on the same path in the volume, or nothing is left to send.
+        FileTooLargeError: One file is over `max_bytes`.
+    """
+    if isinstance(filepaths, (str, os.PathLike)):
+        filepaths = [filepaths]
+    if not filepaths:
+        raise ValidationError("Nothing to uplink: no file paths were given.")
+    if not isinstance(dest_path, str):
+        raise ValidationError(f"dest_path must be a string, not {type(dest_path).__name__}.")
+    files: list[UplinkFile] = []
+    seen: set[tuple[int, int]] = set()
+    for raw in filepaths:
+        if not isinstance(raw, (str, os.PathLike)):
+            raise ValidationError(f"Not a file path: {raw!r}.")
+        files.extend(_collect(Path(raw), dest_path, max_bytes, seen))
+    if not files:
+        raise ValidationError("Nothing to uplink: the folders given hold no files.")
+    first: dict[str, UplinkFile] = {}
+    for item in files:
+        earlier = first.setdefault(item.dest, item)
+        if earlier is not item:
+            raise ValidationError(
+                f"Cannot uplink both {str(earlier.path)!r} and {str(item.path)!r}: both would "
+                f"land on {item.dest!r} in the volume, the second replacing the first. "
+                "Uplink them in separate calls with different dest_path folders."
+            )
+    groups: dict[str, list[UplinkFile]] = {}
+    for item in files:
+        groups.setdefault(item.dest_dir, []).append(item)
+    batches: list[list[UplinkFile]] = []
+    for group in groups.values():
+        batch: list[UplinkFile] = []
+        size = 0
+        for item in group:
+            if batch and (size + item.size > max_bytes or len(batch) >= max_files):
+                batches.append(batch)
+                batch, size = [], 0
+            batch.append(item)
+            size += item.size
+        batches.append(batch)
+    return batches
+
+
+def _quote(value: str) -> bytes:
+    # What browsers (and httpx) do in multipart headers: percent-escape `"`, CR and LF.
+    return value.translate({0x22: "%22", 0x0D: "%0D", 0x0A: "%0A"}).encode("utf-8")
+
+
+@attrs.frozen
+class _Read:
+    """A step of the body: the driver reads `file`'s next bytes and sends them back.
+
+    At most `size` bytes, fewer only at the end of the file (an empty result: the end).
+    `offset` 0 means the file must be (re)opened first.
+    """
+
+    file: UplinkFile
+    offset: int
+    size: int
+
+
+class _FileReader:
+    """The drivers' side of a `_Read`: keeps the file being read open between steps."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+
+    def read(self, step: _Read) -> bytes:
+        path = step.file.path
+        try:
+            if step.offset == 0:
+                self.close()
+                self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (kept across steps)
+            assert self._file is not None
+            data = self._file.read(step.size)
+            # A regular file gives fewer bytes than asked only at its end; make sure of it.
+            while 0 < len(data) < step.size:
+                more = self._file.read(step.size - len(data))
+                if not more:
+                    break
+                data += more
+        except OSError as exc:
+            raise ValidationError(
+                f"Cannot read {str(path)!r} while uplinking: {exc.strerror or exc}."
+            ) from exc
+        return data
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _Gather:
+    """Gathers pieces smaller than `size` into sends of up to `size` bytes.
+
+    Each send is paired with the count of file bytes it carries (for progress).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pending = bytearray()
+        self._file_bytes = 0
+
+    def add(self, piece: bytes, file_bytes: int) -> list[tuple[bytes, int]]:
+        """What to send now, given one more piece (a large piece goes out as is, uncopied)."""
+        out: list[tuple[bytes, int]] = []
+        if self._pending and len(self._pending) + len(piece) > self._size:
+            out.append(self.flush())
+        if len(piece) >= self._size:
+            out.append((piece, file_bytes))
+        else:
+            self._pending += piece
+            self._file_bytes += file_bytes
+        return out
+
+    def flush(self) -> tuple[bytes, int]:
+        """What is gathered, emptied."""
+        sent = (bytes(self._pending), self._file_bytes)
+        self._pending.clear()
+        self._file_bytes = 0
+        return sent
+
+
+class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A `multipart/form-data` body read from disk chunk by chunk, re-iterable, sync or async.
+
+    Attach it to a request as its stream, for `httpx.Client` and `httpx.AsyncClient` alike
+    (`content=` would wrap it in a sync-only stream):
+
+    ```python
+    request = http.build_request("POST", "em/files/uplink", headers=stream.headers)
+    request.stream = stream
+    ```
+
+    Each iteration is one attempt: it calls `on_start`, reopens the files and sends the
+    whole body again. A file that shrank or grew since it was planned fails the attempt
+    with `ValidationError` (the server would get a body that does not match its length).
+
+    Args:
+        fields: Plain fields, sent first, in order.
+        files: The files, each as a part named `files`.
+        on_start: Called when an attempt starts (progress goes back to this batch's start).
+        on_chunk: Called with the file bytes of each piece once it was handed to the
+            transport (in the thread or task that iterates).
+        chunk_size: Bytes read at a time.
+        gather_size: Smaller pieces are gathered up to this size before they are handed over.
+
+    Attributes:
+        boundary: The random multipart boundary.
+        content_length: The body's exact length in bytes.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[tuple[str, str]],
+        files: Sequence[UplinkFile],
+        *,
+        on_start: Callable[[], None] | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        gather_size: int = GATHER_SIZE,
+    ) -> None:
+        if chunk_size < 1 or gather_size < 1:
+            raise ValueError(
+                f"chunk_size and gather_size must be positive: {chunk_size}, {gather_size}."
+            )
+        self.boundary = secrets.token_hex(16)
+        dash = b"--" + self.boundary.encode("ascii")
+        self._pieces: list[bytes | UplinkFile] = []
+        for name, value in fields:
+            self._pieces.append(
+                dash
+                + b'\r\nContent-Disposition: form-data; name="'
+                + _quote(name)
+                + b'"\r\n\r\n'
+                + value.encode("utf-8")
+                + b"\r\n"
+            )
+        first = True
+        for item in files:
+            head = dash + b'\r\nContent-Disposition: form-data; name="files"; filename="'
+            head += _quote(item.name) + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            self._pieces.append(head if first else b"\r\n" + head)
+            self._pieces.append(item)
+            first = False
+        self._pieces.append((b"\r\n" if files else b"") + dash + b"--\r\n")
+        self.content_length = sum(
+            p.size if isinstance(p, UplinkFile) else len(p) for p in self._pieces
+        )
+        self._on_start = on_start
+        self._on_chunk = on_chunk
+        self._chunk_size = chunk_size
+        self._gather_size = min(gather_size, chunk_size)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The `Content-Type` and `Content-Length` headers of this body."""
+        return {
+            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
+            "Content-Length": str(self.content_length),
+        }
+
+    def _flow(self) -> Generator[bytes | _Read, bytes, None]:
+        """The body of one attempt, I/O-free: yields bytes to send, or a `_Read` to answer.
+
+        After yielding bytes it is sent `b""` (they were handed over); after a `_Read`, the
+        bytes read. Pieces smaller than `gather_size` are gathered up to that size, so that
+        a thousand small files take about sixty sends rather than two thousand, while the
+        first bytes still leave early enough for the server to parse while the rest is
+        read. A large file's chunks (`chunk_size`) are handed over as read, without a copy.
+        """
+        if self._on_start is not None:
+            self._on_start()
+        report = self._on_chunk or _ignore
+        gather = _Gather(self._gather_size)
+        for piece in self._pieces:
+            if not isinstance(piece, UplinkFile):
+                for data, file_bytes in gather.add(piece, 0):
+                    yield data
+                    report(file_bytes)
+                continue
+            offset = 0
+            while True:
+                # At the planned end, ask for one byte more: getting it means the file grew.
+                want = min(self._chunk_size, piece.size - offset + 1)
+                chunk = yield _Read(piece, offset, want)
+                if offset + len(chunk) > piece.size:
+                    raise ValidationError(f"{str(piece.path)!r} grew while uplinking.")
+                if len(chunk) < want and offset + len(chunk) < piece.size:
+                    raise ValidationError(f"{str(piece.path)!r} shrank while uplinking.")
+                offset += len(chunk)
+                if chunk:
+                    for data, file_bytes in gather.add(chunk, len(chunk)):
+                        yield data
+                        report(file_bytes)
+                if len(chunk) < want:  # the end of the file, at its planned size
+                    break
+        data, file_bytes = gather.flush()
+        if data:
+            yield data
+            report(file_bytes)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The body, reading files in the calling thread."""
+        reader = _FileReader()
+        flow = self._flow()
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, _Read):
+                    step = flow.send(reader.read(step))
+                else:
+                    yield step
+                    step = flow.send(b"")
+        except StopIteration:
+            return
+        finally:
+            reader.close()
+            flow.close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        """The body, reading files in a worker thread, one `chunk_size` read at a time.
+
+        Why a thread: a read from the page cache takes a fraction of a millisecond per MiB,
+        but a cold disk, a network file system or writeback pressure can hold one for tens
+        of milliseconds or more, and every task on the event loop (token refresh, other
+        transfers, progress) would wait with it. A thread hop costs some tens of
+        microseconds, paid once per 1 MiB chunk or once per small file (its whole content
+        is one read), which is negligible beside sending that chunk. Only one read is in
+        flight and its bytes are handed over before the next is asked for, so memory stays
+        at about two chunks. A cancelled task lets the running read finish, then stops.
+        """
+        reader = _FileReader()
+        flow = self._flow()
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, _Read):
+                    data = await anyio.to_thread.run_sync(reader.read, step)
+                    step = flow.send(data)
+                else:
+                    yield step
+                    step = flow.send(b"")
+        except StopIteration:
+            return
+        finally:
+            reader.close()
+            flow.close()
+
+
+def _ignore(count: int) -> None:
+    """A progress callback that does nothing."""
