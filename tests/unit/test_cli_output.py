@@ -21,7 +21,7 @@ from dphi_em.cli._output import (
     to_plain,
     tree_lines,
 )
-from dphi_em.cli._progress import ByteBar, bars_enabled, progress_for
+from dphi_em.cli._progress import bars_enabled, progress_for
 from em_api_client.models import EmFileNode
 
 TREE = [
@@ -139,18 +139,23 @@ def test_progress_only_on_a_terminal_and_not_quiet(monkeypatch: pytest.MonkeyPat
     assert not bars_enabled(State(json=True))
 
 
-def test_byte_bar_counts_bytes_and_rewinds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_bar_is_the_library_progress_counting_bytes_and_rewinding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dphi_em._progress import Progress
+
     err = _Tty()
     monkeypatch.setattr("sys.stderr", err)
-    bar = ByteBar("uplink")
-    bar(1024, 4096)
-    bar(512, 4096)  # a retried request starts again
-    bar(4096, 4096)
-    assert bar._bar is not None
-    assert bar._bar.n == 4096
-    assert bar._bar.total == 4096
-    bar.close()
-    assert "uplink" in err.getvalue()
+    with progress_for(State(), "uplink") as callback:
+        assert isinstance(callback, Progress)
+        callback(1024, 4096)
+        callback(512, 4096)  # a retried request starts again
+        callback(4096, 4096)
+        assert (callback.done, callback.total) == (4096, 4096)
+    shown = err.getvalue()
+    assert "uplink" in shown
+    assert "/4.00 KiB [" in shown  # the total, in IEC units
+    assert shown.endswith("\r")  # cleared (leave=False): the command prints its summary
 
 
 def test_server_text_cannot_drive_the_terminal() -> None:

@@ -1,21 +1,22 @@
-"""Byte progress bars for uplink and downlink (tqdm on stderr: bytes, rate, ETA).
+"""Byte progress bars for uplink and downlink: the library's `Progress`, drawn on stderr.
 
-Bars are shown only when stderr is a terminal and ``--quiet`` was not given; otherwise the
-facade gets no callback at all. tqdm is imported only when a bar is actually drawn.
+Bars are shown only when stderr is a terminal and neither ``--quiet`` nor ``--json`` was
+given; otherwise the facade gets no callback at all. The bar is a `dphi_em._progress.Progress`
+(itself a progress callback), so the CLI and the library draw the same bar; tqdm is imported
+only when it is first drawn.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .._progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from ._common import State
-
-#: The facade's progress hook: called with (bytes done, bytes in all).
-ProgressCallback = Callable[[int, int], None]
 
 
 def bars_enabled(state: State) -> bool:
@@ -26,49 +27,13 @@ def bars_enabled(state: State) -> bool:
     return stream is not None and stream.isatty()
 
 
-class ByteBar:
-    """A tqdm bar created on the first report, so that its total is known.
-
-    Args:
-        description: The bar's label (``uplink``, ``downlink``).
-    """
-
-    def __init__(self, description: str) -> None:
-        self._description = description
-        self._bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=total or None,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=self._description,
-                file=sys.stderr,
-                leave=False,
-                dynamic_ncols=True,
-            )
-        bar = self._bar
-        if total and bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)  # negative when a retried request starts again
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
 @contextlib.contextmanager
 def progress_for(state: State, description: str) -> Iterator[ProgressCallback | None]:
-    """A progress callback for one transfer, or None when bars are off."""
+    """A progress callback for one transfer (a bar cleared when done), or None when bars are off."""
     if not bars_enabled(state):
         yield None
         return
-    bar = ByteBar(description)
+    bar = Progress(0, None, bar=True, description=description, leave=False, file=sys.stderr)
     try:
         yield bar
     finally:
