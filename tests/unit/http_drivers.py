@@ -1,0 +1,308 @@
+"""One test body, two I/O drivers: `httpx.Client` + `RetryTransport` or `httpx.AsyncClient` +
+`AsyncRetryTransport`, both with `TokenAuth`.
+
+A test takes the `driver` fixture (defined in each test module as
+`driver = pytest.fixture(params=DRIVERS)(driver_fixture)`) and calls `driver.client(...)`;
+the `Http` it gets answers plain calls in both modes (the async mode runs each call on an
+event loop kept for the test), so the test reads the same for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from dphi_em._auth import TokenAuth
+from dphi_em._config import Credentials
+from dphi_em._transport import AsyncRetryTransport, RetryPolicy, RetryTransport
+from fake_em import PASSWORD, USER
+
+T = TypeVar("T")
+Handler = Callable[[httpx.Request], httpx.Response]
+
+DRIVERS = ["sync", "async"]
+BASE_URL = "http://em.test/"
+
+
+class Clock:
+    """A settable monotonic clock."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Recorder:
+    """A fake clock and sleep (sync and async): sleeping advances the clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+class Peak:
+    """Counts requests in progress in a handler and keeps the highest count."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+
+    def exit(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+class LogSignal(logging.Handler):
+    """Sets an event when a `dphi_em` record contains `text` (e.g. a wait at the gate)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.text = text
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+@contextmanager
+def log_signal(text: str) -> Iterator[LogSignal]:
+    """A `LogSignal` attached to the `dphi_em` logger (at DEBUG) for the block."""
+    logger = logging.getLogger("dphi_em")
+    signal = LogSignal(text)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(signal)
+    try:
+        yield signal
+    finally:
+        logger.removeHandler(signal)
+        logger.setLevel(level)
+
+
+class Http:
+    """A client (sync or async) with plain methods; see the module docstring."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        client: httpx.Client | httpx.AsyncClient,
+        auth: TokenAuth,
+        transport: Any,
+    ) -> None:
+        self.driver = driver
+        self.client = client
+        self.auth = auth
+        self.transport = transport
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; the body is read."""
+        return self.driver.run(self.client.request(method, path, **kwargs))
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The client's own call: a response (sync) or a coroutine (async), for `concurrently`."""
+        return self.client.request(method, path, **kwargs)
+
+    def login(self) -> None:
+        """`TokenAuth.login` or `alogin`, sending through the client without auth."""
+        template = self.client.build_request("GET", "/")
+        if isinstance(self.client, httpx.AsyncClient):
+            client = self.client
+
+            async def asend(request: httpx.Request) -> httpx.Response:
+                return await client.send(request, auth=None)
+
+            self.driver.run(self.auth.alogin(asend, template))
+        else:
+            sync_client = self.client
+            self.auth.login(lambda request: sync_client.send(request, auth=None), template)
+
+    def close(self) -> None:
+        if isinstance(self.client, httpx.AsyncClient):
+            self.driver.run(self.client.aclose())
+        else:
+            self.client.close()
+
+
+class Driver:
+    """Builds clients and runs calls for one mode: `sync` or `async` (asyncio)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.is_async = kind == "async"
+        self.loop = asyncio.new_event_loop() if self.is_async else None
+        self._clients: list[Http] = []
+
+    def __repr__(self) -> str:
+        return f"Driver({self.kind})"
+
+    def run(self, value: Awaitable[T] | T) -> T:
+        """The value itself (sync), or the awaitable run to its end on the test's loop."""
+        if inspect.isawaitable(value):
+            assert self.loop is not None
+            return self.loop.run_until_complete(_awaited(value))
+        return value
+
+    def mock(
+        self, handler: Handler, *, delay: float = 0.0, peak: Peak | None = None
+    ) -> httpx.MockTransport:
+        """A MockTransport for this mode; `delay` is slept (or awaited) inside each request."""
+        if not self.is_async:
+
+            def sync_handler(request: httpx.Request) -> httpx.Response:
+                if peak is not None:
+                    peak.enter()
+                try:
+                    if delay:
+                        time.sleep(delay)
+                    return handler(request)
+                finally:
+                    if peak is not None:
+                        peak.exit()
+
+            return httpx.MockTransport(sync_handler)
+
+        async def async_handler(request: httpx.Request) -> httpx.Response:
+            if peak is not None:
+                peak.enter()
+            try:
+                if delay:
+                    await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)  # let other tasks run, as a socket would
+                return handler(request)
+            finally:
+                if peak is not None:
+                    peak.exit()
+
+        return httpx.MockTransport(async_handler)
+
+    def client(
+        self,
+        handler: Handler | None = None,
+        *,
+        inner: Any = None,
+        policy: RetryPolicy | None = None,
+        recorder: Recorder | None = None,
+        clock: Callable[[], float] | None = None,
+        base_url: str = BASE_URL,
+        username: str | None = USER,
+        password: str | None = PASSWORD,
+        delay: float = 0.0,
+        peak: Peak | None = None,
+        gate: bool = True,
+    ) -> Http:
+        """A client on `handler` (a MockTransport) or on `inner` (a real transport).
+
+        `gate=False` leaves out the retrying, gated transport: requests then overlap, which
+        shows what `TokenAuth`'s own lock does.
+        """
+        if inner is None:
+            assert handler is not None
+            inner = self.mock(handler, delay=delay, peak=peak)
+        auth = TokenAuth(Credentials(username, password), httpx.URL(base_url), clock=clock)
+        options: dict[str, Any] = {}
+        if recorder is not None:
+            options = {"clock": recorder.clock, "rand": lambda: 0.5}
+        client: httpx.Client | httpx.AsyncClient
+        transport: Any
+        if not gate:
+            transport = inner
+            client_class = httpx.AsyncClient if self.is_async else httpx.Client
+            client = client_class(auth=auth, transport=transport, base_url=base_url)
+        elif self.is_async:
+            if recorder is not None:
+                options["sleep"] = recorder.asleep
+            transport = AsyncRetryTransport(inner, policy, **options)
+            client = httpx.AsyncClient(auth=auth, transport=transport, base_url=base_url)
+        else:
+            if recorder is not None:
+                options["sleep"] = recorder.sleep
+            transport = RetryTransport(inner, policy, **options)
+            client = httpx.Client(auth=auth, transport=transport, base_url=base_url)
+        http = Http(self, client, auth, transport)
+        self._clients.append(http)
+        return http
+
+    def concurrently(self, count: int, call: Callable[[], Any]) -> list[Any]:
+        """Run `call` `count` times at once: threads behind a barrier, or asyncio tasks.
+
+        Returns:
+            The results, in order; the first exception is raised.
+        """
+        if self.is_async:
+
+            async def gather() -> list[Any]:
+                return list(await asyncio.gather(*(_awaited(call()) for _ in range(count))))
+
+            return self.run(gather())
+        barrier = threading.Barrier(count)
+        results: list[Any] = [None] * count
+        errors: list[BaseException] = []
+
+        def work(index: int) -> None:
+            try:
+                barrier.wait()
+                results[index] = call()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return results
+
+    def close(self) -> None:
+        for http in self._clients:
+            http.close()
+        if self.loop is not None:
+            self.loop.close()
+
+
+async def _awaited(value: Awaitable[T]) -> T:
+    return await value
+
+
+def driver_fixture(request: pytest.FixtureRequest) -> Iterator[Driver]:
+    """The body of each module's `driver` fixture (parametrized over `DRIVERS`)."""
+    driver = Driver(request.param)
+    try:
+        yield driver
+    finally:
+        driver.close()
