@@ -3,12 +3,13 @@
 ```python
 from dphi_em import EMClient
 
-with EMClient() as em:  # DPHI_EM_URL, DPHI_EM_USERNAME, DPHI_EM_PASSWORD
+with EMClient() as em:  # DPHI_EM_URL, DPHI_EM_USERNAME, DPHI_EM_PASSWORD, or login --save
     em.uplink(["Dockerfile", "echo-test.sh"], dest_path="echo-test")
     em.image_build("echo-test/Dockerfile", "echo-test", "echo-test")
     em.run("echo-test", max_duration=1)
     em.wait_for_pod()
 ```
+`AsyncEMClient` is the same client for asyncio (`async with AsyncEMClient() as em:`).
 Every failure raises a subclass of `EMError` (see `dphi_em._errors`). The generated
 low-level client is `em.raw`; it shares the facade's auth, timeouts and retries.
 """
@@ -17,8 +18,10 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from ._client import FATAL_WAITING_REASONS, EMClient, ProgressArg, RetryArg
-    from ._config import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, MAX_UPLINK_BYTES
+    from ._async_client import AsyncEMClient
+    from ._base import RetryArg
+    from ._client import EMClient
+    from ._config import MAX_UPLINK_BYTES
     from ._default import (
         close_default_client,
         delete,
@@ -65,9 +68,12 @@ if _typing.TYPE_CHECKING:
         raise_for_response,
     )
     from ._models import FileNode, NodeStatus, PodState, UplinkResult, iter_files
+    from ._operations import ProgressArg
+    from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
     from ._transfer import ProgressCallback
     from ._transport import RetryPolicy
-    from ._volumes import POD_NAME_RULE, Pod, validate_pod_name
+    from ._volumes import POD_NAME_RULE, AsyncPod, Pod, validate_pod_name
+    from ._waiting import FATAL_WAITING_REASONS
 
 __version__ = "0.1.0"
 
@@ -75,14 +81,17 @@ __version__ = "0.1.0"
 #: `dphi-em --help` does not pay for httpx and the generated client): each is imported on
 #: first use (PEP 562).
 _LAZY: dict[str, str] = {
-    "DEFAULT_URL": "._config",
-    "ENV_PASSWORD": "._config",
-    "ENV_URL": "._config",
-    "ENV_USERNAME": "._config",
-    "FATAL_WAITING_REASONS": "._client",
+    "DEFAULT_URL": "._settings",
+    "ENV_PASSWORD": "._settings",
+    "ENV_URL": "._settings",
+    "ENV_USERNAME": "._settings",
+    "FATAL_WAITING_REASONS": "._waiting",
     "MAX_UPLINK_BYTES": "._config",
+    "NODES": "._settings",
     "POD_NAME_RULE": "._volumes",
     "APIError": "._errors",
+    "AsyncEMClient": "._async_client",
+    "AsyncPod": "._volumes",
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
     "BuildFailedError": "._errors",
@@ -99,15 +108,16 @@ _LAZY: dict[str, str] = {
     "IncompleteDownloadError": "._errors",
     "LocalFileExistsError": "._errors",
     "NoFilesError": "._errors",
+    "NodeName": "._settings",
     "NodeStatus": "._models",
     "NotFoundError": "._errors",
     "Pod": "._volumes",
     "PodFailedError": "._errors",
     "PodState": "._models",
-    "ProgressArg": "._client",
+    "ProgressArg": "._operations",
     "ProgressCallback": "._transfer",
     "RequestTimeoutError": "._errors",
-    "RetryArg": "._client",
+    "RetryArg": "._base",
     "RetryPolicy": "._transport",
     "ServerError": "._errors",
     "TransportError": "._errors",
@@ -144,8 +154,11 @@ __all__ = [
     "ENV_USERNAME",
     "FATAL_WAITING_REASONS",
     "MAX_UPLINK_BYTES",
+    "NODES",
     "POD_NAME_RULE",
     "APIError",
+    "AsyncEMClient",
+    "AsyncPod",
     "AuthenticationError",
     "BadRequestError",
     "BuildFailedError",
@@ -162,6 +175,7 @@ __all__ = [
     "IncompleteDownloadError",
     "LocalFileExistsError",
     "NoFilesError",
+    "NodeName",
     "NodeStatus",
     "NotFoundError",
     "Pod",

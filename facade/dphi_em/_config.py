@@ -1,8 +1,10 @@
-"""Configuration: named defaults, environment variables and their resolution order.
+"""Configuration: numeric defaults, and the resolution of address and credentials.
 
-Every setting is resolved the same way: an explicit argument, else the environment variable,
-else the default below. Credentials have no default: a missing one fails at the first call
-that needs it, with a message naming both the argument and the variable.
+Every setting is resolved the same way (see `_settings`): an explicit argument, else the
+environment variable, else what `dphi-em login --save` saved, else the default. Credentials
+have no default: a missing one fails at the first call that needs it, with a message naming
+the argument, the variable and the command that saves them. Names, the default URL and name
+rules live in `_settings` (no httpx there), shared with the CLI.
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ import os
 import httpx
 
 from ._errors import ConfigurationError
+from ._settings import (
+    DEFAULT_URL,
+    ENV_PASSWORD,
+    ENV_URL,
+    ENV_USERNAME,
+    ConfigFileError,
+    SavedConfig,
+    resolve_settings,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -27,16 +38,11 @@ __all__ = [
     "MAX_UPLINK_BYTES",
     "TOKEN_REFRESH_MARGIN",
     "Credentials",
+    "ResolvedConfig",
     "resolve_base_url",
+    "resolve_config",
     "resolve_credentials",
 ]
-
-#: The vendor's default server address.
-DEFAULT_URL = "http://localhost:8000/"
-#: Environment variables read when the matching argument is not given.
-ENV_URL = "DPHI_EM_URL"
-ENV_USERNAME = "DPHI_EM_USERNAME"
-ENV_PASSWORD = "DPHI_EM_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 
 #: Seconds to establish a connection.
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -69,8 +75,8 @@ class Credentials:
     __slots__ = ("_password", "_username")
 
     def __init__(self, username: str | None, password: str | None) -> None:
-        self._username = username if username is not None else os.environ.get(ENV_USERNAME)
-        self._password = password if password is not None else os.environ.get(ENV_PASSWORD)
+        self._username = username
+        self._password = password
 
     @property
     def username(self) -> str | None:
@@ -89,7 +95,11 @@ class Credentials:
         if not self._password:
             missing.append(f"the `password` argument or the {ENV_PASSWORD} environment variable")
         if missing:
-            raise ConfigurationError("No credentials: set " + " and ".join(missing) + ".")
+            raise ConfigurationError(
+                "No credentials: set "
+                + " and ".join(missing)
+                + ", or save them once with 'dphi-em login --save'."
+            )
         assert self._username is not None
         assert self._password is not None
         return self._username, self._password
@@ -126,6 +136,37 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
     return url
 
 
+class ResolvedConfig:
+    """The address and credentials of a client, resolved once at its construction."""
+
+    __slots__ = ("base_url", "credentials")
+
+    def __init__(self, base_url: httpx.URL, credentials: Credentials) -> None:
+        self.base_url = base_url
+        self.credentials = credentials
+
+
+def resolve_config(
+    base_url: str | httpx.URL | None,
+    username: str | None,
+    password: str | None,
+    *,
+    saved: SavedConfig | None = None,
+) -> ResolvedConfig:
+    """Arguments, then environment, then the saved config file, then defaults.
+
+    Raises:
+        ConfigurationError: The address is invalid, or the config file is refused.
+    """
+    try:
+        found = resolve_settings(
+            None if base_url is None else str(base_url), username, password, saved=saved
+        )
+    except ConfigFileError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return ResolvedConfig(resolve_base_url(found.url), Credentials(found.username, found.password))
+
+
 def resolve_credentials(username: str | None, password: str | None) -> Credentials:
-    """The credentials: the arguments, else `DPHI_EM_USERNAME` / `DPHI_EM_PASSWORD`."""
-    return Credentials(username, password)
+    """The credentials: the arguments, else the environment, else the saved config file."""
+    return resolve_config(None, username, password).credentials

@@ -2,8 +2,10 @@
 
 `from dphi_em import *` then `uplink(...)`, `run(...)`, `get_token()`... ports a script
 written for the vendor's client by changing its import. The default client is built on
-first use from the environment (`DPHI_EM_URL`, `DPHI_EM_USERNAME`, `DPHI_EM_PASSWORD`) and
-closed at exit; `set_default_client` installs another one.
+first use like `EMClient()` (arguments none, so the environment, then the file that
+`dphi-em login --save` wrote) and closed at exit; `set_default_client` installs another one.
+Each helper is the `EMClient` method of the same operation, with the same parameters and
+defaults (checked against the operation table at import).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from em_api_client.models import EmFileNode
-
+from . import _operations as ops
 from ._client import EMClient
-from ._models import NodeStatus, PodState, UplinkResult
+from ._models import FileNode, NodeStatus, PodState, UplinkResult
+from ._operations import ProgressArg, implements
+from ._settings import NodeName
 
 __all__ = [
     "close_default_client",
@@ -85,64 +88,73 @@ def get_token() -> None:
 def ensure_token() -> None:
     """Log in unless a token is held already (the vendor client's helper)."""
     client = get_default_client()
-    if not client._auth.has_token:
+    if not client.has_token:
         client.get_token()
 
 
+@implements(ops.uplink)
 def uplink(
     filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     dest_path: str = "",
-    pod_name: str | None = "",
+    pod_name: str | None = None,
+    *,
+    progress: ProgressArg = None,
 ) -> UplinkResult:
-    """Uplink files or folders (see `EMClient.uplink`)."""
-    return get_default_client().uplink(filepaths, dest_path, pod_name)
+    return get_default_client().uplink(filepaths, dest_path, pod_name, progress=progress)
 
 
+@implements(ops.downlink)
 def downlink(
     filepath: str,
     downlink_folder: str | os.PathLike[str] = "downlink/",
-    pod_name: str | None = "",
+    pod_name: str | None = None,
     overwrite: bool = False,
+    *,
+    progress: ProgressArg = None,
 ) -> Path:
-    """Download a file (see `EMClient.downlink`)."""
-    return get_default_client().downlink(filepath, downlink_folder, pod_name, overwrite)
+    return get_default_client().downlink(
+        filepath, downlink_folder, pod_name, overwrite, progress=progress
+    )
 
 
-def files_list(pod_name: str | None = "") -> list[EmFileNode]:
-    """The file tree of a volume (see `EMClient.files_list`)."""
+@implements(ops.files_list)
+def files_list(pod_name: str | None = None) -> list[FileNode]:
     return get_default_client().files_list(pod_name)
 
 
-def delete(filepath: str, pod_name: str | None = "") -> str:
-    """Delete a file or folder (see `EMClient.delete`)."""
+@implements(ops.delete)
+def delete(filepath: str, pod_name: str | None = None) -> str:
     return get_default_client().delete(filepath, pod_name)
 
 
-def image_build(dockerfile: str, image: str, context: str = ".", pod_name: str | None = "") -> str:
-    """Build an image (see `EMClient.image_build`)."""
+@implements(ops.image_build)
+def image_build(
+    dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+) -> str:
     return get_default_client().image_build(dockerfile, image, context, pod_name)
 
 
-def image_load(tarfile: str, image: str, pod_name: str | None = "") -> str:
-    """Load an image tar (see `EMClient.image_load`)."""
+@implements(ops.image_load)
+def image_load(tarfile: str, image: str, pod_name: str | None = None) -> str:
     return get_default_client().image_load(tarfile, image, pod_name)
 
 
+@implements(ops.image_list)
 def image_list() -> list[str]:
-    """The user's images (see `EMClient.image_list`)."""
     return get_default_client().image_list()
 
 
+@implements(ops.namespace_create)
 def namespace_create() -> str:
-    """Create the user's namespace (see `EMClient.namespace_create`)."""
     return get_default_client().namespace_create()
 
 
+@implements(ops.run)
 def run(
     image: str,
-    node: str = "FPGA",
+    node: NodeName | str = "FPGA",
     max_duration: int = 1,
-    command: str | None = "",
+    command: str | None = None,
     scheduled_time: datetime | str | None = None,
     pod_name: str | None = None,
     ports: Sequence[int] | None = None,
@@ -150,36 +162,26 @@ def run(
     args: Sequence[str] | None = None,
     envs: Mapping[str, Any] | None = None,
 ) -> str:
-    """Schedule a pod (see `EMClient.run`)."""
     return get_default_client().run(
-        image,
-        node=node,
-        max_duration=max_duration,
-        command=command,
-        scheduled_time=scheduled_time,
-        pod_name=pod_name,
-        ports=ports,
-        namespace=namespace,
-        args=args,
-        envs=envs,
+        image, node, max_duration, command, scheduled_time, pod_name, ports, namespace, args, envs
     )
 
 
-def pod_status(pod_name: str | None = "") -> PodState:
-    """A pod's state (see `EMClient.pod_status`)."""
+@implements(ops.pod_status)
+def pod_status(pod_name: str | None = None) -> PodState:
     return get_default_client().pod_status(pod_name)
 
 
+@implements(ops.wait_for_pod)
 def wait_for_pod(
-    pod_name: str | None = "",
+    pod_name: str | None = None,
     until: str = "running",
     timeout: float | None = None,
     poll_interval: float | None = None,
 ) -> PodState:
-    """Wait for a pod (see `EMClient.wait_for_pod`)."""
     return get_default_client().wait_for_pod(pod_name, until, timeout, poll_interval)
 
 
+@implements(ops.nodes_status)
 def nodes_status() -> list[NodeStatus]:
-    """The CG2 nodes (see `EMClient.nodes_status`)."""
     return get_default_client().nodes_status()

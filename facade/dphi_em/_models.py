@@ -1,18 +1,21 @@
-"""Typed results. The file tree reuses the generated model; the rest are small attrs classes."""
+"""Typed results: small attrs classes of our own (no generated `Unset`, no `type_`).
+
+The adapter (`_generated`) turns the generated models into these; nothing here imports the
+generated package, so a generator upgrade cannot change the public types.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 import attrs
 from dateutil import parser as dateparser
-from em_api_client.models import EmFileNode, EmFileNodeType
-from em_api_client.types import Unset
 
 __all__ = [
     "FileNode",
+    "FileNodeType",
     "NodeStatus",
     "PodState",
     "PodStateKind",
@@ -20,9 +23,7 @@ __all__ = [
     "iter_files",
 ]
 
-#: One entry of `files_list()`: a file, or a directory with `contents`.
-FileNode = EmFileNode
-
+FileNodeType = Literal["file", "directory"]
 PodStateKind = Literal["waiting", "running", "terminated", "unknown"]
 
 
@@ -37,6 +38,102 @@ def _time(value: Any) -> datetime | None:
 
 def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _file_time(value: str | None) -> datetime | None:
+    """`YYYY-MM-DD-HH-MM` (the EM's format, its local time) as a naive datetime."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d-%H-%M")
+    except ValueError:
+        return _time(value)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class FileNode:
+    """One entry of `files_list()`: a file, or a directory with its `contents`.
+
+    Attributes:
+        name: The entry's name (no folder part).
+        type: `file` or `directory`.
+        size: Bytes (the server sends a string; None when it sent none or garbage).
+        modified: The modification time (minute precision, the EM's local time).
+        hash: The EM's signed 64-bit content hash (files only; algorithm unpublished).
+        contents: A directory's entries (empty for a file).
+    """
+
+    name: str
+    type: FileNodeType
+    size: int | None = None
+    modified: datetime | None = None
+    hash: int | None = None
+    contents: tuple[FileNode, ...] = ()
+
+    @property
+    def is_dir(self) -> bool:
+        """Whether this entry is a directory."""
+        return self.type == "directory"
+
+    @classmethod
+    def from_wire(
+        cls,
+        *,
+        name: str,
+        type: str,
+        size: Any = None,
+        time: Any = None,
+        hash: Any = None,
+        contents: tuple[FileNode, ...] = (),
+    ) -> FileNode:
+        """Build from the server's fields (strings for size and time)."""
+        return cls(
+            name=name,
+            type="directory" if type == "directory" else "file",
+            size=_int(size),
+            modified=_file_time(time if isinstance(time, str) else None),
+            hash=hash if isinstance(hash, int) and not isinstance(hash, bool) else None,
+            contents=contents,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FileNode:
+        """Build from one entry of the server's `files/list` tree (as JSON), recursively."""
+        contents = data.get("contents")
+        return cls.from_wire(
+            name=str(data.get("name", "")),
+            type=str(data.get("type", "file")),
+            size=data.get("size"),
+            time=data.get("time"),
+            hash=data.get("hash"),
+            contents=tuple(cls.from_dict(c) for c in contents)
+            if isinstance(contents, list)
+            else (),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict: integers for sizes, ISO 8601 times, nested `contents`."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "size": self.size,
+            "modified": self.modified.isoformat() if self.modified else None,
+        }
+        if self.type == "file":
+            out["hash"] = self.hash
+        else:
+            out["contents"] = [node.to_dict() for node in self.contents]
+        return out
 
 
 @attrs.frozen(kw_only=True)
@@ -136,7 +233,7 @@ class NodeStatus:
         return {"name": self.name, "ready": self.ready, "status": self.status}
 
 
-def iter_files(tree: list[EmFileNode], prefix: str = "") -> Iterator[tuple[str, EmFileNode]]:
+def iter_files(tree: Iterable[FileNode], prefix: str = "") -> Iterator[tuple[str, FileNode]]:
     """Walk a `files_list()` tree depth first, yielding `(path, node)` for every file.
 
     Args:
@@ -145,8 +242,7 @@ def iter_files(tree: list[EmFileNode], prefix: str = "") -> Iterator[tuple[str, 
     """
     for node in tree:
         path = f"{prefix}{node.name}"
-        if node.type_ == EmFileNodeType.DIRECTORY:
-            if not isinstance(node.contents, Unset):
-                yield from iter_files(node.contents, path + "/")
+        if node.is_dir:
+            yield from iter_files(node.contents, path + "/")
         else:
             yield path, node

@@ -7,33 +7,42 @@ The CLI calls the same functions on its options, so that both refuse the same in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from dateutil import parser as dateparser
-from em_api_client.models import EmNodeType, EmRunRequestEnvsType0
-from em_api_client.types import UNSET, Unset
 
 from ._errors import ValidationError
+from ._settings import ENV_NAME_RULE, NODES, POD_NAME_RULE, env_name_ok, pod_name_ok
 
 __all__ = [
     "NODES",
     "check_args",
+    "check_command",
     "check_envs",
     "check_max_duration",
     "check_node",
     "check_ports",
     "check_scheduled_time",
     "require_str",
+    "validate_pod_name",
 ]
 
-#: An environment variable name as Kubernetes takes it.
-_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
-#: The CG2 nodes a pod runs on, as the API spells them.
-NODES = ("FPGA", "GPU", "MPU")
+def validate_pod_name(pod_name: str | None) -> str | None:
+    """Check a pod name; None or "" mean the default pod and volume (returned as None).
+
+    Raises:
+        ValidationError: Not a valid name; the message names the value and the rule.
+    """
+    if pod_name is None or pod_name == "":
+        return None
+    if not isinstance(pod_name, str):
+        raise ValidationError(f"pod_name must be a string, not {type(pod_name).__name__}")
+    if not pod_name_ok(pod_name):
+        raise ValidationError(f"Invalid pod_name {pod_name!r}: use {POD_NAME_RULE}.")
+    return pod_name
 
 
 def require_str(name: str, value: Any, *, empty: bool = False) -> str:
@@ -42,17 +51,23 @@ def require_str(name: str, value: Any, *, empty: bool = False) -> str:
     return value
 
 
-def check_node(node: str | EmNodeType) -> EmNodeType:
-    try:
-        return EmNodeType(str(node).upper())
-    except ValueError:
+def check_node(node: str) -> str:
+    upper = node.upper() if isinstance(node, str) else None
+    if upper not in NODES:
         names = ", ".join(NODES)
-        raise ValidationError(f"Invalid node {node!r}: use one of {names}.") from None
+        raise ValidationError(f"Invalid node {node!r}: use one of {names} (any case).")
+    return upper
 
 
-def check_scheduled_time(value: datetime | str | None) -> datetime | Unset:
+def check_command(command: str | None) -> str | None:
+    if command is None or command == "":
+        return None
+    return require_str("command", command)
+
+
+def check_scheduled_time(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
-        return UNSET
+        return None
     if isinstance(value, str):
         try:
             parsed = dateparser.isoparse(value)
@@ -72,9 +87,9 @@ def check_scheduled_time(value: datetime | str | None) -> datetime | Unset:
     return parsed
 
 
-def check_ports(ports: Sequence[int] | None) -> list[int] | Unset:
+def check_ports(ports: Sequence[int] | None) -> list[int] | None:
     if ports is None:
-        return UNSET
+        return None
     if isinstance(ports, (str, bytes)) or not isinstance(ports, Sequence):
         raise ValidationError(f"ports must be a list of integers, got {ports!r}.")
     checked = []
@@ -85,9 +100,9 @@ def check_ports(ports: Sequence[int] | None) -> list[int] | Unset:
     return checked
 
 
-def check_args(args: Sequence[str] | None) -> list[str] | Unset:
+def check_args(args: Sequence[str] | None) -> list[str] | None:
     if args is None:
-        return UNSET
+        return None
     if isinstance(args, (str, bytes)) or not isinstance(args, Sequence):
         raise ValidationError(f"args must be a list of strings, got {args!r}.")
     if not all(isinstance(a, str) for a in args):
@@ -95,24 +110,22 @@ def check_args(args: Sequence[str] | None) -> list[str] | Unset:
     return list(args)
 
 
-def check_envs(envs: Mapping[str, Any] | None) -> EmRunRequestEnvsType0 | Unset:
+def check_envs(envs: Mapping[str, Any] | None) -> dict[str, str] | None:
     if envs is None:
-        return UNSET
+        return None
     if not isinstance(envs, Mapping):
         raise ValidationError(f"envs must be a mapping of names to values, got {envs!r}.")
-    model = EmRunRequestEnvsType0()
+    checked: dict[str, str] = {}
     for key, value in envs.items():
-        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
+        if not isinstance(key, str) or not env_name_ok(key):
             raise ValidationError(
-                f"Invalid environment variable name {key!r}: use letters, digits, '_', '-' "
-                "and '.', not starting with a digit (Kubernetes' rule)."
+                f"Invalid environment variable name {key!r}: use {ENV_NAME_RULE} "
+                "(Kubernetes' rule)."
             )
         if value is None:
             raise ValidationError(f"Environment variable {key!r} has no value (None).")
-        model.additional_properties[key] = (
-            ("true" if value else "false") if isinstance(value, bool) else str(value)
-        )
-    return model
+        checked[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return checked
 
 
 def check_max_duration(value: int) -> int:

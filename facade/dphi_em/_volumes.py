@@ -1,51 +1,43 @@
-"""Pod names (which are also volume names) and the `Pod` handle bound to one of them."""
+"""Pod handles: `Pod` and `AsyncPod`, each bound to one pod name (and so its volume).
+
+Every method is the client method of the same operation with `pod_name` filled in; each is
+checked against the operation table at import (`_operations.implements`).
+"""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _operations as ops
 from ._errors import ValidationError
+from ._operations import ProgressArg, implements
+from ._settings import POD_NAME_RULE, NodeName
+from ._validate import validate_pod_name
 
 if TYPE_CHECKING:
-    from em_api_client.models import EmFileNode
+    from ._async_client import AsyncEMClient
+    from ._client import EMClient
+    from ._models import FileNode, PodState, UplinkResult
 
-    from ._client import EMClient, ProgressArg
-    from ._models import PodState, UplinkResult
-
-__all__ = ["POD_NAME_RULE", "Pod", "validate_pod_name"]
-
-#: The Kubernetes object-name rule (DNS-1123 label) pod names must follow.
-POD_NAME_RULE = (
-    "lowercase letters, digits and '-', starting and ending with a letter or digit, "
-    "at most 63 characters"
-)
-_POD_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+__all__ = ["POD_NAME_RULE", "AsyncPod", "Pod", "validate_pod_name"]
 
 
-def validate_pod_name(pod_name: str | None) -> str | None:
-    """Check a pod name; None or "" mean the default pod and volume (returned as None).
-
-    Raises:
-        ValidationError: Not a valid name; the message names the value and the rule.
-    """
-    if pod_name is None or pod_name == "":
-        return None
-    if not isinstance(pod_name, str):
-        raise ValidationError(f"pod_name must be a string, not {type(pod_name).__name__}")
-    if not _POD_NAME.fullmatch(pod_name):
-        raise ValidationError(f"Invalid pod_name {pod_name!r}: use {POD_NAME_RULE}.")
-    return pod_name
+def _checked_name(name: str) -> str:
+    checked = validate_pod_name(name)
+    if checked is None:
+        raise ValidationError(f"Invalid pod_name {name!r}: a pod handle needs a name.")
+    return checked
 
 
 class Pod:
     """A handle bound to one pod name, i.e. to one pod and its persistent volume.
 
-    Every method is the `EMClient` method of the same name with `pod_name` filled in.
+    Every method is the `EMClient` method of the same operation with `pod_name` filled in
+    (`status` is `pod_status`, `wait` is `wait_for_pod`).
 
     Args:
         client: The client that sends the requests.
@@ -55,11 +47,8 @@ class Pod:
     __slots__ = ("_client", "_name")
 
     def __init__(self, client: EMClient, name: str) -> None:
-        checked = validate_pod_name(name)
-        if checked is None:
-            raise ValidationError(f"Invalid pod_name {name!r}: a Pod handle needs a name.")
         self._client = client
-        self._name = checked
+        self._name = _checked_name(name)
 
     @property
     def name(self) -> str:
@@ -69,6 +58,7 @@ class Pod:
     def __repr__(self) -> str:
         return f"Pod({self._name!r})"
 
+    @implements(ops.uplink, bound=True)
     def uplink(
         self,
         filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
@@ -76,42 +66,42 @@ class Pod:
         *,
         progress: ProgressArg = None,
     ) -> UplinkResult:
-        """Uplink files or folders into this pod's volume (see `EMClient.uplink`)."""
-        return self._client.uplink(filepaths, dest_path, pod_name=self._name, progress=progress)
+        return self._client.uplink(filepaths, dest_path, self._name, progress=progress)
 
-    def files_list(self) -> list[EmFileNode]:
-        """The file tree of this pod's volume (see `EMClient.files_list`)."""
-        return self._client.files_list(pod_name=self._name)
-
+    @implements(ops.downlink, bound=True)
     def downlink(
         self,
         filepath: str,
         downlink_folder: str | os.PathLike[str] = "downlink/",
-        *,
         overwrite: bool = False,
+        *,
         progress: ProgressArg = None,
     ) -> Path:
-        """Downlink a file of this pod's volume (see `EMClient.downlink`)."""
         return self._client.downlink(
-            filepath, downlink_folder, pod_name=self._name, overwrite=overwrite, progress=progress
+            filepath, downlink_folder, self._name, overwrite, progress=progress
         )
 
+    @implements(ops.files_list, bound=True)
+    def files_list(self) -> list[FileNode]:
+        return self._client.files_list(self._name)
+
+    @implements(ops.delete, bound=True)
     def delete(self, filepath: str) -> str:
-        """Delete a file or folder of this pod's volume (see `EMClient.delete`)."""
-        return self._client.delete(filepath, pod_name=self._name)
+        return self._client.delete(filepath, self._name)
 
+    @implements(ops.image_build, bound=True)
     def image_build(self, dockerfile: str, image: str, context: str = ".") -> str:
-        """Build an image from this pod's volume (see `EMClient.image_build`)."""
-        return self._client.image_build(dockerfile, image, context, pod_name=self._name)
+        return self._client.image_build(dockerfile, image, context, self._name)
 
+    @implements(ops.image_load, bound=True)
     def image_load(self, tarfile: str, image: str) -> str:
-        """Load an image tar from this pod's volume (see `EMClient.image_load`)."""
-        return self._client.image_load(tarfile, image, pod_name=self._name)
+        return self._client.image_load(tarfile, image, self._name)
 
+    @implements(ops.run, bound=True)
     def run(
         self,
         image: str,
-        node: str = "FPGA",
+        node: NodeName | str = "FPGA",
         max_duration: int = 1,
         command: str | None = None,
         scheduled_time: datetime | str | None = None,
@@ -120,31 +110,129 @@ class Pod:
         args: Sequence[str] | None = None,
         envs: Mapping[str, Any] | None = None,
     ) -> str:
-        """Run this pod (see `EMClient.run`)."""
         return self._client.run(
             image,
-            node=node,
-            max_duration=max_duration,
-            command=command,
-            scheduled_time=scheduled_time,
-            pod_name=self._name,
-            ports=ports,
-            namespace=namespace,
-            args=args,
-            envs=envs,
+            node,
+            max_duration,
+            command,
+            scheduled_time,
+            self._name,
+            ports,
+            namespace,
+            args,
+            envs,
         )
 
+    @implements(ops.pod_status, bound=True)
     def status(self) -> PodState:
-        """This pod's state (see `EMClient.pod_status`)."""
-        return self._client.pod_status(pod_name=self._name)
+        return self._client.pod_status(self._name)
 
+    @implements(ops.wait_for_pod, bound=True)
     def wait(
         self,
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
     ) -> PodState:
-        """Wait for this pod (see `EMClient.wait_for_pod`)."""
-        return self._client.wait_for_pod(
-            self._name, until=until, timeout=timeout, poll_interval=poll_interval
+        return self._client.wait_for_pod(self._name, until, timeout, poll_interval)
+
+
+class AsyncPod:
+    """`Pod` for `AsyncEMClient`: the same methods, as coroutines.
+
+    Args:
+        client: The client that sends the requests.
+        name: The pod name (validated here).
+    """
+
+    __slots__ = ("_client", "_name")
+
+    def __init__(self, client: AsyncEMClient, name: str) -> None:
+        self._client = client
+        self._name = _checked_name(name)
+
+    @property
+    def name(self) -> str:
+        """The pod name."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"AsyncPod({self._name!r})"
+
+    @implements(ops.uplink, bound=True)
+    async def uplink(
+        self,
+        filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        dest_path: str = "",
+        *,
+        progress: ProgressArg = None,
+    ) -> UplinkResult:
+        return await self._client.uplink(filepaths, dest_path, self._name, progress=progress)
+
+    @implements(ops.downlink, bound=True)
+    async def downlink(
+        self,
+        filepath: str,
+        downlink_folder: str | os.PathLike[str] = "downlink/",
+        overwrite: bool = False,
+        *,
+        progress: ProgressArg = None,
+    ) -> Path:
+        return await self._client.downlink(
+            filepath, downlink_folder, self._name, overwrite, progress=progress
         )
+
+    @implements(ops.files_list, bound=True)
+    async def files_list(self) -> list[FileNode]:
+        return await self._client.files_list(self._name)
+
+    @implements(ops.delete, bound=True)
+    async def delete(self, filepath: str) -> str:
+        return await self._client.delete(filepath, self._name)
+
+    @implements(ops.image_build, bound=True)
+    async def image_build(self, dockerfile: str, image: str, context: str = ".") -> str:
+        return await self._client.image_build(dockerfile, image, context, self._name)
+
+    @implements(ops.image_load, bound=True)
+    async def image_load(self, tarfile: str, image: str) -> str:
+        return await self._client.image_load(tarfile, image, self._name)
+
+    @implements(ops.run, bound=True)
+    async def run(
+        self,
+        image: str,
+        node: NodeName | str = "FPGA",
+        max_duration: int = 1,
+        command: str | None = None,
+        scheduled_time: datetime | str | None = None,
+        ports: Sequence[int] | None = None,
+        namespace: bool = False,
+        args: Sequence[str] | None = None,
+        envs: Mapping[str, Any] | None = None,
+    ) -> str:
+        return await self._client.run(
+            image,
+            node,
+            max_duration,
+            command,
+            scheduled_time,
+            self._name,
+            ports,
+            namespace,
+            args,
+            envs,
+        )
+
+    @implements(ops.pod_status, bound=True)
+    async def status(self) -> PodState:
+        return await self._client.pod_status(self._name)
+
+    @implements(ops.wait_for_pod, bound=True)
+    async def wait(
+        self,
+        until: str = "running",
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+    ) -> PodState:
+        return await self._client.wait_for_pod(self._name, until, timeout, poll_interval)

@@ -80,7 +80,8 @@ def test_uplink_ls_downlink_rm(cli: Any, tree: Path, tmp_path: Path, pod_name: s
     assert _names(folder["contents"]) == ["Dockerfile", "echo-test.sh", "sub"]
     hello = next(n for n in data if n["name"] == "hello.txt")
     assert hello["type"] == "file"
-    assert hello["size"] == "6"
+    assert hello["size"] == 6  # normalized: an integer, not the server's string
+    assert "T" in hello["modified"]  # ISO 8601, not the server's YYYY-MM-DD-HH-MM
     assert isinstance(hello["hash"], int)
 
     sub = json.loads(cli("ls", "echo-test/sub", "--pod", pod_name, "--json").stdout)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 import pytest
-from dphi_em import NodeStatus, PodState
+from dphi_em import FileNode, NodeStatus, PodState
 from dphi_em.cli._common import State
 from dphi_em.cli._debug import REDACTED, Redactor
 from dphi_em.cli._output import (
@@ -22,7 +22,6 @@ from dphi_em.cli._output import (
     tree_lines,
 )
 from dphi_em.cli._progress import bars_enabled, progress_for
-from em_api_client.models import EmFileNode
 
 TREE = [
     {"type": "file", "name": "downlink.txt", "size": "167", "time": "2025-11-20-12-31", "hash": 5},
@@ -40,10 +39,9 @@ TREE = [
 ]  # fmt: skip
 
 
-def test_tree_lines_from_generated_models_and_dicts_agree() -> None:
-    models = [EmFileNode.from_dict(d) for d in TREE]
+def test_tree_lines_show_names_sizes_and_times() -> None:
+    models = [FileNode.from_dict(d) for d in TREE]
     lines = [click.unstyle(line) for line in tree_lines(models)]
-    assert lines == [click.unstyle(line) for line in tree_lines(TREE)]
     assert lines == [
         "├── echo-test/      487 B  2025-11-20 11:30",
         "│   ├── empty/        0 B  2025-11-20 11:30",
@@ -53,13 +51,14 @@ def test_tree_lines_from_generated_models_and_dicts_agree() -> None:
 
 
 def test_tree_lines_ascii() -> None:
-    lines = [click.unstyle(line) for line in tree_lines(TREE, ascii_only=True)]
+    models = [FileNode.from_dict(d) for d in TREE]
+    lines = [click.unstyle(line) for line in tree_lines(models, ascii_only=True)]
     assert lines[0].startswith("|-- echo-test/")
     assert lines[2].startswith("|   `-- Dockerfile")
 
 
 def test_find_node() -> None:
-    models = [EmFileNode.from_dict(d) for d in TREE]
+    models = [FileNode.from_dict(d) for d in TREE]
     node = find_node(models, "echo-test/Dockerfile")
     assert node is not None
     assert node.name == "Dockerfile"
@@ -84,8 +83,8 @@ def test_human_bytes(size: Any, shown: str) -> None:
 
 
 def test_human_time() -> None:
-    assert human_time("2025-11-20-12-31") == "2025-11-20 12:31"
-    assert human_time("other") == "other"
+    assert human_time(FileNode.from_dict(TREE[0]).modified) == "2025-11-20 12:31"
+    assert human_time(FileNode.from_dict({"name": "x", "time": "other"}).modified) == ""
     assert human_time(None) == ""
 
 
@@ -94,7 +93,7 @@ def test_to_plain_is_json_ready() -> None:
     state = PodState(kind="terminated", reason="Completed", started_at=when, exit_code=0)
     data = to_plain(
         {"state": state, "node": NodeStatus(name="gpu", ready=True, status="True"),
-         "path": Path("a/b"), "tree": [EmFileNode.from_dict(TREE[0])], "when": when}
+         "path": Path("a/b"), "tree": [FileNode.from_dict(TREE[0])], "when": when}
     )  # fmt: skip
     json.dumps(data)
     assert data["state"]["kind"] == "terminated"
@@ -166,7 +165,7 @@ def test_server_text_cannot_drive_the_terminal() -> None:
 
     evil = "x\x1b]0;owned\x07\u202e\x9b2J"
     assert printable(evil) == "x?]0;owned???2J"
-    node = EmFileNode.from_dict({"type": "file", "name": evil, "size": "1", "time": "t"})
+    node = FileNode.from_dict({"type": "file", "name": evil, "size": "1", "time": "t"})
     shown = "\n".join(
         [
             *tree_lines([node]),

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dphi_em
+import dphi_em.testing
 import httpx
 import pytest
 from dphi_em import (
@@ -21,6 +22,7 @@ from dphi_em import (
     WaitTimeoutError,
     validate_pod_name,
 )
+from dphi_em._waiting import PodWait
 from fake_em import FakeEM, error, make_client
 
 
@@ -198,7 +200,33 @@ def test_typed_results_and_dicts() -> None:
     )
     with make_client(fake) as em:
         files = em.files_list()
-        assert [f.to_dict() for f in files] == tree
+        assert [f.to_dict() for f in files] == [
+            {
+                "name": "downlink.txt",
+                "type": "file",
+                "size": 167,
+                "modified": "2025-11-20T12:31:00",
+                "hash": 5,
+            },
+            {
+                "name": "echo-test",
+                "type": "directory",
+                "size": 487,
+                "modified": "2025-11-20T11:30:00",
+                "contents": [
+                    {
+                        "name": "Dockerfile",
+                        "type": "file",
+                        "size": 121,
+                        "modified": None,
+                        "hash": -6,
+                    }
+                ],
+            },
+        ]
+        assert files[1].is_dir
+        assert not files[0].is_dir
+        assert not hasattr(files[0], "type_")
         assert [p for p, _ in dphi_em.iter_files(files)] == ["downlink.txt", "echo-test/Dockerfile"]
         assert em.nodes_status() == [
             NodeStatus(name="fpga", ready=True, status="True"),
@@ -291,20 +319,10 @@ class Script:
         return httpx.Response(200, json={"message": "m", "data": {"state": state}})
 
 
-def _waiting_client(script: Script) -> tuple[EMClient, list[float]]:
+def _waiting_client(script: Script) -> EMClient:
     fake = FakeEM()
     fake.routes[("GET", "/em/pod/status")] = script
-    em = make_client(fake)
-    sleeps: list[float] = []
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    em._sleep = sleep
-    em._clock = lambda: now[0]
-    return em, sleeps
+    return make_client(fake)
 
 
 def test_wait_for_pod_polls_until_running() -> None:
@@ -313,19 +331,33 @@ def test_wait_for_pod_polls_until_running() -> None:
         {"waiting": {"reason": "ContainerCreating"}},
         {"running": {"startedAt": "2025-01-01T00:00:00Z"}},
     )
-    em, sleeps = _waiting_client(script)
-    with em:
+    em = _waiting_client(script)
+    with em, dphi_em.testing.testing():
         state = em.wait_for_pod("pod-a", poll_interval=0.5)
     assert state.kind == "running"
-    assert sleeps == [0.5, 0.5]
+    assert script.polls == 3
+
+
+def test_pod_wait_sleeps_the_interval_then_what_remains() -> None:
+    now = [0.0]
+    wait = PodWait("pod-a", "running", 5, 2, clock=lambda: now[0])
+    wait.start()
+    delays = []
+    for _ in range(3):
+        assert wait.observe(PodState(kind="waiting", reason="X")) is None
+        delays.append(wait.next_delay())
+        now[0] += delays[-1]
+    assert delays == [2, 2, 1]
+    with pytest.raises(WaitTimeoutError, match=r"not running after 5 s; last seen: waiting \(X\)"):
+        wait.next_delay()
 
 
 def test_wait_for_terminated_skips_running() -> None:
     script = Script(
         {"running": {}}, {"running": {}}, {"terminated": {"exitCode": 0, "reason": "Completed"}}
     )
-    em, _ = _waiting_client(script)
-    with em:
+    em = _waiting_client(script)
+    with em, dphi_em.testing.testing():
         assert em.pod("pod-a").wait(until="terminated", poll_interval=1).exit_code == 0
     assert script.polls == 3
 
@@ -334,23 +366,23 @@ def test_wait_fails_fast_with_the_waiting_reason() -> None:
     script = Script(
         {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}
     )
-    em, sleeps = _waiting_client(script)
+    em = _waiting_client(script)
     with (
         em,
         pytest.raises(PodFailedError, match="ImagePullBackOff: Back-off pulling image") as info,
     ):
         em.wait_for_pod("pod-a")
-    assert sleeps == []
+    assert script.polls == 1
     assert info.value.state.reason == "ImagePullBackOff"
     assert info.value.pod_name == "pod-a"
 
 
 def test_wait_times_out_naming_the_last_state() -> None:
     script = Script({"waiting": {"reason": "Unschedulable"}})
-    em, sleeps = _waiting_client(script)
+    em = _waiting_client(script)
     with em, pytest.raises(WaitTimeoutError, match="Unschedulable") as info:
-        em.wait_for_pod(timeout=5, poll_interval=2)
-    assert sum(sleeps) == 5
+        em.wait_for_pod(timeout=0.3, poll_interval=0.1)
+    assert script.polls >= 2
     assert isinstance(info.value, TimeoutError)
 
 

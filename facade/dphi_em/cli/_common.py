@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from dphi_em import _settings
+
 from ._config import Credentials, Resolver
 from ._debug import Redactor, enable_logging
 
@@ -86,7 +88,7 @@ def global_options(*, hidden: bool = False) -> Callable[[F], F]:
             expose_value=False,
             callback=_set_url,
             hidden=hidden,
-            help="EM address [env DPHI_EM_URL; default http://localhost:8000/].",
+            help=f"EM address [env {_settings.ENV_URL}; default {_settings.DEFAULT_URL}].",
         ),
         click.option(
             "--username",
@@ -95,7 +97,7 @@ def global_options(*, hidden: bool = False) -> Callable[[F], F]:
             expose_value=False,
             callback=_set_username,
             hidden=hidden,
-            help="User name [env DPHI_EM_USERNAME].",
+            help=f"User name [env {_settings.ENV_USERNAME}].",
         ),
         click.option(
             "--password-stdin",
@@ -103,8 +105,8 @@ def global_options(*, hidden: bool = False) -> Callable[[F], F]:
             expose_value=False,
             callback=_set_password_stdin,
             hidden=hidden,
-            help="Read the password from the first line of stdin [else env DPHI_EM_PASSWORD, "
-            "the config file, or a prompt].",
+            help="Read the password from the first line of stdin "
+            f"[else env {_settings.ENV_PASSWORD}, the config file, or a prompt].",
         ),
         click.option(
             "--quiet",

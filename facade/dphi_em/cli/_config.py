@@ -17,31 +17,52 @@ that other users can read or write is refused with a message saying how to fix i
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from dphi_em import _settings
+from dphi_em._settings import (
+    DEFAULT_URL,
+    ENV_PASSWORD,
+    ENV_URL,
+    ENV_USERNAME,
+    SavedConfig,
+    config_path,
+    same_server,
+    save_config,
+)
+
 from ._errors import ConfigError, CredentialsError
 
-APP_NAME = "dphi-em"
-CONFIG_FILE_NAME = "config.json"
-ENV_URL = "DPHI_EM_URL"
-ENV_USERNAME = "DPHI_EM_USERNAME"
-ENV_PASSWORD = "DPHI_EM_PASSWORD"  # noqa: S105 - a variable's name, not a secret
-#: The facade's default, shown in messages (the facade itself applies it).
-DEFAULT_URL = "http://localhost:8000/"
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_PASSWORD",
+    "ENV_URL",
+    "ENV_USERNAME",
+    "Credentials",
+    "Resolver",
+    "SavedConfig",
+    "config_path",
+    "load_config",
+    "read_password_stdin",
+    "same_server",
+    "save_config",
+]
 
 
-def config_path() -> Path:
-    """The config file's path (it may not exist)."""
-    return Path(click.get_app_dir(APP_NAME)) / CONFIG_FILE_NAME
+def load_config(path: Path | None = None) -> SavedConfig:
+    """The saved config (`_settings.load_config`), its refusals as the CLI's usage error.
+
+    Raises:
+        ConfigError: The file is too open, not a regular file or not valid JSON.
+    """
+    try:
+        return _settings.load_config(path)
+    except _settings.ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -56,101 +77,6 @@ class Credentials:
         return f"Credentials(url={self.url!r}, username={self.username!r}, password='***')"
 
 
-@dataclass(frozen=True)
-class SavedConfig:
-    """What the config file holds (every field optional)."""
-
-    url: str | None = None
-    username: str | None = None
-    password: str | None = None
-
-    def __repr__(self) -> str:
-        hidden = None if self.password is None else "***"
-        return f"SavedConfig(url={self.url!r}, username={self.username!r}, password={hidden!r})"
-
-
-def _check_private(path: Path, st: os.stat_result) -> None:
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"config file {path} is not a regular file")
-    if os.name != "posix":  # pragma: no cover - Windows ACLs are not modes
-        return
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o077:
-        raise ConfigError(
-            f"config file {path} is accessible by other users (mode {mode:04o}), refusing to "
-            f"use it: run 'chmod 600 {path}' or delete it and run 'dphi-em login --save'"
-        )
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise ConfigError(f"config file {path} belongs to another user, refusing to use it")
-
-
-def load_config(path: Path | None = None) -> SavedConfig:
-    """Read the config file; an absent file is an empty config.
-
-    Raises:
-        ConfigError: The file is too open, not a regular file or not valid JSON.
-    """
-    path = path or config_path()
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        return SavedConfig()
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        _check_private(path, os.fstat(fd))
-    except BaseException:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as fh:
-        raw = fh.read()
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConfigError(f"config file {path} is not valid JSON; delete it") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a JSON object; delete it")
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return value if isinstance(value, str) and value else None
-
-    return SavedConfig(url=text("url"), username=text("username"), password=text("password"))
-
-
-def save_config(config: SavedConfig, path: Path | None = None) -> Path:
-    """Write ``config`` atomically with mode 0600 (the folder 0700).
-
-    Returns:
-        The file's path.
-    """
-    path = path or config_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    data = {
-        k: v
-        for k, v in (
-            ("url", config.url),
-            ("username", config.username),
-            ("password", config.password),
-        )
-        if v is not None
-    }
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o600)  # mkstemp already creates 0600; make sure
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def read_password_stdin() -> str:
     """The first line of stdin, without its line ending (``docker login --password-stdin``)."""
     line = sys.stdin.readline() if sys.stdin is not None else ""
@@ -158,18 +84,6 @@ def read_password_stdin() -> str:
     if not password:
         raise CredentialsError("--password-stdin: stdin held no password")
     return password
-
-
-def same_server(url: str | None, other: str | None) -> bool:
-    """Whether two server URLs (None: the default) name the same server."""
-    from dphi_em._config import DEFAULT_URL, resolve_base_url
-    from dphi_em._errors import ConfigurationError
-
-    try:
-        a, b = resolve_base_url(url or DEFAULT_URL), resolve_base_url(other or DEFAULT_URL)
-    except ConfigurationError:
-        return False
-    return (a.scheme, a.host, a.port, a.path) == (b.scheme, b.host, b.port, b.path)
 
 
 @dataclass
@@ -187,9 +101,20 @@ class Resolver:
             self._saved = load_config()
         return self._saved
 
+    def _settings(self, username: str | None = None) -> _settings.Settings:
+        """Options, then environment, then the config file: the library's own resolution."""
+        password = None
+        if self.password_stdin:
+            if self._stdin_password is None:
+                self._stdin_password = read_password_stdin()
+            password = self._stdin_password
+        return _settings.resolve_settings(
+            self.url, username or self.username, password, saved=self.saved()
+        )
+
     def resolve_url(self) -> str | None:
         """The URL, or None for the facade's default."""
-        return self.url or os.environ.get(ENV_URL) or self.saved().url
+        return self._settings().url
 
     def resolve(self, *, prompt: bool | None = None) -> Credentials:
         """The URL, user name and password.
@@ -203,37 +128,22 @@ class Resolver:
         """
         if prompt is None:
             prompt = sys.stdin is not None and sys.stdin.isatty()
-        url = self.resolve_url()
-        username = self.username or os.environ.get(ENV_USERNAME)
-        if not username:
-            username = self.saved().username
+        found = self._settings()
+        username = found.username
         if not username and prompt:
             username = click.prompt("Username", err=True).strip()
+            found = self._settings(username)
         if not username:
             raise CredentialsError(
                 f"no user name: pass --username, set {ENV_USERNAME}, "
                 "or run 'dphi-em login --save' once"
             )
-        password = self._password(username, url, prompt=prompt)
-        return Credentials(url=url, username=username, password=password)
-
-    def _password(self, username: str, url: str | None, *, prompt: bool) -> str:
-        if self.password_stdin:
-            if self._stdin_password is None:
-                self._stdin_password = read_password_stdin()
-            return self._stdin_password
-        password = os.environ.get(ENV_PASSWORD)
-        if password:
-            return password
-        saved = self.saved()
-        # A saved password goes only to the server it was saved for, as docker login keys
-        # credentials by registry: --url or DPHI_EM_URL elsewhere must not receive it.
-        if saved.password and saved.username == username and same_server(url, saved.url):
-            return saved.password
-        if prompt:
-            value: str = click.prompt(f"Password for {username}", hide_input=True, err=True)
-            return value
-        raise CredentialsError(
-            f"no password for {username}: use --password-stdin, set {ENV_PASSWORD}, "
-            "or run 'dphi-em login --save' once"
-        )
+        password = found.password
+        if password is None and prompt:
+            password = click.prompt(f"Password for {username}", hide_input=True, err=True)
+        if not password:
+            raise CredentialsError(
+                f"no password for {username}: use --password-stdin, set {ENV_PASSWORD}, "
+                "or run 'dphi-em login --save' once"
+            )
+        return Credentials(url=found.url, username=username, password=password)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,13 +24,16 @@ from ._output import (
 )
 from ._progress import progress_for
 
+if TYPE_CHECKING:
+    from dphi_em._models import FileNode
+
 
 def volume_label(pod: str | None) -> str:
     """How messages name a volume."""
     return f"volume of pod '{pod}'" if pod else "default volume"
 
 
-def _count(nodes: list[object]) -> tuple[int, int, int]:
+def _count(nodes: Sequence[FileNode]) -> tuple[int, int, int]:
     """Files, folders and bytes under ``nodes``."""
     files = dirs = size = 0
     for node in nodes:
@@ -49,7 +54,7 @@ def ls(path: str, pod: str | None) -> None:
     state = get_state()
     with open_client(state) as em:
         tree = list(em.files_list(pod_name=pod))
-    nodes: list[object] = list(tree)
+    nodes: list[FileNode] = list(tree)
     shown_path = "/" + path.strip("/") if path.strip("/.") else "/"
     if shown_path != "/":
         node = find_node(tree, path)

@@ -16,9 +16,12 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from dphi_em._models import FileNode
 
 #: Control and format characters (Unicode Cc, and the Cf bidi/zero-width ones): a name or a
 #: message from the server holding an escape sequence must not drive the user's terminal.
@@ -73,8 +76,6 @@ def to_plain(obj: Any) -> Any:
         import attrs
 
         return to_plain(attrs.asdict(obj, recurse=False))
-    if type(obj).__name__ == "Unset":
-        return None
     return str(obj)
 
 
@@ -97,16 +98,6 @@ def human_bytes(size: int | float | str | None) -> str:
         if value < 1024 or unit == "TiB":
             return f"{value:.1f} {unit}"
     return f"{value:.1f} TiB"  # pragma: no cover
-
-
-def human_time(value: str | None) -> str:
-    """The EM's ``YYYY-MM-DD-HH-MM`` -> ``YYYY-MM-DD HH:MM`` (anything else unchanged)."""
-    if not value:
-        return ""
-    parts = value.split("-")
-    if len(parts) == 5 and all(p.isdigit() for p in parts):
-        return f"{parts[0]}-{parts[1]}-{parts[2]} {parts[3]}:{parts[4]}"
-    return value
 
 
 def table(
@@ -149,44 +140,32 @@ def table(
     return [fmt(list(headers), True)] + [fmt(row, False) for row in body]
 
 
-def _node_get(node: Any, key: str) -> Any:
-    if isinstance(node, Mapping):
-        return node.get(key)
-    value = getattr(node, key, None)
-    if value is None and key in ("type", "hash"):
-        value = getattr(node, key + "_", None)
-    if type(value).__name__ == "Unset":
-        return None
-    return value
+def node_is_dir(node: FileNode) -> bool:
+    return node.is_dir
 
 
-def node_is_dir(node: Any) -> bool:
-    kind = _node_get(node, "type")
-    kind = getattr(kind, "value", kind)
-    return str(kind).lower() == "directory" or _node_get(node, "contents") is not None
+def node_name(node: FileNode) -> str:
+    return printable(node.name)
 
 
-def node_name(node: Any) -> str:
-    return printable(_node_get(node, "name") or "")
-
-
-def node_size(node: Any) -> int:
+def node_size(node: FileNode) -> int:
     """A node's size in bytes (0 when unknown)."""
-    try:
-        return int(_node_get(node, "size") or 0)
-    except (TypeError, ValueError):
-        return 0
+    return node.size or 0
 
 
-def node_children(node: Any) -> list[Any]:
-    contents = _node_get(node, "contents")
-    return list(contents) if contents else []
+def node_children(node: FileNode) -> list[FileNode]:
+    return list(node.contents)
 
 
-def find_node(nodes: Sequence[Any], path: str) -> Any | None:
+def human_time(value: dt.datetime | None) -> str:
+    """A file's modification time as ``YYYY-MM-DD HH:MM`` (empty when unknown)."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def find_node(nodes: Sequence[FileNode], path: str) -> FileNode | None:
     """The node at ``path`` (``a/b/c``) in a file tree, or None."""
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
-    current: Any = None
+    current: FileNode | None = None
     level = list(nodes)
     for part in parts:
         current = next((n for n in level if node_name(n) == part), None)
@@ -196,21 +175,21 @@ def find_node(nodes: Sequence[Any], path: str) -> Any | None:
     return current
 
 
-def tree_lines(nodes: Sequence[Any], *, ascii_only: bool = False) -> list[str]:
+def tree_lines(nodes: Sequence[FileNode], *, ascii_only: bool = False) -> list[str]:
     """A tree view of a file listing: names, sizes and times in aligned columns."""
     tee, last, pipe, blank = (
         ("|-- ", "`-- ", "|   ", "    ") if ascii_only else ("├── ", "└── ", "│   ", "    ")
     )
     rows: list[tuple[str, str, bool, str, str]] = []
 
-    def walk(level: Sequence[Any], prefix: str) -> None:
+    def walk(level: Sequence[FileNode], prefix: str) -> None:
         ordered = sorted(level, key=lambda n: (not node_is_dir(n), node_name(n)))
         for i, node in enumerate(ordered):
             is_last = i == len(ordered) - 1
             is_dir = node_is_dir(node)
             name = node_name(node) + ("/" if is_dir else "")
-            size = human_bytes(_node_get(node, "size"))
-            when = human_time(_node_get(node, "time"))
+            size = human_bytes(node.size)
+            when = human_time(node.modified)
             rows.append((prefix + (last if is_last else tee), name, is_dir, size, when))
             if is_dir:
                 walk(node_children(node), prefix + (blank if is_last else pipe))

@@ -9,12 +9,13 @@ from typing import Any
 
 import click
 
+from dphi_em import _settings
+
 from ._common import command, get_state, global_options, json_option, open_client, pod_option
 from ._output import echo, info, print_json, printable, style, to_plain
 
-NODES = ("fpga", "gpu", "mpu")
+NODES = tuple(node.lower() for node in _settings.NODES)
 _RELATIVE = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def parse_at(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
@@ -69,10 +70,9 @@ def _check_envs(
         name, sep, val = item.partition("=")
         if not sep:
             raise click.BadParameter(f"{item!r} has no '=': use NAME=VALUE", param=param)
-        if not _ENV_NAME.match(name):
+        if not _settings.env_name_ok(name):  # the library's rule, not a stricter copy
             raise click.BadParameter(
-                f"{item!r}: {name!r} is not a variable name (letters, digits and '_', "
-                "not starting with a digit)",
+                f"{item!r}: {name!r} is not a variable name ({_settings.ENV_NAME_RULE})",
                 param=param,
             )
         envs[name] = val

@@ -1,0 +1,316 @@
+"""`AsyncEMClient`: the asyncio client of the EM API.
+
+The twin of `EMClient` (`_client.py`): the same operations from the same table, the same
+token flow, retry decisions, upload stream, download target and pod-wait decisions; this
+module adds only the asyncio loops. It owns one `httpx.AsyncClient` wired with
+`TokenAuth` (its async flow) and `AsyncRetryTransport`; the generated client's `asyncio`
+calls (`raw`) use the same `httpx.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from . import _operations as ops
+from . import _timing
+from ._base import USER_AGENT, ClientBase, RetryArg
+from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
+from ._generated import Client, parse_uplink_count
+from ._models import FileNode, NodeStatus, PodState, UplinkResult
+from ._operations import ProgressArg, implements
+from ._settings import NodeName
+from ._transfer import ProgressCallback, areceive_download
+from ._transport import AsyncRetryTransport, RetryPolicy, async_network_transport
+from ._volumes import AsyncPod
+
+__all__ = ["AsyncEMClient"]
+
+_T = TypeVar("_T")
+
+
+class _AsyncOnlyTransport(httpx.BaseTransport):
+    """The sync side of `AsyncEMClient.raw`: refuses, naming what to use instead."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise ConfigurationError(
+            "AsyncEMClient.raw serves the generated asyncio calls (asyncio, "
+            "asyncio_detailed) only: use EMClient.raw for the sync calls."
+        )
+
+
+class AsyncEMClient(ClientBase):
+    """An asyncio client of the CG2 EM API: `EMClient`'s methods, as coroutines.
+
+    `async with AsyncEMClient() as em: await em.files_list()`. Configuration, defaults,
+    errors and results are those of `EMClient`. Concurrent tasks may share one client:
+    token renewals are made once for all, and requests go one at a time (the EM serves one).
+
+    Args:
+        base_url: The server address.
+        username: The user name.
+        password: The password.
+        timeout: Seconds, or an `httpx.Timeout`, for each request.
+        retry: A `RetryPolicy`; True (the default policy); False or None: no retries.
+        progress: Show a progress bar for transfers (True) or call `callback(done, total)`.
+        max_uplink_bytes: Most file bytes in one uplink call; larger sets are split.
+        transport: The async transport to the network (tests use `httpx.MockTransport`).
+        verify: TLS verification, as for `httpx.Client`.
+    """
+
+    _kind = "AsyncEMClient"
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryArg = True,
+        progress: bool | ProgressCallback = False,
+        max_uplink_bytes: int = MAX_UPLINK_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        super().__init__(
+            base_url,
+            username,
+            password,
+            timeout=timeout,
+            retry=retry,
+            progress=progress,
+            max_uplink_bytes=max_uplink_bytes,
+        )
+        inner = transport if transport is not None else async_network_transport(verify=verify)
+        self._transport = AsyncRetryTransport(inner, self._policy)
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url,
+            auth=self._auth,
+            timeout=self._timeout,
+            transport=self._transport,
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._raw: Client | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncEMClient:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections. The client cannot be used afterwards (closing twice is fine)."""
+        if self._mark_closed():
+            await self._http.aclose()
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in use."""
+        return self._transport.policy
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The `httpx.AsyncClient` the facade and `raw` share (auth, timeouts, retries)."""
+        self._check_open()
+        return self._http
+
+    @property
+    def raw(self) -> Client:
+        """The generated client (`em_api_client.Client`) on the shared `httpx.AsyncClient`.
+
+        Its `asyncio` and `asyncio_detailed` calls share the facade's tokens, timeouts,
+        retries and one-request-at-a-time gate. Its sync calls raise `ConfigurationError`
+        (use `EMClient.raw` for those).
+
+        Example:
+            `await em_pod_status_list.asyncio_detailed(client=em.raw, pod_name="pod-a")`
+        """
+        self._check_open()
+        if self._raw is None:
+            raw = Client(base_url=str(self._base_url)).set_async_httpx_client(self._http)
+            raw.set_httpx_client(httpx.Client(transport=_AsyncOnlyTransport()))
+            self._raw = raw
+        return self._raw
+
+    def pod(self, name: str) -> AsyncPod:
+        """A handle bound to one pod name (and its volume).
+
+        Raises:
+            ValidationError: An invalid pod name.
+        """
+        return AsyncPod(self, name)
+
+    # -- the loops --------------------------------------------------------------------------
+
+    async def _call(self, prepared: ops.Prepared[_T]) -> _T:
+        self._check_open()
+        with map_transport_errors():
+            response = await self._http.request(**prepared.request)
+        raise_for_response(response)
+        return prepared.parse(response)
+
+    @implements(ops.get_token)
+    async def get_token(self) -> None:
+        self._check_open()
+        template = self._http.build_request("POST", "auth/")
+
+        async def send(request: httpx.Request) -> httpx.Response:
+            return await self._http.send(request, auth=None)
+
+        with map_transport_errors():
+            await self._auth.alogin(send, template)
+
+    @implements(ops.uplink)
+    async def uplink(
+        self,
+        filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        dest_path: str = "",
+        pod_name: str | None = None,
+        *,
+        progress: ProgressArg = None,
+    ) -> UplinkResult:
+        call = ops.uplink(filepaths, dest_path, pod_name, progress=progress)
+        batches = self._plan_uplink(call)
+        self._check_open()
+        total = sum(item.size for batch in batches for item in batch)
+        reporter = self._progress_for(call.progress, total, "uplink")
+        file_count = 0
+        try:
+            for batch in self._uplink_batches(batches, call.pod_name, reporter):
+                request = self._http.build_request(**batch.request)
+                request.stream = batch.stream
+                with map_transport_errors():
+                    response = await self._http.send(request)
+                raise_for_response(response)
+                file_count += parse_uplink_count(response)
+        finally:
+            if reporter is not None:
+                reporter.close()
+        return self._uplink_result(batches, file_count)
+
+    @implements(ops.downlink)
+    async def downlink(
+        self,
+        filepath: str,
+        downlink_folder: str | os.PathLike[str] = "downlink/",
+        pod_name: str | None = None,
+        overwrite: bool = False,
+        *,
+        progress: ProgressArg = None,
+    ) -> Path:
+        call = ops.downlink(filepath, downlink_folder, pod_name, overwrite, progress=progress)
+        folder = Path(call.folder)
+        self._check_open()
+        reporter = self._progress_for(call.progress, 0, "downlink")
+        try:
+            with map_transport_errors():
+                async with self._http.stream(**call.request) as response:
+                    if response.is_error:
+                        await response.aread()
+                    raise_for_response(response)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    return await areceive_download(
+                        response, folder, call.filepath, overwrite=call.overwrite, progress=reporter
+                    )
+        finally:
+            if reporter is not None:
+                reporter.close()
+
+    @implements(ops.files_list)
+    async def files_list(self, pod_name: str | None = None) -> list[FileNode]:
+        return await self._call(ops.files_list(pod_name))
+
+    @implements(ops.delete)
+    async def delete(self, filepath: str, pod_name: str | None = None) -> str:
+        return await self._call(ops.delete(filepath, pod_name))
+
+    @implements(ops.image_build)
+    async def image_build(
+        self, dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+    ) -> str:
+        return await self._call(ops.image_build(dockerfile, image, context, pod_name))
+
+    @implements(ops.image_load)
+    async def image_load(self, tarfile: str, image: str, pod_name: str | None = None) -> str:
+        return await self._call(ops.image_load(tarfile, image, pod_name))
+
+    @implements(ops.image_list)
+    async def image_list(self) -> list[str]:
+        return await self._call(ops.image_list())
+
+    @implements(ops.namespace_create)
+    async def namespace_create(self) -> str:
+        return await self._call(ops.namespace_create())
+
+    @implements(ops.run)
+    async def run(
+        self,
+        image: str,
+        node: NodeName | str = "FPGA",
+        max_duration: int = 1,
+        command: str | None = None,
+        scheduled_time: datetime | str | None = None,
+        pod_name: str | None = None,
+        ports: Sequence[int] | None = None,
+        namespace: bool = False,
+        args: Sequence[str] | None = None,
+        envs: Mapping[str, Any] | None = None,
+    ) -> str:
+        return await self._call(
+            ops.run(
+                image,
+                node,
+                max_duration,
+                command,
+                scheduled_time,
+                pod_name,
+                ports,
+                namespace,
+                args,
+                envs,
+            )
+        )
+
+    @implements(ops.pod_status)
+    async def pod_status(self, pod_name: str | None = None) -> PodState:
+        return await self._call(ops.pod_status(pod_name))
+
+    @implements(ops.wait_for_pod)
+    async def wait_for_pod(
+        self,
+        pod_name: str | None = None,
+        until: str = "running",
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+    ) -> PodState:
+        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval)
+        wait.start()
+        while True:
+            try:
+                state: PodState | None = await self.pod_status(wait.pod_name)
+            except NotFoundError:
+                state = None
+            done = wait.observe(state)
+            if done is not None:
+                return done
+            await _timing.asleep(wait.next_delay())
+
+    @implements(ops.nodes_status)
+    async def nodes_status(self) -> list[NodeStatus]:
+        return await self._call(ops.nodes_status())

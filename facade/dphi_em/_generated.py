@@ -1,0 +1,255 @@
+"""The one place that touches the generated client (`em_api_client`).
+
+Request builders wrap each generated operation's private `_get_kwargs` and its request
+models; parsers read answers through the generated models and return our own types
+(`_models`). A generator upgrade that renames or reshapes anything breaks this module only,
+and `tests/unit/test_facade_adapter.py` pins what it relies on.
+
+Builders take values already checked by `_validate` (plain Python: None means "not given")
+and return the keyword arguments of `httpx.Client.request` / `build_request`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from em_api_client import Client
+from em_api_client.api.em import (
+    em_files_delete_create,
+    em_files_downlink_list,
+    em_files_list_list,
+    em_nodes_status_list,
+    em_pod_image_build_create,
+    em_pod_image_list_list,
+    em_pod_image_load_create,
+    em_pod_namespace_create_create,
+    em_pod_run_create,
+    em_pod_status_list,
+)
+from em_api_client.models import (
+    EmDeleteRequest,
+    EmFileNode,
+    EmFileNodeType,
+    EmFilesListResponse,
+    EmImageBuildRequest,
+    EmImageListResponse,
+    EmImageLoadRequest,
+    EmMessage,
+    EmNodesStatusResponse,
+    EmNodeType,
+    EmPodStatusResponse,
+    EmRunRequest,
+    EmRunRequestEnvsType0,
+    EmUplinkResponse,
+)
+from em_api_client.types import UNSET, Unset
+
+from ._errors import APIError
+from ._models import FileNode, NodeStatus, PodState
+
+__all__ = [
+    "Client",
+    "delete_request",
+    "downlink_request",
+    "files_list_request",
+    "image_build_request",
+    "image_list_request",
+    "image_load_request",
+    "namespace_create_request",
+    "nodes_status_request",
+    "parse_file_tree",
+    "parse_image_list",
+    "parse_json",
+    "parse_message",
+    "parse_nodes",
+    "parse_pod_state",
+    "parse_uplink_count",
+    "pod_status_request",
+    "run_request",
+]
+
+_M = TypeVar("_M")
+_T = TypeVar("_T")
+
+#: Most bytes of a JSON answer the client parses (a larger one is an `APIError`).
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def _opt(value: _T | None) -> _T | Unset:
+    return UNSET if value is None else value
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+def files_list_request(pod_name: str | None) -> dict[str, Any]:
+    return em_files_list_list._get_kwargs(pod_name=_opt(pod_name))
+
+
+def downlink_request(filepath: str, pod_name: str | None) -> dict[str, Any]:
+    return em_files_downlink_list._get_kwargs(filepath=filepath, pod_name=_opt(pod_name))
+
+
+def delete_request(filepath: str, pod_name: str | None) -> dict[str, Any]:
+    body = EmDeleteRequest(filepath=filepath, pod_name=_opt(pod_name))
+    return em_files_delete_create._get_kwargs(body=body)
+
+
+def image_build_request(
+    dockerfile: str, image: str, context: str, pod_name: str | None
+) -> dict[str, Any]:
+    body = EmImageBuildRequest(
+        dockerfile=dockerfile, image=image, context=context, pod_name=_opt(pod_name)
+    )
+    return em_pod_image_build_create._get_kwargs(body=body)
+
+
+def image_load_request(tarfile: str, image: str, pod_name: str | None) -> dict[str, Any]:
+    body = EmImageLoadRequest(tarfile=tarfile, image=image, pod_name=_opt(pod_name))
+    return em_pod_image_load_create._get_kwargs(body=body)
+
+
+def image_list_request() -> dict[str, Any]:
+    return em_pod_image_list_list._get_kwargs()
+
+
+def namespace_create_request() -> dict[str, Any]:
+    return em_pod_namespace_create_create._get_kwargs()
+
+
+def run_request(
+    *,
+    image: str,
+    node: str,
+    max_duration: int,
+    command: str | None,
+    scheduled_time: datetime | None,
+    pod_name: str | None,
+    ports: list[int] | None,
+    namespace: bool,
+    args: list[str] | None,
+    envs: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    env_model: EmRunRequestEnvsType0 | Unset = UNSET
+    if envs is not None:
+        env_model = EmRunRequestEnvsType0()
+        env_model.additional_properties.update(envs)
+    body = EmRunRequest(
+        image=image,
+        max_duration=max_duration,
+        node=EmNodeType(node),
+        scheduled_time=_opt(scheduled_time),
+        command=_opt(command),
+        args=_opt(args),
+        envs=env_model,
+        ports=_opt(ports),
+        namespace=namespace,
+        pod_name=_opt(pod_name),
+    )
+    return em_pod_run_create._get_kwargs(body=body)
+
+
+def pod_status_request(pod_name: str | None) -> dict[str, Any]:
+    return em_pod_status_list._get_kwargs(pod_name=_opt(pod_name))
+
+
+def nodes_status_request() -> dict[str, Any]:
+    return em_nodes_status_list._get_kwargs()
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def _where(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url.path}"
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """The JSON body of an answer, bounded in size and depth.
+
+    Raises:
+        APIError: The body is over `MAX_JSON_BYTES`, not JSON, or nested too deeply; the
+            message names the call.
+    """
+    content = response.content
+    if len(content) > MAX_JSON_BYTES:
+        raise APIError(
+            f"Unexpected answer from {_where(response)}: {len(content)} bytes of JSON, "
+            f"more than the {MAX_JSON_BYTES} the client reads.",
+            status_code=response.status_code,
+            response=response,
+        )
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        raise APIError(
+            f"Unexpected answer from {_where(response)}: not JSON ({type(exc).__name__}).",
+            status_code=response.status_code,
+            response=response,
+        ) from None
+
+
+def _parse(response: httpx.Response, model: Callable[[Any], _M]) -> _M:
+    body = parse_json(response)
+    try:
+        return model(body)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise APIError(
+            f"Unexpected answer from {_where(response)}: {type(exc).__name__}: {exc}"[:500],
+            status_code=response.status_code,
+            response=response,
+        ) from exc
+
+
+def _file_node(node: EmFileNode) -> FileNode:
+    contents: tuple[FileNode, ...] = ()
+    if not isinstance(node.contents, Unset):
+        contents = tuple(_file_node(child) for child in node.contents)
+    return FileNode.from_wire(
+        name=node.name,
+        type="directory" if node.type_ == EmFileNodeType.DIRECTORY else "file",
+        size=None if isinstance(node.size, Unset) else node.size,
+        time=None if isinstance(node.time, Unset) else node.time,
+        hash=None if isinstance(node.hash_, Unset) else node.hash_,
+        contents=contents,
+    )
+
+
+def parse_file_tree(response: httpx.Response) -> list[FileNode]:
+    parsed = _parse(response, EmFilesListResponse.from_dict)
+    try:
+        return [_file_node(node) for node in parsed.data]
+    except RecursionError:
+        raise APIError(
+            f"Unexpected answer from {_where(response)}: a file tree nested too deeply.",
+            status_code=response.status_code,
+            response=response,
+        ) from None
+
+
+def parse_message(response: httpx.Response) -> str:
+    return _parse(response, EmMessage.from_dict).message
+
+
+def parse_image_list(response: httpx.Response) -> list[str]:
+    return list(_parse(response, EmImageListResponse.from_dict).data)
+
+
+def parse_pod_state(response: httpx.Response) -> PodState:
+    parsed = _parse(response, EmPodStatusResponse.from_dict)
+    return PodState.from_state(parsed.data.state.to_dict())
+
+
+def parse_nodes(response: httpx.Response) -> list[NodeStatus]:
+    parsed = _parse(response, EmNodesStatusResponse.from_dict)
+    return [
+        NodeStatus(name=n.name, ready=n.status.strip().lower() == "true", status=n.status)
+        for n in parsed.data
+    ]
+
+
+def parse_uplink_count(response: httpx.Response) -> int:
+    return _parse(response, EmUplinkResponse.from_dict).data.file_count

@@ -1,0 +1,468 @@
+"""The operation table: each EM operation defined once.
+
+An operation is a function here, decorated with `@operation`. Its signature is the public
+signature (that of `EMClient.<name>` without `self`), its docstring is the public doc, and
+its body checks the arguments and prepares the call without any I/O:
+
+- a plain call (`kind="call"`) returns a `Prepared`: the request's keyword arguments (built
+  through the generated client, via `_generated`) and the parser of the answer;
+- a transfer or a loop (`uplink`, `downlink`, `wait_for_pod`, `get_token`) returns the
+  checked arguments its sync and async drivers need.
+
+Every surface is derived from this table or calls through it: `EMClient`, `AsyncEMClient`,
+`Pod`, `AsyncPod` and the module-level helpers mark their methods with `@implements(op)`,
+which checks, at import, that the method has exactly the operation's parameters and
+defaults (minus `pod_name` on a pod handle) and gives it the operation's doc. The CLI names
+the command of each operation (`cli=`), and `tests/unit/test_facade_operations.py` fails
+when a surface lacks an operation, a parameter or a default.
+
+Adding an endpoint: one function here (plus `_generated` for its request and answer), the
+overlay, and the emulator; then a one-line method in each client (and pod handle, when the
+operation is addressed by `pod_name`) and a module helper, each checked against this table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+import httpx
+
+from . import _generated as gen
+from ._errors import ValidationError
+from ._models import FileNode, NodeStatus, PodState
+from ._settings import NodeName
+from ._transfer import ProgressCallback
+from ._validate import (
+    check_args,
+    check_command,
+    check_envs,
+    check_max_duration,
+    check_node,
+    check_ports,
+    check_scheduled_time,
+    require_str,
+    validate_pod_name,
+)
+from ._waiting import PodWait
+
+__all__ = [
+    "OPERATIONS",
+    "DownlinkCall",
+    "Operation",
+    "Prepared",
+    "ProgressArg",
+    "UplinkCall",
+    "implements",
+    "operation",
+]
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: `progress=`: True for a bar, a callback `(done, total)`, False for none, None: the default.
+ProgressArg = bool | ProgressCallback | None
+
+Kind = Literal["call", "uplink", "downlink", "wait", "login"]
+
+
+@attrs.frozen
+class Prepared(Generic[T]):
+    """A plain call, ready to send: `httpx` request arguments and the answer's parser."""
+
+    request: dict[str, Any]
+    parse: Callable[[httpx.Response], T]
+
+
+@attrs.frozen
+class UplinkCall:
+    """The checked arguments of an uplink (the drivers plan and stream it)."""
+
+    filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+    dest_path: str
+    pod_name: str | None
+    progress: ProgressArg
+
+
+@attrs.frozen
+class DownlinkCall:
+    """The checked arguments of a downlink and its request."""
+
+    request: dict[str, Any]
+    filepath: str
+    folder: str | os.PathLike[str]
+    overwrite: bool
+    progress: ProgressArg
+
+
+@attrs.frozen
+class Operation:
+    """One row of the table.
+
+    Attributes:
+        name: The method name on every surface.
+        kind: How the clients drive it (`call`, `uplink`, `downlink`, `wait`, `login`).
+        volume: Addressed by `pod_name` (so a `Pod` handle has it, bound to its name).
+        cli: The CLI command that runs it (`"image build"`), None if there is none.
+        pod_method: The method's name on a pod handle, when not `name`.
+        func: The defining function (signature, doc, checks).
+    """
+
+    name: str
+    kind: Kind
+    volume: bool
+    cli: str | None
+    pod_method: str | None
+    func: Callable[..., Any]
+
+    @property
+    def signature(self) -> inspect.Signature:
+        """The public signature (without `self`)."""
+        return inspect.signature(self.func)
+
+    @property
+    def doc(self) -> str:
+        """The public docstring."""
+        return inspect.getdoc(self.func) or ""
+
+
+#: Every operation, by name, in definition order.
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(
+    *, kind: Kind = "call", volume: bool = False, cli: str | None, pod_method: str | None = None
+) -> Callable[[F], F]:
+    """Register the decorated function as an operation (see the module docstring)."""
+
+    def register(func: F) -> F:
+        name = func.__name__
+        if name in OPERATIONS:
+            raise RuntimeError(f"operation {name!r} defined twice")
+        if volume and "pod_name" not in inspect.signature(func).parameters:
+            raise RuntimeError(f"volume operation {name!r} has no pod_name parameter")
+        OPERATIONS[name] = Operation(name, kind, volume, cli, pod_method, func)
+        func.__operation__ = OPERATIONS[name]  # type: ignore[attr-defined]
+        return func
+
+    return register
+
+
+def _op_of(func: Callable[..., Any]) -> Operation:
+    op = getattr(func, "__operation__", None)
+    if not isinstance(op, Operation):
+        raise TypeError(f"{func!r} is not an operation of the table")
+    return op
+
+
+def _params(signature: inspect.Signature, drop: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    return [
+        (p.name, p.kind, p.default, str(p.annotation))
+        for p in signature.parameters.values()
+        if p.name not in drop
+    ]
+
+
+def signature_mismatch(
+    op: Operation, method: Callable[..., Any], *, bound: bool = False
+) -> str | None:
+    """How `method` differs from `op` (None when it has exactly its parameters).
+
+    Args:
+        op: The operation.
+        method: A function or method (a first parameter `self` is ignored).
+        bound: The method is on a pod handle: `pod_name` is filled in by the handle.
+    """
+    expected = _params(op.signature, ("pod_name",) if bound else ())
+    actual = _params(inspect.signature(method), ("self",))
+    if expected == actual:
+        return None
+    return f"expected parameters {expected}, found {actual}"
+
+
+def implements(func: Callable[..., Any], *, bound: bool = False) -> Callable[[F], F]:
+    """Mark a surface's method as the operation `func`: check it and give it the doc.
+
+    Raises:
+        TypeError: At import, when the method's parameters or defaults differ.
+    """
+    op = _op_of(func)
+
+    def mark(method: F) -> F:
+        problem = signature_mismatch(op, method, bound=bound)
+        if problem is not None:
+            raise TypeError(f"{method.__qualname__} does not match operation {op.name}: {problem}")
+        doc = op.doc
+        if bound:
+            doc = f"On this pod (`pod_name` is the handle's name): {doc}"
+        method.__doc__ = doc
+        method.__operation__ = op  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+# -- the operations ---------------------------------------------------------------------------
+
+
+@operation(kind="login", cli="login")
+def get_token() -> None:
+    """Log in now (otherwise the first call logs in).
+
+    Raises:
+        ConfigurationError: No credentials.
+        AuthenticationError: The server refused them.
+    """
+
+
+@operation(kind="uplink", volume=True, cli="uplink")
+def uplink(
+    filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    dest_path: str = "",
+    pod_name: str | None = None,
+    *,
+    progress: ProgressArg = None,
+) -> UplinkCall:
+    """Uplink files and folders into a volume, streaming them from disk.
+
+    Folders are sent with their own name and tree under `dest_path`. Sets over the
+    per-call limit are split into several calls; when a later call fails, the files of
+    the earlier ones are already on the volume.
+
+    Args:
+        filepaths: One path or a list: files or folders.
+        dest_path: The volume folder to put them in ("" is the root).
+        pod_name: The pod whose volume receives them (None: the default volume).
+        progress: True for a bar, a callback `(done, total)`, False for none; None uses
+            the client's setting.
+
+    Returns:
+        The count of files and bytes sent and the number of calls (`UplinkResult`).
+
+    Raises:
+        ValidationError: An invalid pod name, or a path missing, unreadable or not a file
+            or folder (nothing is sent).
+        FileTooLargeError: One file is over the per-call limit (nothing is sent).
+        APIError: The server refused a call (e.g. `UplinkTooLargeError`).
+    """
+    if not isinstance(dest_path, str):
+        raise ValidationError(f"dest_path must be a string, got {dest_path!r}.")
+    return UplinkCall(filepaths, dest_path or "", validate_pod_name(pod_name), progress)
+
+
+@operation(kind="downlink", volume=True, cli="downlink")
+def downlink(
+    filepath: str,
+    downlink_folder: str | os.PathLike[str] = "downlink/",
+    pod_name: str | None = None,
+    overwrite: bool = False,
+    *,
+    progress: ProgressArg = None,
+) -> DownlinkCall:
+    """Download a file of a volume into a local folder (created if needed).
+
+    The body goes to a temporary file that is renamed into place once complete; a
+    failed or cut transfer leaves nothing behind. The file is named after the server's
+    `Content-Disposition` (made safe), else after `filepath`.
+
+    Args:
+        filepath: The file's path in the volume.
+        downlink_folder: The local folder.
+        pod_name: The pod whose volume holds it (None: the default volume).
+        overwrite: Replace an existing local file.
+        progress: As for `uplink`.
+
+    Returns:
+        The local file's path.
+
+    Raises:
+        ValidationError: An invalid pod name or path.
+        LocalFileExistsError: The local file exists and `overwrite` is False.
+        NotFoundError: No such file. ForbiddenPathError: a path outside the volume.
+        IncompleteDownloadError: The body ended early.
+    """
+    require_str("filepath", filepath)
+    request = gen.downlink_request(filepath, validate_pod_name(pod_name))
+    request["headers"] = {"Accept-Encoding": "identity"}
+    return DownlinkCall(request, filepath, downlink_folder, bool(overwrite), progress)
+
+
+@operation(volume=True, cli="ls")
+def files_list(pod_name: str | None = None) -> Prepared[list[FileNode]]:
+    """The file tree of a volume: files, and directories with their `contents`.
+
+    Args:
+        pod_name: The pod whose volume to list (None: the default volume).
+
+    Returns:
+        A list of `FileNode` (sizes as integers, times as datetimes).
+    """
+    return Prepared(gen.files_list_request(validate_pod_name(pod_name)), gen.parse_file_tree)
+
+
+@operation(volume=True, cli="rm")
+def delete(filepath: str, pod_name: str | None = None) -> Prepared[str]:
+    """Delete a file or folder of a volume; returns the server's message.
+
+    Args:
+        filepath: The file or folder in the volume.
+        pod_name: The pod whose volume holds it (None: the default volume).
+
+    Raises:
+        BadRequestError: The deletion failed (e.g. no such file in that volume).
+    """
+    request = gen.delete_request(require_str("filepath", filepath), validate_pod_name(pod_name))
+    return Prepared(request, gen.parse_message)
+
+
+@operation(volume=True, cli="image build")
+def image_build(
+    dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+) -> Prepared[str]:
+    """Build an image from a Dockerfile and context in a volume; returns the message.
+
+    The server stores it as `<username>-<image>`.
+
+    Args:
+        dockerfile: The Dockerfile's path in the volume.
+        image: The image name.
+        context: The build context folder in the volume.
+        pod_name: The pod whose volume holds them (None: the default volume).
+
+    Raises:
+        BuildFailedError: The build failed; see its `log_tail`.
+    """
+    request = gen.image_build_request(
+        require_str("dockerfile", dockerfile),
+        require_str("image", image),
+        require_str("context", context),
+        validate_pod_name(pod_name),
+    )
+    return Prepared(request, gen.parse_message)
+
+
+@operation(volume=True, cli="image load")
+def image_load(tarfile: str, image: str, pod_name: str | None = None) -> Prepared[str]:
+    """Load a `docker save` tar of a volume as `image`; returns the message.
+
+    Args:
+        tarfile: The tar's path in the volume.
+        image: The image name.
+        pod_name: The pod whose volume holds it (None: the default volume).
+
+    Raises:
+        ImageLoadFailedError: The load failed; see its `log_tail`.
+    """
+    request = gen.image_load_request(
+        require_str("tarfile", tarfile), require_str("image", image), validate_pod_name(pod_name)
+    )
+    return Prepared(request, gen.parse_message)
+
+
+@operation(cli="image ls")
+def image_list() -> Prepared[list[str]]:
+    """The user's own built and loaded images (public images are not listed)."""
+    return Prepared(gen.image_list_request(), gen.parse_image_list)
+
+
+@operation(cli="namespace create")
+def namespace_create() -> Prepared[str]:
+    """Create the user's private namespace (for pods that talk to each other)."""
+    return Prepared(gen.namespace_create_request(), gen.parse_message)
+
+
+@operation(volume=True, cli="run")
+def run(
+    image: str,
+    node: NodeName | str = "FPGA",
+    max_duration: int = 1,
+    command: str | None = None,
+    scheduled_time: datetime | str | None = None,
+    pod_name: str | None = None,
+    ports: Sequence[int] | None = None,
+    namespace: bool = False,
+    args: Sequence[str] | None = None,
+    envs: Mapping[str, Any] | None = None,
+) -> Prepared[str]:
+    """Schedule a pod; returns the server's message.
+
+    Scheduling succeeds even when the pod can never start: use `pod_status` or
+    `wait_for_pod` to know.
+
+    Args:
+        image: An image of the user's (as named when built or loaded) or a public one.
+        node: `FPGA`, `GPU` or `MPU`, in any case.
+        max_duration: Minutes after its start when the pod is stopped.
+        command: Overrides the image's command (None or "": the image's own).
+        scheduled_time: An aware `datetime` or an ISO 8601 string with a zone.
+        pod_name: The pod (and volume) name (None: the default pod).
+        ports: Ports exposed to the user's other pods (1..65535).
+        namespace: Run inside the user's private namespace.
+        args: Arguments of the command.
+        envs: Environment variables; values are sent as strings.
+
+    Raises:
+        ValidationError: An invalid argument (nothing is sent).
+    """
+    request = gen.run_request(
+        image=require_str("image", image),
+        node=check_node(node),
+        max_duration=check_max_duration(max_duration),
+        command=check_command(command),
+        scheduled_time=check_scheduled_time(scheduled_time),
+        pod_name=validate_pod_name(pod_name),
+        ports=check_ports(ports),
+        namespace=bool(namespace),
+        args=check_args(args),
+        envs=check_envs(envs),
+    )
+    return Prepared(request, gen.parse_message)
+
+
+@operation(volume=True, cli="status", pod_method="status")
+def pod_status(pod_name: str | None = None) -> Prepared[PodState]:
+    """A pod's current state: waiting (with its reason), running or terminated.
+
+    Args:
+        pod_name: The pod (None: the default pod).
+    """
+    return Prepared(gen.pod_status_request(validate_pod_name(pod_name)), gen.parse_pod_state)
+
+
+@operation(kind="wait", volume=True, cli="status --watch", pod_method="wait")
+def wait_for_pod(
+    pod_name: str | None = None,
+    until: str = "running",
+    timeout: float | None = None,
+    poll_interval: float | None = None,
+) -> PodWait:
+    """Poll a pod until it runs (`until="running"`) or has finished (`"terminated"`).
+
+    A pod that already finished also satisfies `"running"`. A pod not found yet (e.g.
+    scheduled for later) is polled again.
+
+    Args:
+        pod_name: The pod (None: the default pod).
+        until: `running` or `terminated`.
+        timeout: Seconds to wait in all (default 300).
+        poll_interval: Seconds between polls (default 2).
+
+    Returns:
+        The state reached.
+
+    Raises:
+        PodFailedError: The pod is waiting for a reason it will not recover from
+            (e.g. `ImagePullBackOff`); the message names the reason.
+        WaitTimeoutError: The time ran out; the message names the last state.
+    """
+    return PodWait(validate_pod_name(pod_name), until, timeout, poll_interval)
+
+
+@operation(cli="nodes")
+def nodes_status() -> Prepared[list[NodeStatus]]:
+    """The CG2 nodes and whether each can take a pod."""
+    return Prepared(gen.nodes_status_request(), gen.parse_nodes)
