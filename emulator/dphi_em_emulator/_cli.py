@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._config import (
+    API_MODES,
     DEFAULT_ACCESS_LIFETIME,
+    DEFAULT_API,
     DEFAULT_MAX_UPLINK_BYTES,
     DEFAULT_POD_START_DELAY,
     DEFAULT_PUBLIC_IMAGES,
@@ -85,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(NODE_NAMES.values()),
         help="report this node as not ready (repeatable)",
     )
+    add(
+        "--api",
+        choices=API_MODES,
+        default=DEFAULT_API,
+        help="the EM API revision to serve: one strictly, or both (default: both)",
+    )
     add("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -110,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pod_start_delay=args.pod_start_delay,
             request_idle_timeout=args.request_idle_timeout,
             not_ready_nodes=frozenset(args.not_ready_nodes or ()),
+            api=args.api,
         )
         app = create_app(config)
     except (ValueError, OSError) as exc:
@@ -126,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"data dir: {config.data_dir.resolve()}", flush=True)
     for name, password in config.users.items():
         print(f"user: {name}  password: {password}", flush=True)
+    print(f"EM API revision: {config.api}", flush=True)
     if args.host not in _LOOPBACK:
         print(f"warning: listening on {args.host}, not only on this machine", file=sys.stderr)
     server = uvicorn.Server(

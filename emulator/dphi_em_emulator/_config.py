@@ -30,6 +30,14 @@ DEFAULT_POD_START_DELAY = 2.0
 #: Seconds an `/em/` request may go without sending a byte of its body before it is dropped
 #: (and the one-at-a-time lock it holds freed).
 DEFAULT_REQUEST_IDLE_TIMEOUT = 60.0
+#: The revisions of the EM API (see emulator/README.md, "Revisions"): the vendor's spec and
+#: walkthrough (November 2025), and what the vendor's client sends since January 2026.
+API_NOVEMBER_2025 = "2025-11"
+API_JANUARY_2026 = "2026-01"
+#: `api` values: one revision, strictly, or both at once.
+API_BOTH = "both"
+API_MODES: tuple[str, ...] = (API_NOVEMBER_2025, API_JANUARY_2026, API_BOTH)
+DEFAULT_API = API_BOTH
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
 
@@ -55,6 +63,9 @@ class EmulatorConfig:
             with 408 and the lock it holds is freed.
         not_ready_nodes: Node names (`fpga`, `gpu`, `mpu1`) reported with status "False";
             pods run on them stay waiting (`Unschedulable`).
+        api: Which revision of the EM API to serve: "2025-11" or "2026-01" strictly (the
+            other revision's methods and paths are answered 405 and 404, as Django REST
+            Framework does), or "both" (either form; `pvc_name` wins over `pod_name`).
     """
 
     data_dir: Path
@@ -68,6 +79,7 @@ class EmulatorConfig:
     pod_start_delay: float = DEFAULT_POD_START_DELAY
     request_idle_timeout: float = DEFAULT_REQUEST_IDLE_TIMEOUT
     not_ready_nodes: frozenset[str] = frozenset()
+    api: str = DEFAULT_API
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -89,6 +101,8 @@ class EmulatorConfig:
             raise ValueError("pod_start_delay must not be negative")
         if self.request_idle_timeout <= 0:
             raise ValueError("request_idle_timeout must be positive")
+        if self.api not in API_MODES:
+            raise ValueError(f"api must be one of {', '.join(API_MODES)}, not {self.api!r}")
         unknown = self.not_ready_nodes - set(NODE_NAMES.values())
         if unknown:
             raise ValueError(f"unknown node names: {sorted(unknown)}")

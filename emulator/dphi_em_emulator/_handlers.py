@@ -33,8 +33,10 @@ from ._errors import (
 from ._forms import Fields, NotAnObjectError, read_fields
 from ._middleware import USER_KEY
 from ._pods import container_state, parse_run, pod_report
+from ._revisions import run_fields, run_volume, volume_of
 from ._storage import pod_name_or_none, resolve, tree
 from ._uplink import commit, receive_uplink
+from ._volumes_api import pod_volumes
 
 
 def _emulator(request: Request) -> Emulator:
@@ -54,8 +56,11 @@ def _ok(message: str, data: Any = None, *, with_data: bool = False) -> JSONRespo
     return JSONResponse(body)
 
 
-def _volume(request: Request, pod_name: object) -> Path:
-    return _emulator(request).data.volume(_user(request), pod_name_or_none(pod_name))
+def _volume(request: Request, pod_name: object, pvc_name: object) -> Path:
+    """The volume a file or image request names (`pod_name`, `pvc_name`: see _revisions)."""
+    emulator = _emulator(request)
+    name = volume_of(emulator.config.api, pod_name, pvc_name)
+    return emulator.data.volume(_user(request), name)
 
 
 def _text(fields: Fields, name: str) -> str | None:
@@ -140,7 +145,7 @@ async def uplink(request: Request) -> Response:
             staging,
             emulator.config.max_uplink_bytes,
         )
-        volume = _volume(request, body.fields.get("pod_name"))
+        volume = _volume(request, body.fields.get("pod_name"), body.fields.get("pvc_name"))
         await run_in_threadpool(commit, volume, body.fields.get("dest_path") or "", body.files)
     finally:
         await run_in_threadpool(shutil.rmtree, staging, True)
@@ -151,8 +156,13 @@ async def uplink(request: Request) -> Response:
 
 
 async def files_list(request: Request) -> Response:
-    """`GET /em/files/list`: the volume's file tree."""
-    volume = _volume(request, request.query_params.get("pod_name"))
+    """`GET /em/files/list` (query `pod_name`) or `POST` (form `pvc_name`): the file tree."""
+    if request.method == "POST":
+        fields = await read_fields(request)
+        volume = _volume(request, fields.get("pod_name"), fields.get("pvc_name"))
+    else:
+        query = request.query_params
+        volume = _volume(request, query.get("pod_name"), query.get("pvc_name"))
     nodes, _ = await run_in_threadpool(tree, volume)
     return _ok("Successfully fetched files", nodes, with_data=True)
 
@@ -170,8 +180,9 @@ class _FileResponse(FileResponse):
 
 async def downlink(request: Request) -> Response:
     """`GET /em/files/downlink`: the bytes of `filepath`, streamed, with `Range` support."""
-    volume = _volume(request, request.query_params.get("pod_name"))
-    filepath = request.query_params.get("filepath") or ""
+    query = request.query_params
+    volume = _volume(request, query.get("pod_name"), query.get("pvc_name"))
+    filepath = query.get("filepath") or ""
     if not filepath:
         raise EMError(400, INVALID_PATH, "filepath is required.")
     path = resolve(volume, filepath)
@@ -207,7 +218,7 @@ def _delete(volume: Path, filepath: str) -> None:
 async def delete(request: Request) -> Response:
     """`POST /em/files/delete`: `filepath` (file or folder), `pod_name`."""
     fields = await read_fields(request)
-    volume = _volume(request, fields.get("pod_name"))
+    volume = _volume(request, fields.get("pod_name"), fields.get("pvc_name"))
     filepath = _text(fields, "filepath")
     if filepath is None:
         raise EMError(400, DELETE_FAILED, "filepath is required.")
@@ -228,7 +239,7 @@ def _required(fields: Fields, name: str, code: str) -> str:
 async def image_build(request: Request) -> Response:
     """`POST /em/pod/image/build`: `dockerfile`, `context`, `image`, `pod_name`."""
     fields = await read_fields(request)
-    volume = _volume(request, fields.get("pod_name"))
+    volume = _volume(request, fields.get("pod_name"), fields.get("pvc_name"))
     user = _user(request)
     image = _required(fields, "image", BUILD_FAILED)
     dockerfile = _required(fields, "dockerfile", BUILD_FAILED)
@@ -249,7 +260,7 @@ async def image_build(request: Request) -> Response:
 async def image_load(request: Request) -> Response:
     """`POST /em/pod/image/load`: `tarfile`, `image`, `pod_name`."""
     fields = await read_fields(request)
-    volume = _volume(request, fields.get("pod_name"))
+    volume = _volume(request, fields.get("pod_name"), fields.get("pvc_name"))
     user = _user(request)
     tarfile = _required(fields, "tarfile", IMAGE_LOAD_FAILED)
     image = _required(fields, "image", IMAGE_LOAD_FAILED)
@@ -259,7 +270,7 @@ async def image_load(request: Request) -> Response:
 
 
 async def image_list(request: Request) -> Response:
-    """`GET /em/pod/image/list`: the names of the user's own images."""
+    """`GET` (or January 2026 `POST`) `/em/pod/image/list`: the user's own image names."""
     names = _emulator(request).images.names(_user(request))
     return _ok("Successfully fetched images", names, with_data=True)
 
@@ -279,8 +290,9 @@ async def namespace_create(request: Request) -> Response:
 async def run(request: Request) -> Response:
     """`POST /em/pod/run`: validate, record the pod, answer "scheduled"."""
     emulator, user = _emulator(request), _user(request)
-    fields = await read_fields(request)
+    fields = run_fields(emulator.config.api, await read_fields(request))
     pod_name = pod_name_or_none(fields.get("pod_name"))
+    volume_name = run_volume(emulator.config.api, pod_name, fields.get("pvc_name"))
     spec = parse_run(fields)
     if spec.namespace and emulator.namespaces.get(user) is None:
         raise EMError(
@@ -297,13 +309,14 @@ async def run(request: Request) -> Response:
         image_ref, available = spec.image, True
     else:
         image_ref, available = f"{user}-{spec.image}", False
-    emulator.data.volume(user, pod_name).mkdir(parents=True, exist_ok=True)
+    emulator.data.volume(user, volume_name).mkdir(parents=True, exist_ok=True)
     emulator.pods.run(user, pod_name, spec, image_ref, available)
+    pod_volumes(request).record(user, pod_name, volume_name)
     return _ok("Docker run scheduled successfully")
 
 
 async def pod_status(request: Request) -> Response:
-    """`GET /em/pod/status`: the Kubernetes container state of a pod."""
+    """`GET` (or January 2026 `POST`) `/em/pod/status`: the container state of a pod."""
     user = _user(request)
     pod_name = pod_name_or_none(request.query_params.get("pod_name"))
     record = _emulator(request).pods.get(user, pod_name)
@@ -315,7 +328,7 @@ async def pod_status(request: Request) -> Response:
 
 
 async def nodes_status(request: Request) -> Response:
-    """`GET /em/nodes/status`: which nodes can take a pod."""
+    """`GET` (or January 2026 `POST`) `/em/nodes/status`: which nodes can take a pod."""
     not_ready = _emulator(request).config.not_ready_nodes
     nodes = [
         {"name": name, "status": "False" if name in not_ready else "True"}

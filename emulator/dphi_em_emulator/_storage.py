@@ -1,9 +1,11 @@
 """Volumes: resolving the paths a request names, and the file tree of `GET /em/files/list`.
 
-Every path is resolved inside its volume. A path is refused with 403 (`ILLEGAL_PATH`) when it
-is absolute, has a `..` component (also after percent-decoding, however often encoded), holds
-a NUL or a backslash, or resolves (through a symlink) outside the volume. Nothing outside the
-volume is ever read, written or listed.
+Every path is resolved inside its volume. A leading `/` (or several) means the volume root,
+as in the vendor's examples (`delete("/echo-test/Dockerfile")`): `/a/b` is `a/b`, `/` is the
+root. A path is refused with 403 (`ILLEGAL_PATH`) when it has a `..` component (also after
+percent-decoding, however often encoded), holds a NUL or a backslash, starts with a drive
+letter (`C:`), or resolves (through a symlink) outside the volume. Nothing outside the volume
+is ever read, written or listed.
 """
 
 from __future__ import annotations
@@ -29,15 +31,17 @@ MAX_PATH_BYTES = 3072
 MAX_DEPTH = 128
 
 
-def pod_name_or_none(value: object) -> str | None:
-    """The pod name of a request field: None for absent, null or empty; 400 when invalid."""
+def pod_name_or_none(value: object, field: str = "pod_name") -> str | None:
+    """The pod (or volume) name of a request field: None for absent, null or empty; 400 when
+    invalid. `field` names the field in the error (`pvc_name` follows the same rules)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _POD_NAME.fullmatch(value):
+        what = "a volume name" if field == "pvc_name" else "a pod name"
         raise EMError(
             400,
             INVALID_PARAMETERS,
-            f"Invalid pod_name {value!r}: a pod name must consist of lower case alphanumeric "
+            f"Invalid {field} {value!r}: {what} must consist of lower case alphanumeric "
             "characters or '-', start and end with an alphanumeric character, and be at most "
             "63 characters long (e.g. 'my-name' or '123-abc').",
         )
@@ -60,13 +64,15 @@ def _fully_unquoted(path: str) -> str:
 def relative_parts(path: str) -> list[str]:
     """The components of a volume-relative path (empty for the volume root).
 
+    A leading `/` is the volume root: `/a/b` and `a/b` are the same path.
+
     Raises:
-        EMError: 403 for a path that is absolute or climbs out (`..`), even when encoded.
+        EMError: 403 for a path that climbs out (`..`), even when encoded, or names a drive.
     """
     for candidate in (path, _fully_unquoted(path)):
         if "\x00" in candidate or "\\" in candidate:
             raise _illegal(path)
-        if candidate.startswith("/") or _DRIVE.match(candidate):
+        if _DRIVE.match(candidate.lstrip("/")):
             raise _illegal(path)
         if any(part == ".." for part in candidate.split("/")):
             raise _illegal(path)

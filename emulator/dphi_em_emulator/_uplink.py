@@ -35,7 +35,7 @@ _MAX_FIELD = 64 * 1024
 #: Most bytes of plain fields and of part headers in one body, all parts together.
 _MAX_OVERHEAD = 1024 * 1024
 #: The plain fields an uplink reads; others are counted, then dropped.
-_KNOWN_FIELDS = frozenset({"dest_path", "pod_name"})
+_KNOWN_FIELDS = frozenset({"dest_path", "pod_name", "pvc_name"})
 
 
 class _LimitExceeded(Exception):

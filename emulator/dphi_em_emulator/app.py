@@ -1,8 +1,15 @@
-"""`create_app(config)`: the emulator as a Starlette ASGI application."""
+"""`create_app(config)`: the emulator as a Starlette ASGI application.
+
+The routes depend on `config.api` (see `_revisions`): each `/em/` method and path is served
+by the revisions that have it. A strict mode answers the other revision's forms as Django
+REST Framework does: 405 with `Allow` for a method its path does not take (`GET
+/em/files/list` on 2026-01), 404 for a path it does not have (`/em/pvc/list` on 2025-11).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,30 +19,58 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import _handlers as h
-from ._config import EmulatorConfig
+from ._config import API_JANUARY_2026, API_NOVEMBER_2025, EmulatorConfig
 from ._emulator import Emulator
 from ._errors import INTERNAL_ERROR, NOT_FOUND, EMError, detail_response
 from ._middleware import EMGate, MergeSlashes
+from ._revisions import serves
+from ._state import JsonDocument
+from ._volumes_api import POD_VOLUMES_FILE, PodVolumes, pvc_delete, pvc_list
 
 _log = logging.getLogger("dphi_em_emulator")
 
-_ROUTES = [
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_AUTH_ROUTES = [
     Route("/auth/", h.login, methods=["POST"]),
     Route("/auth", h.login, methods=["POST"]),
     Route("/auth/refresh", h.refresh, methods=["POST"]),
     Route("/auth/refresh/", h.refresh, methods=["POST"]),
-    Route("/em/files/uplink", h.uplink, methods=["POST"]),
-    Route("/em/files/list", h.files_list, methods=["GET"]),
-    Route("/em/files/downlink", h.downlink, methods=["GET"]),
-    Route("/em/files/delete", h.delete, methods=["POST"]),
-    Route("/em/pod/image/build", h.image_build, methods=["POST"]),
-    Route("/em/pod/image/load", h.image_load, methods=["POST"]),
-    Route("/em/pod/image/list", h.image_list, methods=["GET"]),
-    Route("/em/pod/namespace/create", h.namespace_create, methods=["POST"]),
-    Route("/em/pod/run", h.run, methods=["POST"]),
-    Route("/em/pod/status", h.pod_status, methods=["GET"]),
-    Route("/em/nodes/status", h.nodes_status, methods=["GET"]),
 ]
+
+_NOV, _JAN = API_NOVEMBER_2025, API_JANUARY_2026
+_EVERY = (_NOV, _JAN)
+
+#: path -> (handler, {method: the revisions that have it}).
+EM_ROUTES: dict[str, tuple[Endpoint, dict[str, tuple[str, ...]]]] = {
+    "/em/files/uplink": (h.uplink, {"POST": _EVERY}),
+    "/em/files/list": (h.files_list, {"GET": (_NOV,), "POST": (_JAN,)}),
+    "/em/files/downlink": (h.downlink, {"GET": _EVERY}),
+    "/em/files/delete": (h.delete, {"POST": _EVERY}),
+    "/em/pod/image/build": (h.image_build, {"POST": _EVERY}),
+    "/em/pod/image/load": (h.image_load, {"POST": _EVERY}),
+    "/em/pod/image/list": (h.image_list, {"GET": (_NOV,), "POST": (_JAN,)}),
+    "/em/pod/namespace/create": (h.namespace_create, {"POST": (_NOV,)}),
+    "/em/pod/run": (h.run, {"POST": _EVERY}),
+    "/em/pod/status": (h.pod_status, {"GET": (_NOV,), "POST": (_JAN,)}),
+    "/em/nodes/status": (h.nodes_status, {"GET": (_NOV,), "POST": (_JAN,)}),
+    "/em/pvc/list": (pvc_list, {"POST": (_JAN,)}),
+    "/em/pvc/delete": (pvc_delete, {"POST": (_JAN,)}),
+}
+
+
+def em_routes(api: str) -> list[Route]:
+    """The `/em/` routes of an emulator serving `api` ("2025-11", "2026-01" or "both")."""
+    routes = []
+    for path, (endpoint, methods) in EM_ROUTES.items():
+        served = [
+            method
+            for method, revisions in methods.items()
+            if any(serves(api, revision) for revision in revisions)
+        ]
+        if served:
+            routes.append(Route(path, endpoint, methods=served))
+    return routes
 
 
 async def _em_error(request: Request, exc: Exception) -> Response:
@@ -68,7 +103,7 @@ def create_app(config: EmulatorConfig) -> Starlette:
     """
     emulator = Emulator(config)
     app = Starlette(
-        routes=_ROUTES,
+        routes=[*_AUTH_ROUTES, *em_routes(config.api)],
         middleware=[
             Middleware(MergeSlashes),
             Middleware(
@@ -85,4 +120,5 @@ def create_app(config: EmulatorConfig) -> Starlette:
         },
     )
     app.state.emulator = emulator
+    app.state.pod_volumes = PodVolumes(JsonDocument(emulator.data.state / POD_VOLUMES_FILE))
     return app

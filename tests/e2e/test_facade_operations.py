@@ -31,14 +31,14 @@ from dphi_em import (
     iter_files,
 )
 from em_api_client.api.em import em_files_list_list, em_pod_status_list
-from facade_helpers import client_for
+from facade_helpers import client_factory, client_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 
 @pytest.fixture
-def em(emulator: Any) -> Iterator[EMClient]:
-    with client_for(emulator) as client:
+def em(emulator: Any, client_kind: str) -> Iterator[EMClient]:
+    with client_for(emulator, client_kind) as client:
         yield client
 
 
@@ -127,13 +127,15 @@ def test_binary_content_round_trips(
     assert back.read_bytes() == data
 
 
-def test_uplink_splits_under_a_small_server_limit(make_emulator: Any, tmp_path: Path) -> None:
+def test_uplink_splits_under_a_small_server_limit(
+    make_emulator: Any, tmp_path: Path, client_kind: str
+) -> None:
     server = make_emulator(max_uplink_bytes=1000)
     paths = []
     for i in range(5):
         paths.append(tmp_path / f"f{i}.bin")
         paths[-1].write_bytes(bytes([i]) * 400)
-    with client_for(server, max_uplink_bytes=1000) as em:
+    with client_for(server, client_kind, max_uplink_bytes=1000) as em:
         result = em.uplink(paths, dest_path="split")
         assert (result.file_count, result.calls) == (5, 3)
         assert _paths(em.files_list()) == [f"split/f{i}.bin" for i in range(5)]
@@ -142,7 +144,7 @@ def test_uplink_splits_under_a_small_server_limit(make_emulator: Any, tmp_path: 
         with pytest.raises(FileTooLargeError):
             em.uplink([big])
     # A client whose limit is larger than the server's gets the server's refusal, typed.
-    with client_for(server) as em, pytest.raises(UplinkTooLargeError) as info:
+    with client_for(server, client_kind) as em, pytest.raises(UplinkTooLargeError) as info:
         em.uplink([big])
     assert info.value.code == "MAX_UPLINK_SIZE_EXCEEDED"
 
@@ -206,16 +208,16 @@ def test_error_classes_from_the_server(em: EMClient, pod_name: str, tmp_path: Pa
     assert info.value.state.reason == "ImagePullBackOff"
 
 
-def test_bad_credentials(emulator: Any) -> None:
-    with EMClient(emulator.url, emulator.username, "wrong") as em:
+def test_bad_credentials(emulator: Any, client_kind: str) -> None:
+    with client_factory(client_kind)(emulator.url, emulator.username, "wrong") as em:
         with pytest.raises(AuthenticationError) as info:
             em.get_token()
         assert "wrong" not in str(info.value)
 
 
-def test_connection_refused_is_typed() -> None:
+def test_connection_refused_is_typed(client_kind: str) -> None:
     policy = RetryPolicy(max_attempts=2, initial_delay=0.01)
-    em = EMClient("http://127.0.0.1:9/", "u", "p", retry=policy)
+    em = client_factory(client_kind)("http://127.0.0.1:9/", "u", "p", retry=policy)
     with em, pytest.raises(ConnectionFailedError):
         em.files_list()
 
@@ -227,8 +229,8 @@ def test_423_burst_is_waited_out(emulator: Any, em: EMClient) -> None:
     assert emulator.emulator.lock.forced_remaining == 0  # three 423s were answered, and retried
 
 
-def test_423_without_retries_raises_busy(emulator: Any) -> None:
-    with client_for(emulator, retry=False) as em:
+def test_423_without_retries_raises_busy(emulator: Any, client_kind: str) -> None:
+    with client_for(emulator, client_kind, retry=False) as em:
         em.get_token()
         emulator.force_locked(1)
         with pytest.raises(BusyError) as info:
@@ -236,11 +238,11 @@ def test_423_without_retries_raises_busy(emulator: Any) -> None:
     assert info.value.code == "LOCKED"
 
 
-def test_token_expiry_mid_session(make_emulator: Any) -> None:
+def test_token_expiry_mid_session(make_emulator: Any, client_kind: str) -> None:
     import time
 
     server = make_emulator(access_lifetime=1.0)
-    with client_for(server) as em:
+    with client_for(server, client_kind) as em:
         em.files_list()
         time.sleep(1.2)  # the access token has expired: renewed before use
         em.files_list()
@@ -255,19 +257,33 @@ def test_token_expiry_mid_session(make_emulator: Any) -> None:
         assert em._auth.login_count == 1
 
 
-def test_raw_calls_share_auth_and_retries(emulator: Any, em: EMClient, pod_name: str) -> None:
+def test_raw_calls_share_auth_and_retries(
+    emulator: Any, em: Any, client_kind: str, pod_name: str
+) -> None:
     emulator.force_locked(2)
-    response = em_files_list_list.sync_detailed(client=em.raw, pod_name=pod_name)
+    if client_kind == "sync":
+        response = em_files_list_list.sync_detailed(client=em.raw, pod_name=pod_name)
+        status = em_pod_status_list.sync_detailed(client=em.raw, pod_name=pod_name)
+    else:  # the generated asyncio calls on AsyncEMClient.raw: authorized, retried
+        response = em.run_coro(
+            em_files_list_list.asyncio_detailed(client=em.raw, pod_name=pod_name)
+        )
+        status = em.run_coro(em_pod_status_list.asyncio_detailed(client=em.raw, pod_name=pod_name))
     assert response.status_code == 200
-    status = em_pod_status_list.sync_detailed(client=em.raw, pod_name=pod_name)
     assert status.status_code == 404
 
 
-def test_raw_async_calls_are_refused_rather_than_sent_without_a_token(em: EMClient) -> None:
+def test_raw_calls_of_the_other_kind_are_refused_rather_than_sent_without_a_token(
+    em: Any, client_kind: str
+) -> None:
     import asyncio
 
-    with pytest.raises(dphi_em.ConfigurationError, match="sync calls"):
-        asyncio.run(em_files_list_list.asyncio_detailed(client=em.raw))
+    if client_kind == "sync":
+        with pytest.raises(dphi_em.ConfigurationError, match=r"AsyncEMClient\.raw"):
+            asyncio.run(em_files_list_list.asyncio_detailed(client=em.raw))
+    else:
+        with pytest.raises(dphi_em.ConfigurationError, match=r"EMClient\.raw for the sync"):
+            em_files_list_list.sync_detailed(client=em.raw)
 
 
 def test_module_helpers_from_environment(
@@ -294,18 +310,31 @@ def test_module_helpers_from_environment(
         dphi_em.close_default_client()
 
 
-def test_keep_alive_connection_is_reused(em: EMClient) -> None:
+def test_keep_alive_connection_is_reused(em: Any, client_kind: str) -> None:
     em.files_list()
     ports = set()
-    for _ in range(5):
-        with em.http_client.stream("GET", "em/pod/image/list") as response:
-            stream = response.extensions["network_stream"]
-            ports.add(stream.get_extra_info("client_addr"))
-            response.read()
+    if client_kind == "sync":
+        for _ in range(5):
+            with em.http_client.stream("GET", "em/pod/image/list") as response:
+                stream = response.extensions["network_stream"]
+                ports.add(stream.get_extra_info("client_addr"))
+                response.read()
+    else:
+
+        async def five() -> None:
+            for _ in range(5):
+                async with em.http_client.stream("GET", "em/pod/image/list") as response:
+                    stream = response.extensions["network_stream"]
+                    ports.add(stream.get_extra_info("client_addr"))
+                    await response.aread()
+
+        em.run_coro(five())
     assert len(ports) == 1
 
 
-def test_failures_raise_the_package_errors_not_httpx_ones(em: EMClient, tmp_path: Path) -> None:
+def test_failures_raise_the_package_errors_not_httpx_ones(
+    em: EMClient, tmp_path: Path, client_kind: str
+) -> None:
     folder = tmp_path / "dl"
     with pytest.raises(ValidationError):
         em.downlink("", folder)
@@ -319,7 +348,7 @@ def test_failures_raise_the_package_errors_not_httpx_ones(em: EMClient, tmp_path
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"
     retry = RetryPolicy(max_attempts=2, initial_delay=0)
     with (
-        EMClient(closed, "u", "p", retry=retry) as gone,
+        client_factory(client_kind)(closed, "u", "p", retry=retry) as gone,
         pytest.raises(dphi_em.ConnectionFailedError) as info,
     ):
         gone.files_list()
