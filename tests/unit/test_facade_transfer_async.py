@@ -1,0 +1,576 @@
+"""The transfer cores with both drivers: the multipart stream sync and async, the download
+target fed by `receive_download` and `areceive_download`, over real sockets (the emulator, and
+a hostile server for what the emulator will not do), and the one `Progress`."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import subprocess
+import sys
+import threading
+import tracemalloc
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dphi_em import APIError, IncompleteDownloadError, LocalFileExistsError, ValidationError
+from dphi_em._download import DownloadTarget, areceive_download, receive_download
+from dphi_em._progress import Progress, format_bytes
+from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
+from hostile import HostileServer, http_response
+
+DRIVERS = ["sync", "async"]
+MiB = 1024 * 1024
+
+
+def _iterate(stream: MultipartFileStream, driver: str) -> list[bytes]:
+    """The pieces of one attempt, through `__iter__` or `__aiter__`."""
+    if driver == "sync":
+        return list(stream)
+
+    async def run() -> list[bytes]:
+        return [piece async for piece in stream]
+
+    return asyncio.run(run())
+
+
+def _download(
+    driver: str,
+    url: str,
+    folder: Path,
+    requested: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> Path:
+    """GET `url` streamed and feed it to the driver's receive function."""
+    headers = {"Accept-Encoding": "identity", **(headers or {})}
+    if driver == "sync":
+        with (
+            httpx.Client(timeout=30) as client,
+            client.stream("GET", url, headers=headers, params=params) as response,
+        ):
+            return receive_download(
+                response, folder, requested, overwrite=overwrite, progress=progress
+            )
+
+    async def run() -> Path:
+        async with (
+            httpx.AsyncClient(timeout=30) as client,
+            client.stream("GET", url, headers=headers, params=params) as response,
+        ):
+            return await areceive_download(
+                response, folder, requested, overwrite=overwrite, progress=progress
+            )
+
+    return asyncio.run(run())
+
+
+def _files(tmp_path: Path, sizes: list[int]) -> list[UplinkFile]:
+    files = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"f{i:03}.bin"
+        path.write_bytes(os.urandom(size))
+        files.append(UplinkFile(path, size, ""))
+    return files
+
+
+@pytest.fixture
+def dl(tmp_path: Path) -> Path:
+    """An empty download folder (tmp_path also holds the test's HOME)."""
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    return folder
+
+
+# -- the multipart stream: one flow, two drivers ---------------------------------------------
+
+
+@pytest.mark.parametrize("chunk_size", [7, 1000, MiB])
+def test_sync_and_async_iteration_send_the_same_pieces(tmp_path: Path, chunk_size: int) -> None:
+    # empty files, small ones, sizes one off a chunk and several chunks, gathered or not
+    c = chunk_size
+    sizes = [0, 1, 5, c - 1, c, c + 1, 0, 3 * c + 2, 2 * c, 13, min(70_000, 40 * c)]
+    files = _files(tmp_path, sizes)
+    stream = MultipartFileStream(
+        [("dest_path", "x"), ("pod_name", "p")], files, chunk_size=chunk_size
+    )
+    sync_pieces = _iterate(stream, "sync")
+    async_pieces = _iterate(stream, "async")
+    assert async_pieces == sync_pieces
+    body = b"".join(sync_pieces)
+    assert len(body) == stream.content_length
+    for item in files:  # every file's bytes, whole, in the body
+        assert item.path.read_bytes() in body
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_each_iteration_is_a_whole_attempt(tmp_path: Path, driver: str) -> None:
+    files = _files(tmp_path, [10, 3 * MiB, 500])
+    starts: list[int] = []
+    counted: list[int] = []
+    stream = MultipartFileStream(
+        [], files, on_start=lambda: starts.append(len(counted)), on_chunk=counted.append
+    )
+    first = b"".join(_iterate(stream, driver))
+    second = b"".join(_iterate(stream, driver))
+    assert first == second
+    assert len(first) == stream.content_length
+    assert starts == [0, len(counted) // 2]  # on_start at the start of each attempt
+    half = counted[: len(counted) // 2]
+    assert sum(half) == sum(counted) - sum(half) == 10 + 3 * MiB + 500
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("change", ["shrank", "grew"])
+def test_a_file_changing_size_mid_send_is_refused(tmp_path: Path, driver: str, change: str) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"b" * (3 * MiB))
+    files = [UplinkFile(big, 3 * MiB, "")]
+    stream = MultipartFileStream([], files)
+
+    def alter() -> None:  # after the first MiB went out
+        if change == "shrank":
+            os.truncate(big, MiB + 10)
+        else:
+            with open(big, "ab") as f:
+                f.write(b"more")
+
+    sent: list[int] = []
+
+    def on_chunk(count: int) -> None:
+        if count:  # file bytes (the part's head is reported as 0)
+            sent.append(count)
+            if len(sent) == 1:
+                alter()
+
+    stream = MultipartFileStream([], files, on_chunk=on_chunk)
+    with pytest.raises(ValidationError, match=change) as caught:
+        _iterate(stream, driver)
+    assert str(big) in str(caught.value)
+    # mid-send: a shrink is seen at the next read, a growth where the planned end should be
+    assert sent == ([MiB] if change == "shrank" else [MiB, MiB, MiB])
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_file_gone_before_the_send_is_a_validation_error(tmp_path: Path, driver: str) -> None:
+    files = _files(tmp_path, [5])
+    stream = MultipartFileStream([], files)
+    files[0].path.unlink()
+    with pytest.raises(ValidationError, match="Cannot read"):
+        _iterate(stream, driver)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_64_mib_stream_holds_a_few_mib_at_most(tmp_path: Path, driver: str) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(64 * MiB)  # sparse: reads as zeros without 64 MiB of disk
+    stream = MultipartFileStream([("dest_path", "d")], [UplinkFile(big, 64 * MiB, "")])
+
+    async def drain_async() -> int:
+        total = 0
+        async for piece in stream:
+            total += len(piece)
+        return total
+
+    tracemalloc.start()
+    try:
+        if driver == "sync":
+            total = sum(len(piece) for piece in stream)
+        else:
+            total = asyncio.run(drain_async())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total == stream.content_length > 64 * MiB
+    assert peak < 4 * MiB, format_bytes(peak)
+
+
+def test_async_uplink_over_a_socket_round_trips(
+    em_http: Callable[..., httpx.Client], emulator: Any, pod_name: str, tmp_path: Path
+) -> None:
+    (tmp_path / "tree" / "sub").mkdir(parents=True)
+    small = os.urandom(1000)
+    large = os.urandom(3 * MiB + 17)
+    (tmp_path / "tree" / "a.txt").write_bytes(small)
+    (tmp_path / "tree" / "sub" / "big.bin").write_bytes(large)
+    batches = plan_uplink([tmp_path / "tree"], "up", max_bytes=10**9)
+    client = em_http()
+    auth = client.headers["Authorization"]
+    progress: list[int] = []
+
+    async def send() -> list[int]:
+        statuses = []
+        async with httpx.AsyncClient(
+            base_url=emulator.url, headers={"Authorization": auth}, timeout=30
+        ) as http:
+            for batch in batches:
+                stream = MultipartFileStream(
+                    [("dest_path", batch[0].dest_dir), ("pod_name", pod_name)],
+                    batch,
+                    on_chunk=progress.append,
+                )
+                request = http.build_request("POST", "em/files/uplink", headers=stream.headers)
+                request.stream = stream  # `content=` would wrap it in a sync-only stream
+                response = await http.send(request)
+                statuses.append(response.status_code)
+        return statuses
+
+    assert asyncio.run(send()) == [200, 200]
+    assert sum(progress) == len(small) + len(large)
+    for path, data in [("up/tree/a.txt", small), ("up/tree/sub/big.bin", large)]:
+        got = client.get("em/files/downlink", params={"filepath": path, "pod_name": pod_name})
+        assert got.status_code == 200
+        assert got.content == data
+
+
+# -- the download target ---------------------------------------------------------------------
+
+
+def _response(body: bytes, headers: Any = None, status: int = 200) -> httpx.Response:
+    request = httpx.Request("GET", "http://em.invalid/em/files/downlink")
+    return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+def test_target_writes_aside_and_commits_whole(dl: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    progress = Progress(0, lambda d, t: seen.append((d, t)), bar=False, description="x")
+    with DownloadTarget(dl, "dir/f.bin", overwrite=False, progress=progress) as target:
+        target.open(_response(b"", {"Content-Length": "6"}))
+        assert target.temp is not None
+        assert target.temp.name.startswith(".f.bin.")
+        assert target.temp.name.endswith(".part")
+        target.write(b"abc")
+        assert not (dl / "f.bin").exists()
+        target.write(b"def")
+        path = target.commit()
+    assert path == dl / "f.bin"
+    assert path.read_bytes() == b"abcdef"
+    assert os.listdir(dl) == ["f.bin"]
+    assert seen == [(3, 6), (6, 6)]
+    target.abort()  # after a commit: nothing to do, the file stays
+    assert path.read_bytes() == b"abcdef"
+
+
+def test_target_short_body_leaves_nothing(dl: Path) -> None:
+    with DownloadTarget(dl, "f.bin", overwrite=False, progress=None) as target:
+        target.open(_response(b"", {"Content-Length": "6"}))
+        target.write(b"abc")
+        with pytest.raises(IncompleteDownloadError, match="3 of 6"):
+            target.verify()
+        with pytest.raises(IncompleteDownloadError, match="3 of 6"):
+            target.commit()
+    assert os.listdir(dl) == []
+
+
+def test_target_refuses_more_than_announced(dl: Path) -> None:
+    with DownloadTarget(dl, "f.bin", overwrite=False, progress=None) as target:
+        target.open(_response(b"", {"Content-Length": "2"}))
+        with pytest.raises(IncompleteDownloadError, match="more than the 2 bytes"):
+            target.write(b"abc")
+    assert os.listdir(dl) == []
+
+
+def test_target_abort_is_idempotent_and_any_exception_aborts(dl: Path) -> None:
+    target = DownloadTarget(dl, "f.bin", overwrite=False, progress=None)
+    target.abort()  # before open: nothing to do
+    target.open(_response(b""))
+    target.write(b"x")
+    assert len(os.listdir(dl)) == 1
+    target.abort()
+    target.abort()
+    assert os.listdir(dl) == []
+
+    def fail_midway() -> None:
+        with DownloadTarget(dl, "g", overwrite=False, progress=None) as t:
+            t.open(_response(b""))
+            assert len(os.listdir(dl)) == 1
+            raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        fail_midway()
+    assert os.listdir(dl) == []
+
+
+def test_target_leaving_without_commit_aborts(dl: Path) -> None:
+    with DownloadTarget(dl, "f.bin", overwrite=False, progress=None) as target:
+        target.open(_response(b""))
+        target.write(b"x")
+    assert os.listdir(dl) == []
+
+
+def test_target_keeps_a_file_that_appeared_during_the_download(dl: Path) -> None:
+    with DownloadTarget(dl, "f.bin", overwrite=False, progress=None) as target:
+        target.open(_response(b"", {"Content-Length": "3"}))
+        target.write(b"new")
+        (dl / "f.bin").write_bytes(b"theirs")
+        with pytest.raises(LocalFileExistsError, match="appeared during the download"):
+            target.commit()
+    assert os.listdir(dl) == ["f.bin"]
+    assert (dl / "f.bin").read_bytes() == b"theirs"
+
+
+def test_target_overwrite_replaces(dl: Path) -> None:
+    (dl / "f.bin").write_bytes(b"old")
+    with pytest.raises(LocalFileExistsError, match="overwrite=True"):
+        DownloadTarget(dl, "f.bin", overwrite=False, progress=None).open(_response(b""))
+    with DownloadTarget(dl, "f.bin", overwrite=True, progress=None) as target:
+        target.open(_response(b""))
+        target.write(b"new")
+        target.commit()
+    assert (dl / "f.bin").read_bytes() == b"new"
+    assert os.listdir(dl) == ["f.bin"]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "5, 6", "²"])
+def test_target_refuses_an_unusable_content_length(dl: Path, value: str) -> None:
+    from dphi_em import TransportError
+
+    target = DownloadTarget(dl, "f.bin", overwrite=False, progress=None)
+    with pytest.raises(TransportError, match="Content-Length"):
+        target.open(_response(b"", [(b"Content-Length", value.encode("latin-1"))]))
+    assert os.listdir(dl) == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_an_in_memory_response_is_saved(dl: Path, driver: str) -> None:
+    response = _response(b"hello", {"Content-Length": "5"})
+    if driver == "sync":
+        path = receive_download(response, dl, "a/h.txt", overwrite=False, progress=None)
+    else:
+        path = asyncio.run(
+            areceive_download(response, dl, "a/h.txt", overwrite=False, progress=None)
+        )
+    assert path.read_bytes() == b"hello"
+
+
+# -- downloads over a real socket ------------------------------------------------------------
+
+
+@pytest.fixture
+def stored(em_http: Callable[..., httpx.Client], pod_name: str) -> Iterator[tuple[str, bytes]]:
+    """A 5 MiB + 3 file in the session emulator, in the test's own volume: (path, bytes)."""
+    data = os.urandom(5 * MiB + 3)
+    client = em_http()
+    response = client.post(
+        "em/files/uplink",
+        files=[("files", ("blob.bin", data, "application/octet-stream"))],
+        data={"dest_path": "d", "pod_name": pod_name},
+    )
+    assert response.status_code == 200, response.text
+    return "d/blob.bin", data
+
+
+def _auth(em_http: Callable[..., httpx.Client]) -> dict[str, str]:
+    return {"Authorization": em_http().headers["Authorization"]}
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_download_from_the_emulator_is_byte_exact(
+    em_http: Callable[..., httpx.Client],
+    emulator: Any,
+    pod_name: str,
+    stored: tuple[str, bytes],
+    dl: Path,
+    driver: str,
+) -> None:
+    path, data = stored
+    seen: list[tuple[int, int]] = []
+    progress = Progress(0, lambda d, t: seen.append((d, t)), bar=False, description="dl")
+    local = _download(
+        driver,
+        emulator.url + "em/files/downlink",
+        dl,
+        path,
+        headers=_auth(em_http),
+        params={"filepath": path, "pod_name": pod_name},
+        progress=progress,
+    )
+    assert local == dl / "blob.bin"
+    assert local.read_bytes() == data
+    assert os.listdir(dl) == ["blob.bin"]
+    assert seen[-1] == (len(data), len(data))
+
+
+def test_a_cancelled_async_download_leaves_nothing(
+    em_http: Callable[..., httpx.Client],
+    emulator: Any,
+    pod_name: str,
+    stored: tuple[str, bytes],
+    dl: Path,
+) -> None:
+    path, _data = stored
+    parts_seen: list[list[str]] = []
+
+    async def run() -> None:
+        task: asyncio.Task[Path] | None = None
+
+        def on_progress(done: int, total: int) -> None:
+            if done >= MiB and not parts_seen:
+                parts_seen.append(os.listdir(dl))  # the temporary file, mid-download
+                assert task is not None
+                task.cancel()
+
+        async def download() -> Path:
+            async with (
+                httpx.AsyncClient(base_url=emulator.url, timeout=30) as client,
+                client.stream(
+                    "GET",
+                    "em/files/downlink",
+                    params={"filepath": path, "pod_name": pod_name},
+                    headers=_auth(em_http),
+                ) as response,
+            ):
+                return await areceive_download(
+                    response,
+                    dl,
+                    path,
+                    overwrite=False,
+                    progress=Progress(0, on_progress, bar=False, description="dl"),
+                )
+
+        task = asyncio.create_task(download())
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert len(parts_seen) == 1
+    assert len(parts_seen[0]) == 1
+    assert parts_seen[0][0].startswith(".blob.bin.")
+    assert parts_seen[0][0].endswith(".part")
+    assert os.listdir(dl) == []
+
+
+# -- what the emulator will not do: a hostile server -----------------------------------------
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_gzip_body_is_saved_as_sent(dl: Path, driver: str) -> None:
+    original = b"0123456789" * 100_000
+    sent = gzip.compress(original)
+    answer = http_response(sent, headers={"Content-Encoding": "gzip", "Connection": "close"})
+    with HostileServer([answer]) as server:
+        local = _download(driver, server.url + "em/files/downlink", dl, "data.bin")
+    assert local.read_bytes() == sent  # not decoded: the bytes the server sent
+    assert len(sent) < len(original)
+    assert server.requests[0].lower().count(b"accept-encoding: identity") == 1
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_cut_gzip_stream_is_incomplete(dl: Path, driver: str, framing: str) -> None:
+    sent = gzip.compress(os.urandom(300_000))
+    half = sent[: len(sent) // 2]
+    if framing == "content-length":
+        answer = http_response(
+            half, headers={"Content-Encoding": "gzip", "Content-Length": str(len(sent))}
+        )
+    else:
+        answer = http_response(
+            f"{len(half):x}\r\n".encode() + half + b"\r\n",  # one chunk, then the end never comes
+            headers={"Content-Encoding": "gzip", "Transfer-Encoding": "chunked"},
+            content_length=False,
+        )
+    with (
+        HostileServer([answer]) as server,
+        pytest.raises(IncompleteDownloadError, match=f"after {len(half)} bytes"),
+    ):
+        _download(driver, server.url + "em/files/downlink", dl, "data.bin")
+    assert os.listdir(dl) == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_206_to_a_request_without_range_is_refused(dl: Path, driver: str) -> None:
+    answer = http_response(
+        b"only",
+        status=206,
+        reason="Partial Content",
+        headers={"Content-Range": "bytes 0-3/100", "Connection": "close"},
+    )
+    with HostileServer([answer]) as server, pytest.raises(APIError, match="206") as caught:
+        _download(driver, server.url + "em/files/downlink", dl, "data.bin")
+    assert caught.value.status_code == 206
+    assert b"range:" not in server.requests[0].lower()
+    assert os.listdir(dl) == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_stalled_then_cut_body_leaves_nothing(dl: Path, driver: str) -> None:
+    release = threading.Event()
+
+    def handler(request: bytes) -> Iterator[bytes]:
+        yield http_response(b"x" * 1000, headers={"Content-Length": "5000"})
+        release.wait(10)  # the client holds a .part file now
+
+    def progress(done: int, total: int) -> None:
+        assert [p for p in os.listdir(dl) if p.endswith(".part")]
+        release.set()
+
+    with HostileServer(handler) as server, pytest.raises(IncompleteDownloadError, match="1000"):
+        _download(
+            driver,
+            server.url + "em/files/downlink",
+            dl,
+            "data.bin",
+            progress=Progress(0, progress, bar=False, description="dl"),
+        )
+    assert release.is_set()
+    assert os.listdir(dl) == []
+    assert server.errors == []
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.00 KiB"),
+        (5000, "4.88 KiB"),
+        (MiB, "1.00 MiB"),
+        (150 * MiB, "150 MiB"),
+        (1000 * MiB, "0.98 GiB"),
+        (3 * 1024**4, "3.00 TiB"),
+    ],
+)
+def test_format_bytes_is_iec(count: int, shown: str) -> None:
+    assert format_bytes(count) == shown
+
+
+def test_progress_is_a_callback_that_rewinds() -> None:
+    seen: list[tuple[int, int]] = []
+    outer = Progress(0, lambda d, t: seen.append((d, t)), bar=False, description="x")
+    inner = Progress(100, outer, bar=False, description="y")
+    inner.advance(60)
+    inner.set(10)  # a retried request starts again
+    inner.advance(90)
+    assert seen == [(60, 100), (10, 100), (100, 100)]
+    assert (outer.done, outer.total) == (100, 100)
+
+
+def test_bars_are_tqdm_auto_and_tqdm_is_imported_only_when_drawn() -> None:
+    code = (
+        "import sys\n"
+        "from dphi_em._progress import Progress\n"
+        "p = Progress(10, lambda d, t: None, bar=True, description='x')\n"
+        "before = 'tqdm' in sys.modules\n"
+        "p.advance(5)\n"
+        "import tqdm.auto\n"
+        "print(before, isinstance(p._bar, tqdm.auto.tqdm))\n"
+        "p.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "True"]
+    assert "x:  50%" in out.stderr
+    assert "5 B/10 B" in out.stderr
