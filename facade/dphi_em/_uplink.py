@@ -269,12 +269,13 @@ class _Gather:
 class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A `multipart/form-data` body read from disk chunk by chunk, re-iterable, sync or async.
 
-    Attach it to a request as its stream, for `httpx.Client` and `httpx.AsyncClient` alike
-    (`content=` would wrap it in a sync-only stream):
+    Give it to a request with `attach`, for `httpx.Client` and `httpx.AsyncClient` alike
+    (`content=` would wrap it in a sync-only stream; assigning `request.stream` would leave
+    `request.content` empty for hooks and mock transports):
 
     ```python
-    request = http.build_request("POST", "em/files/uplink", headers=stream.headers)
-    request.stream = stream
+    request = stream.attach(http.build_request("POST", "em/files/uplink"))
+    response = http.send(request)  # or: await http.send(request)
     ```
 
     Each iteration is one attempt: it calls `on_start`, reopens the files and sends the
@@ -344,6 +345,23 @@ class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             "Content-Type": f"multipart/form-data; boundary={self.boundary}",
             "Content-Length": str(self.content_length),
         }
+
+    def attach(self, request: httpx.Request) -> httpx.Request:
+        """A copy of `request` carrying this body: its stream, `Content-Type` and length.
+
+        Args:
+            request: A request built without a body (e.g. by `Client.build_request`).
+
+        Returns:
+            A new request with the same method, URL, other headers and extensions.
+        """
+        headers = httpx.Headers(request.headers)
+        for name, value in self.headers.items():
+            headers[name] = value
+        headers.pop("Transfer-Encoding", None)
+        return httpx.Request(
+            request.method, request.url, headers=headers, stream=self, extensions=request.extensions
+        )
 
     def _flow(self) -> Generator[bytes | _Read, bytes, None]:
         """The body of one attempt, I/O-free: yields bytes to send, or a `_Read` to answer.

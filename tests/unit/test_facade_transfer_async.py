@@ -217,8 +217,7 @@ def test_async_uplink_over_a_socket_round_trips(
                     batch,
                     on_chunk=progress.append,
                 )
-                request = http.build_request("POST", "em/files/uplink", headers=stream.headers)
-                request.stream = stream  # `content=` would wrap it in a sync-only stream
+                request = stream.attach(http.build_request("POST", "em/files/uplink"))
                 response = await http.send(request)
                 statuses.append(response.status_code)
         return statuses
@@ -229,6 +228,24 @@ def test_async_uplink_over_a_socket_round_trips(
         got = client.get("em/files/downlink", params={"filepath": path, "pod_name": pod_name})
         assert got.status_code == 200
         assert got.content == data
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_attach_gives_a_request_that_reads_as_the_body(tmp_path: Path, driver: str) -> None:
+    files = _files(tmp_path, [10, 70_000])
+    stream = MultipartFileStream([("dest_path", "d")], files)
+    template = httpx.Request(
+        "POST", "http://em.invalid/em/files/uplink", headers={"X-Keep": "1"}, extensions={"k": 1}
+    )
+    request = stream.attach(template)
+    assert request.stream is stream
+    assert request.headers["X-Keep"] == "1"
+    assert request.extensions == {"k": 1}
+    assert request.headers["Content-Length"] == str(stream.content_length)
+    assert request.headers["Content-Type"] == stream.headers["Content-Type"]
+    body = request.read() if driver == "sync" else asyncio.run(request.aread())
+    assert body == b"".join(stream)
+    assert len(body) == stream.content_length
 
 
 # -- the download target ---------------------------------------------------------------------
