@@ -128,9 +128,13 @@ def test_drift_the_cli_takes_the_librarys_env_names(tmp_path: Any) -> None:
     # connect (exit 8), rather than refusing the option (exit 2).
     result = CliRunner().invoke(
         _app.app,
-        ["run", "img", "--env", "my.var=1", "--env", "A-B=2", "--url", "http://127.0.0.1:9/"]
-        + ["--retries", "0"],
-        env={"DPHI_EM_USERNAME": "u", "DPHI_EM_PASSWORD": "p", "XDG_CONFIG_HOME": str(tmp_path)},
+        ["run", "img", "--env", "my.var=1", "--env", "A-B=2", "--retries", "0"],
+        env={
+            "DPHI_EM_URL": "http://127.0.0.1:9/",
+            "DPHI_EM_USERNAME": "u",
+            "DPHI_EM_PASSWORD": "p",
+            "XDG_CONFIG_HOME": str(tmp_path),
+        },
     )
     assert result.exit_code != 2, result.output
     bad = CliRunner().invoke(_app.app, ["run", "img", "--env", "1x=1"])
