@@ -116,7 +116,7 @@ def retry_delay(
 def retry_reason(outcome: httpx.Response | BaseException) -> str:
     """What made a request fail, for a log line: `423 LOCKED` or the exception's class."""
     if isinstance(outcome, httpx.Response):
-        return f"{outcome.status_code} {outcome.reason_phrase}".strip()
+        return f"{outcome.status_code} {outcome.reason_phrase.upper()}".strip()
     return type(outcome).__name__
 
 

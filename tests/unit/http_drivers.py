@@ -135,6 +135,17 @@ class Http:
         """The client's own call: a response (sync) or a coroutine (async), for `concurrently`."""
         return self.client.request(method, path, **kwargs)
 
+    def open_stream(self, method: str, path: str) -> httpx.Response:
+        """Send a request and return its response unread (the caller closes it)."""
+        request = self.client.build_request(method, path)
+        return self.driver.run(self.client.send(request, stream=True))
+
+    def close_response(self, response: httpx.Response) -> None:
+        if isinstance(self.client, httpx.AsyncClient):
+            self.driver.run(response.aclose())
+        else:
+            response.close()
+
     def login(self) -> None:
         """`TokenAuth.login` or `alogin`, sending through the client without auth."""
         template = self.client.build_request("GET", "/")
@@ -288,11 +299,75 @@ class Driver:
             raise errors[0]
         return results
 
+    def start(self, call: Callable[[], Any]) -> Background:
+        """Start `call` in the background: a thread, or a task on the test's loop (it runs
+        whenever the loop does, e.g. in `wait_until` or `Background.result`)."""
+        if self.loop is not None:
+            return Background(self, task=self.loop.create_task(_awaited(call())))
+        return Background(self, thread_call=call)
+
+    def wait_until(self, event: threading.Event, timeout: float = 10.0) -> None:
+        """Block (sync) or run the loop (async) until `event` is set; fail after `timeout`."""
+        if self.loop is None:
+            assert event.wait(timeout), "the event never came"
+            return
+
+        async def poll() -> None:
+            deadline = time.monotonic() + timeout
+            while not event.is_set():
+                assert time.monotonic() < deadline, "the event never came"
+                await asyncio.sleep(0.001)
+
+        self.run(poll())
+
     def close(self) -> None:
         for http in self._clients:
             http.close()
         if self.loop is not None:
             self.loop.close()
+
+
+class Background:
+    """A call running in a thread or an asyncio task."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        task: asyncio.Task[Any] | None = None,
+        thread_call: Callable[[], Any] | None = None,
+    ) -> None:
+        self._driver = driver
+        self._task = task
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if thread_call is not None:
+            self._thread = threading.Thread(target=self._work, args=(thread_call,))
+            self._thread.start()
+
+    def _work(self, call: Callable[[], Any]) -> None:
+        try:
+            self._result = call()
+        except BaseException as exc:  # reported by result()
+            self._error = exc
+
+    def done(self) -> bool:
+        if self._task is not None:
+            return self._task.done()
+        assert self._thread is not None
+        return not self._thread.is_alive()
+
+    def result(self, timeout: float = 10.0) -> Any:
+        """Wait for the call (running the loop for a task) and return its result."""
+        if self._task is not None:
+            return self._driver.run(asyncio.wait_for(self._task, timeout))
+        assert self._thread is not None
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the call did not finish"
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 async def _awaited(value: Awaitable[T]) -> T:
