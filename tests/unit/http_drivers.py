@@ -22,7 +22,13 @@ import httpx
 import pytest
 from dphi_em._auth import TokenAuth
 from dphi_em._config import Credentials
-from dphi_em._transport import AsyncRetryTransport, RetryPolicy, RetryTransport
+from dphi_em._transport import (
+    AsyncRetryTransport,
+    RetryPolicy,
+    RetryTransport,
+    async_network_transport,
+    network_transport,
+)
 from fake_em import PASSWORD, USER
 
 T = TypeVar("T")
@@ -185,6 +191,10 @@ class Driver:
             assert self.loop is not None
             return self.loop.run_until_complete(_awaited(value))
         return value
+
+    def network(self) -> Any:
+        """The real transport of this mode: `network_transport()` or the async one."""
+        return async_network_transport() if self.is_async else network_transport()
 
     def mock(
         self, handler: Handler, *, delay: float = 0.0, peak: Peak | None = None
