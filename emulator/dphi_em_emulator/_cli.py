@@ -13,13 +13,19 @@ from ._config import (
     DEFAULT_ACCESS_LIFETIME,
     DEFAULT_API,
     DEFAULT_MAX_UPLINK_BYTES,
+    DEFAULT_POD_MEMORY,
+    DEFAULT_POD_PIDS,
     DEFAULT_POD_START_DELAY,
     DEFAULT_PUBLIC_IMAGES,
     DEFAULT_REFRESH_LIFETIME,
     DEFAULT_REQUEST_IDLE_TIMEOUT,
+    DEFAULT_STOP_GRACE,
     NODE_NAMES,
+    ON_STOP_MODES,
+    PODS_MODES,
     EmulatorConfig,
 )
+from ._dockerfile import parse_registry_map
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -93,8 +99,67 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_API,
         help="the EM API revision to serve: one strictly, or both (default: both)",
     )
+    _add_engine_options(parser)
     add("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
+
+
+def _size(text: str) -> int:
+    units = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    number, unit = text.strip().lower().rstrip("b"), ""
+    if number and number[-1] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        return int(float(number) * units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 512m or 1g, got {text!r}"
+        ) from None
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """The pod engine's options (see emulator/README.md, "Pods that run")."""
+    group = parser.add_argument_group("pod engine")
+    add = group.add_argument
+    add(
+        "--pods",
+        choices=PODS_MODES,
+        default="auto",
+        help="run pods on a Docker engine, or simulate them (default: auto = docker when an "
+        "engine answers at DOCKER_HOST or the default socket, else simulated)",
+    )
+    add("--docker-host", metavar="URL", help="the Docker engine (default: DOCKER_HOST)")
+    add(
+        "--registry-map",
+        dest="registry_map",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="the local image standing for an onboard registry image, or a prefix ending in "
+        "'/' (repeatable; default: fpga.dphi.space:5000/=, i.e. fpga.dphi.space:5000/X is X)",
+    )
+    add("--pull", action="store_true", help="let the engine pull images it lacks (default: off)")
+    add(
+        "--require-arch",
+        metavar="ARCH",
+        help="refuse images not built for ARCH (CG2: arm64) at build, load and run",
+    )
+    add("--pod-memory", type=_size, default=DEFAULT_POD_MEMORY, metavar="SIZE")
+    add("--pod-pids", type=int, default=DEFAULT_POD_PIDS, metavar="N")
+    add(
+        "--stop-grace",
+        type=float,
+        default=DEFAULT_STOP_GRACE,
+        metavar="SECONDS",
+        help="between a pod's SIGTERM at max_duration and its kill (scaled; default: 30)",
+    )
+    add(
+        "--on-stop",
+        choices=ON_STOP_MODES,
+        default="remove-pods",
+        help="what stopping the emulator does to its Docker pods (default: remove-pods; "
+        "purge also removes the images it built, loaded or tagged)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,15 +184,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             request_idle_timeout=args.request_idle_timeout,
             not_ready_nodes=frozenset(args.not_ready_nodes or ()),
             api=args.api,
+            pods=args.pods,
+            docker_host=args.docker_host,
+            registry_map=parse_registry_map(args.registry_map),
+            pull=args.pull,
+            require_arch=args.require_arch,
+            pod_memory=args.pod_memory,
+            pod_pids=args.pod_pids,
+            stop_grace=args.stop_grace,
+            on_stop=args.on_stop,
         )
         app = create_app(config)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         sock = listening_socket(args.host, args.port)
     except OSError as exc:
         print(f"error: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        app.state.emulator.close()
         return 1
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -136,11 +211,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, password in config.users.items():
         print(f"user: {name}  password: {password}", flush=True)
     print(f"EM API revision: {config.api}", flush=True)
+    print(app.state.emulator.engine_line, flush=True)
     if args.host not in _LOOPBACK:
         print(f"warning: listening on {args.host}, not only on this machine", file=sys.stderr)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=[sock])
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+    finally:
+        app.state.emulator.close()
     return 0

@@ -39,6 +39,20 @@ API_BOTH = "both"
 API_MODES: tuple[str, ...] = (API_NOVEMBER_2025, API_JANUARY_2026, API_BOTH)
 DEFAULT_API = API_BOTH
 
+#: Pod engine (`pods`): `auto` (Docker when an engine answers, else simulated), `docker`,
+#: `simulated` (nothing runs). The in-process default is `simulated`; the command's is `auto`.
+PODS_MODES: tuple[str, ...] = ("auto", "docker", "simulated")
+DEFAULT_PODS = "simulated"
+#: Docker engine pods: memory limit (bytes) and most processes per pod.
+DEFAULT_POD_MEMORY = 1024**3
+DEFAULT_POD_PIDS = 512
+#: Seconds between a pod's graceful stop (SIGTERM) and its kill (Kubernetes' default
+#: terminationGracePeriodSeconds), divided by `time_scale` like every pod time.
+DEFAULT_STOP_GRACE = 30.0
+#: What stopping the emulator does to its Docker pods: stop and remove them (`remove-pods`),
+#: leave them running (`keep-pods`), or also remove its images (`purge`).
+ON_STOP_MODES: tuple[str, ...] = ("remove-pods", "keep-pods", "purge")
+
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
 
 
@@ -63,6 +77,16 @@ class EmulatorConfig:
             with 408 and the lock it holds is freed.
         not_ready_nodes: Node names (`fpga`, `gpu`, `mpu1`) reported with status "False";
             pods run on them stay waiting (`Unschedulable`).
+        pods: The pod engine: "auto", "docker" or "simulated" (see emulator/README.md).
+        docker_host: The Docker engine's address (None: `DOCKER_HOST`, else the default).
+        registry_map: Image name (or prefix ending in "/") -> the local image that stands
+            for it; the default maps the onboard registry `fpga.dphi.space:5000/X` to `X`.
+        pull: Whether the Docker engine may pull images it lacks from a registry.
+        require_arch: Refuse images not built for this architecture (e.g. "arm64").
+        pod_memory: Memory limit of a Docker pod, bytes.
+        pod_pids: Most processes in a Docker pod.
+        stop_grace: Seconds (scaled) between a pod's SIGTERM at `max_duration` and its kill.
+        on_stop: "remove-pods", "keep-pods" or "purge" (see `ON_STOP_MODES`).
         api: Which revision of the EM API to serve: "2025-11" or "2026-01" strictly (the
             other revision's methods and paths are answered 405 and 404, as Django REST
             Framework does), or "both" (either form; `pvc_name` wins over `pod_name`).
@@ -79,6 +103,17 @@ class EmulatorConfig:
     pod_start_delay: float = DEFAULT_POD_START_DELAY
     request_idle_timeout: float = DEFAULT_REQUEST_IDLE_TIMEOUT
     not_ready_nodes: frozenset[str] = frozenset()
+    pods: str = DEFAULT_PODS
+    docker_host: str | None = None
+    registry_map: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: {"fpga.dphi.space:5000/": ""}
+    )
+    pull: bool = False
+    require_arch: str | None = None
+    pod_memory: int = DEFAULT_POD_MEMORY
+    pod_pids: int = DEFAULT_POD_PIDS
+    stop_grace: float = DEFAULT_STOP_GRACE
+    on_stop: str = "remove-pods"
     api: str = DEFAULT_API
 
     def __post_init__(self) -> None:
@@ -103,6 +138,17 @@ class EmulatorConfig:
             raise ValueError("request_idle_timeout must be positive")
         if self.api not in API_MODES:
             raise ValueError(f"api must be one of {', '.join(API_MODES)}, not {self.api!r}")
+        object.__setattr__(self, "registry_map", dict(self.registry_map))
+        if self.pods not in PODS_MODES:
+            raise ValueError(f"pods must be one of {', '.join(PODS_MODES)}, not {self.pods!r}")
+        if self.on_stop not in ON_STOP_MODES:
+            raise ValueError(
+                f"on_stop must be one of {', '.join(ON_STOP_MODES)}, not {self.on_stop!r}"
+            )
+        if self.pod_memory < 6 * 1024 * 1024 or self.pod_pids < 1:
+            raise ValueError("pod_memory must be at least 6 MiB and pod_pids at least 1")
+        if self.stop_grace < 0:
+            raise ValueError("stop_grace must not be negative")
         unknown = self.not_ready_nodes - set(NODE_NAMES.values())
         if unknown:
             raise ValueError(f"unknown node names: {sorted(unknown)}")

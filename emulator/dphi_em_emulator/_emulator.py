@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._auth import Authenticator, load_signing_key
 from ._config import EmulatorConfig
+from ._engine import PodEngine, make_engine
 from ._images import Images, same_image
 from ._lock import RequestLock
 from ._pods import Pods
@@ -23,9 +24,17 @@ class Emulator:
             config.refresh_lifetime,
         )
         self.images = Images(JsonDocument(self.data.state / "images.json"))
-        self.pods = Pods(JsonDocument(self.data.state / "pods.json"), config)
+        pod_records = JsonDocument(self.data.state / "pods.json")
+        self.pods = Pods(pod_records, config)  # the simulated engine's records
         self.namespaces = JsonDocument(self.data.state / "namespaces.json")
         self.lock = RequestLock(config.lock_enabled)
+        #: What builds images and runs pods, and the start-up line saying which and why.
+        self.engine: PodEngine
+        self.engine, self.engine_line = make_engine(config, self.data, self.images, pod_records)
+
+    def close(self) -> None:
+        """Stop the pod engine (and, as configured, its pods)."""
+        self.engine.close()
 
     def is_public_image(self, image: str) -> bool:
         return any(same_image(image, public) for public in self.config.public_images)

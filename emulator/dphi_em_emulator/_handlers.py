@@ -17,6 +17,7 @@ from . import _images
 from ._auth import TokenError
 from ._config import NODE_NAMES
 from ._emulator import Emulator
+from ._engine import BuildRequest, LoadRequest, PodRun
 from ._errors import (
     BUILD_FAILED,
     DELETE_FAILED,
@@ -32,7 +33,7 @@ from ._errors import (
 )
 from ._forms import Fields, NotAnObjectError, read_fields
 from ._middleware import USER_KEY
-from ._pods import container_state, parse_run, pod_report
+from ._pods import parse_run
 from ._revisions import run_fields, run_volume, volume_of
 from ._storage import pod_name_or_none, resolve, tree
 from ._uplink import commit, receive_uplink
@@ -246,14 +247,9 @@ async def image_build(request: Request) -> Response:
     context = _text(fields, "context") or "."
     name = f"{user}-{image}"
     _images.check_image_name(image, name)
-    await run_in_threadpool(
-        _images.check_build,
-        resolve(volume, dockerfile),
-        dockerfile,
-        resolve(volume, context),
-        context,
-    )
-    _emulator(request).images.add(user, name, "build")
+    dockerfile_path, context_path = resolve(volume, dockerfile), resolve(volume, context)
+    build = BuildRequest(user, name, volume, dockerfile_path, dockerfile, context_path, context)
+    await run_in_threadpool(_emulator(request).engine.build, build)
     return _ok("Docker Image built successfully")
 
 
@@ -264,14 +260,14 @@ async def image_load(request: Request) -> Response:
     user = _user(request)
     tarfile = _required(fields, "tarfile", IMAGE_LOAD_FAILED)
     image = _required(fields, "image", IMAGE_LOAD_FAILED)
-    await run_in_threadpool(_images.check_load, resolve(volume, tarfile), tarfile, image)
-    _emulator(request).images.add(user, f"{user}-{image}", "load")
+    load = LoadRequest(user, image, f"{user}-{image}", volume, resolve(volume, tarfile), tarfile)
+    await run_in_threadpool(_emulator(request).engine.load, load)
     return _ok("Tar file loaded successfully")
 
 
 async def image_list(request: Request) -> Response:
     """`GET` (or January 2026 `POST`) `/em/pod/image/list`: the user's own image names."""
-    names = _emulator(request).images.names(_user(request))
+    names = await run_in_threadpool(_emulator(request).engine.image_names, _user(request))
     return _ok("Successfully fetched images", names, with_data=True)
 
 
@@ -301,16 +297,9 @@ async def run(request: Request) -> Response:
             f'namespace=true, but namespaces "{user}" not found: '
             "create it first (POST /em/pod/namespace/create).",
         )
-    if emulator.is_public_image(spec.image):
-        image_ref, available = spec.image, True
-    elif emulator.images.has(user, f"{user}-{spec.image}"):
-        image_ref, available = f"{user}-{spec.image}", True
-    elif spec.image.startswith(f"{user}-") and emulator.images.has(user, spec.image):
-        image_ref, available = spec.image, True
-    else:
-        image_ref, available = f"{user}-{spec.image}", False
     emulator.data.volume(user, volume_name).mkdir(parents=True, exist_ok=True)
-    emulator.pods.run(user, pod_name, spec, image_ref, available)
+    volume = emulator.data.volume(user, volume_name)
+    await run_in_threadpool(emulator.engine.run, PodRun(user, pod_name, volume, spec))
     pod_volumes(request).record(user, pod_name, volume_name)
     return _ok("Docker run scheduled successfully")
 
@@ -319,12 +308,26 @@ async def pod_status(request: Request) -> Response:
     """`GET` (or January 2026 `POST`) `/em/pod/status`: the container state of a pod."""
     user = _user(request)
     pod_name = pod_name_or_none(request.query_params.get("pod_name"))
-    record = _emulator(request).pods.get(user, pod_name)
-    if record is None:
+    data = await run_in_threadpool(_emulator(request).engine.status, user, pod_name)
+    if data is None:
         shown = repr(pod_name) if pod_name else "the default pod"
         raise EMError(404, POD_NOT_FOUND, f"No pod found for {shown}.")
-    data = {"state": container_state(record, user), "emulator": pod_report(record, user)}
     return _ok("Successfully fetched DPhi Pod status", data)
+
+
+async def pod_log(request: Request) -> Response:
+    """`GET /em/emulator/pod/log` (emulator only): a pod's console output, as text.
+
+    The EM keeps no console output; the emulator keeps it in its data dir for local
+    debugging (never in the volume).
+    """
+    user = _user(request)
+    pod_name = pod_name_or_none(request.query_params.get("pod_name"))
+    log = await run_in_threadpool(_emulator(request).engine.console_log, user, pod_name)
+    if log is None:
+        shown = repr(pod_name) if pod_name else "the default pod"
+        raise EMError(404, POD_NOT_FOUND, f"No console log for {shown}.")
+    return Response(log, media_type="text/plain; charset=utf-8")
 
 
 async def nodes_status(request: Request) -> Response:

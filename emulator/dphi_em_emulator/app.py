@@ -56,6 +56,8 @@ EM_ROUTES: dict[str, tuple[Endpoint, dict[str, tuple[str, ...]]]] = {
     "/em/nodes/status": (h.nodes_status, {"GET": (_NOV,), "POST": (_JAN,)}),
     "/em/pvc/list": (pvc_list, {"POST": (_JAN,)}),
     "/em/pvc/delete": (pvc_delete, {"POST": (_JAN,)}),
+    # emulator only: a pod's console output (the EM keeps none)
+    "/em/emulator/pod/log": (h.pod_log, {"GET": _EVERY}),
 }
 
 

@@ -144,6 +144,8 @@ class EmulatorServer:
             self._thread.join(timeout=10)
         if self._socket is not None:
             self._socket.close()
+        if self._thread is not None:
+            self.emulator.close()  # the pod engine: its pods stop (or stay, as configured)
         self._server = self._thread = self._socket = None
 
     def __enter__(self) -> EmulatorServer:
