@@ -13,10 +13,13 @@ MODULES = [
     "dphi_em._client",
     "dphi_em._config",
     "dphi_em._default",
+    "dphi_em._download",
     "dphi_em._errors",
     "dphi_em._models",
+    "dphi_em._progress",
     "dphi_em._transfer",
     "dphi_em._transport",
+    "dphi_em._uplink",
     "dphi_em._validate",
     "dphi_em._volumes",
 ]
