@@ -157,3 +157,26 @@ def test_the_saved_password_goes_only_to_the_server_it_was_saved_for(
     assert other.exit_code == 3, other.output
     assert "no password for client1" in one_error_line(other)
     assert emulator.password not in other.output
+
+
+def test_the_library_finds_what_login_save_saved(
+    emulator: Any, config_file: Path, client_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One configuration layer: log in once for the shell, and scripts find it too."""
+    from dphi_em import ConfigurationError, EMClient
+    from facade_helpers import client_factory
+
+    saved = invoke(
+        "--url", emulator.url, "-u", emulator.username, "login", "--save", "--password-stdin",
+        input=emulator.password + "\n",
+    )  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    with client_factory(client_kind)() as em:  # no argument, no variable: the saved file
+        assert str(em.base_url) == emulator.url
+        assert isinstance(em.nodes_status(), list)
+    # The environment wins over the file; the saved password never goes to another server.
+    monkeypatch.setenv("DPHI_EM_URL", "http://127.0.0.1:9/")
+    other = EMClient()
+    assert str(other.base_url) == "http://127.0.0.1:9/"
+    with other, pytest.raises(ConfigurationError, match="DPHI_EM_PASSWORD"):
+        other.get_token()
