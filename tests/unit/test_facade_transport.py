@@ -426,16 +426,25 @@ def _retry_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 @pytest.fixture
 def real_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Seconds passed to `time.sleep` and `asyncio.sleep` (neither waits more than 0 s)."""
+    """Seconds passed to `time.sleep` and `asyncio.sleep` by this thread (other threads, such
+    as a session emulator's, are left alone). Nothing waits more than 0 s."""
     recorded: list[float] = []
-    original_sleep = asyncio.sleep
+    original_sleep = time.sleep
+    original_asleep = asyncio.sleep
+    me = threading.get_ident()
 
     def fake_sleep(seconds: float) -> None:
+        if threading.get_ident() != me:
+            original_sleep(seconds)
+            return
         recorded.append(seconds)
 
     async def fake_asleep(seconds: float, *args: object) -> None:
+        if threading.get_ident() != me:
+            await original_asleep(seconds, *args)
+            return
         recorded.append(seconds)
-        await original_sleep(0)
+        await original_asleep(0)
 
     monkeypatch.setattr(time, "sleep", fake_sleep)
     monkeypatch.setattr(asyncio, "sleep", fake_asleep)
