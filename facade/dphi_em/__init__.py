@@ -70,7 +70,7 @@ if _typing.TYPE_CHECKING:
     from ._models import FileNode, NodeStatus, PodState, UplinkResult, iter_files
     from ._operations import ProgressArg
     from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
-    from ._transfer import ProgressCallback
+    from ._progress import ProgressCallback
     from ._transport import RetryPolicy
     from ._volumes import POD_NAME_RULE, AsyncPod, Pod, validate_pod_name
     from ._waiting import FATAL_WAITING_REASONS
@@ -115,7 +115,7 @@ _LAZY: dict[str, str] = {
     "PodFailedError": "._errors",
     "PodState": "._models",
     "ProgressArg": "._operations",
-    "ProgressCallback": "._transfer",
+    "ProgressCallback": "._progress",
     "RequestTimeoutError": "._errors",
     "RetryArg": "._base",
     "RetryPolicy": "._transport",

@@ -22,12 +22,13 @@ from . import _operations as ops
 from . import _timing
 from ._base import USER_AGENT, ClientBase, RetryArg
 from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from ._download import areceive_download
 from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
 from ._generated import Client, parse_uplink_count
 from ._models import FileNode, NodeStatus, PodState, UplinkResult
 from ._operations import ProgressArg, implements
+from ._progress import ProgressCallback
 from ._settings import NodeName
-from ._transfer import ProgressCallback, areceive_download
 from ._transport import AsyncRetryTransport, RetryPolicy, async_network_transport
 from ._volumes import AsyncPod
 
@@ -193,8 +194,7 @@ class AsyncEMClient(ClientBase):
         file_count = 0
         try:
             for batch in self._uplink_batches(batches, call.pod_name, reporter):
-                request = self._http.build_request(**batch.request)
-                request.stream = batch.stream
+                request = batch.stream.attach(self._http.build_request(**batch.request))
                 with map_transport_errors():
                     response = await self._http.send(request)
                 raise_for_response(response)

@@ -21,7 +21,7 @@ from ._config import DEFAULT_TIMEOUT, LARGE_UPLOAD_BYTES, resolve_config
 from ._errors import ClientClosedError, ValidationError
 from ._models import UplinkResult
 from ._operations import ProgressArg, UplinkCall
-from ._transfer import Progress, ProgressCallback
+from ._progress import Progress, ProgressCallback
 from ._transport import RetryPolicy
 from ._uplink import MultipartFileStream, UplinkFile, plan_uplink
 
@@ -54,8 +54,8 @@ def retry_policy(retry: RetryArg) -> RetryPolicy | None:
 class UplinkBatch:
     """One uplink call: its request arguments, its body and the file bytes it carries.
 
-    The body is attached as the request's stream after `build_request` (as `content=` it
-    would be wrapped in a sync-only stream).
+    The body is attached to the request built from `request` (`MultipartFileStream.attach`;
+    as `content=` it would be wrapped in a sync-only stream).
     """
 
     request: dict[str, Any]
@@ -169,7 +169,6 @@ class ClientBase:
             request = {
                 "method": "POST",
                 "url": "em/files/uplink",
-                "headers": stream.headers,
                 "extensions": extensions,
             }
             yield UplinkBatch(request, stream, size, tuple(batch))

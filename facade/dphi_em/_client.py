@@ -22,12 +22,13 @@ from . import _operations as ops
 from . import _timing
 from ._base import USER_AGENT, ClientBase, RetryArg
 from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from ._download import receive_download
 from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
 from ._generated import Client, parse_uplink_count
 from ._models import FileNode, NodeStatus, PodState, UplinkResult
 from ._operations import ProgressArg, implements
+from ._progress import ProgressCallback
 from ._settings import NodeName
-from ._transfer import ProgressCallback, receive_download
 from ._transport import RetryPolicy, RetryTransport, network_transport
 from ._volumes import Pod
 
@@ -191,8 +192,7 @@ class EMClient(ClientBase):
         file_count = 0
         try:
             for batch in self._uplink_batches(batches, call.pod_name, reporter):
-                request = self._http.build_request(**batch.request)
-                request.stream = batch.stream
+                request = batch.stream.attach(self._http.build_request(**batch.request))
                 with map_transport_errors():
                     response = self._http.send(request)
                 raise_for_response(response)

@@ -35,8 +35,8 @@ import httpx
 from . import _generated as gen
 from ._errors import ValidationError
 from ._models import FileNode, NodeStatus, PodState
+from ._progress import ProgressCallback
 from ._settings import NodeName
-from ._transfer import ProgressCallback
 from ._validate import (
     check_args,
     check_command,
