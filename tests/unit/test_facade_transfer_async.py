@@ -21,7 +21,7 @@ from dphi_em import APIError, IncompleteDownloadError, LocalFileExistsError, Val
 from dphi_em._download import DownloadTarget, areceive_download, receive_download
 from dphi_em._progress import Progress, format_bytes
 from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
-from hostile import HostileServer, http_response
+from hostile import RESET, HostileServer, http_response
 
 DRIVERS = ["sync", "async"]
 MiB = 1024 * 1024
@@ -541,6 +541,35 @@ def test_a_stalled_then_cut_body_leaves_nothing(dl: Path, driver: str) -> None:
     assert release.is_set()
     assert os.listdir(dl) == []
     assert server.errors == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_connection_reset_mid_body_leaves_nothing(dl: Path, driver: str) -> None:
+    taken = threading.Event()
+
+    def handler(request: bytes) -> Iterator[bytes]:
+        yield http_response(b"y" * 3000, headers={"Content-Length": "9000"})
+        taken.wait(10)  # the client has the first bytes (a reset would drop unread ones)
+        yield RESET
+
+    def progress(done: int, total: int) -> None:
+        if done == 3000:
+            taken.set()
+
+    with (
+        HostileServer(handler) as server,
+        pytest.raises(IncompleteDownloadError, match="broke off after 3000 bytes"),
+    ):
+        _download(
+            driver,
+            server.url + "em/files/downlink",
+            dl,
+            "data.bin",
+            progress=Progress(0, progress, bar=False, description="dl"),
+        )
+    assert taken.is_set()
+    assert os.listdir(dl) == []
+    assert len(server.requests) == 1
 
 
 # -- progress --------------------------------------------------------------------------------
