@@ -48,11 +48,15 @@ class Seen:
 
 @dataclasses.dataclass(frozen=True)
 class Answer:
-    """What to do with one request: send `data`, then close when `close` (RST when `reset`)."""
+    """What to do with one request: send `data`, then close when `close` (RST when `reset`).
+
+    `pace` > 0 sends `data` one byte at a time, that many seconds apart (a trickling server).
+    """
 
     data: bytes = b""
     close: bool = False
     reset: bool = False
+    pace: float = 0.0
 
 
 Handler = Callable[[Seen], Answer]
@@ -177,7 +181,13 @@ class HostileServer:
                 with self._lock:
                     self.seen.append(request)
                 answer = self.handler(request)
-                if answer.data:
+                if answer.pace > 0:
+                    for index in range(len(answer.data)):
+                        if self._stopped:
+                            return
+                        connection.sendall(answer.data[index : index + 1])
+                        time.sleep(answer.pace)
+                elif answer.data:
                     connection.sendall(answer.data)
                 if answer.reset:
                     connection.setsockopt(
