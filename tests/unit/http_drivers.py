@@ -129,7 +129,8 @@ class Http:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; the body is read."""
-        return self.driver.run(self.client.request(method, path, **kwargs))
+        response: httpx.Response = self.driver.run(self.client.request(method, path, **kwargs))
+        return response
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
@@ -144,7 +145,8 @@ class Http:
     def open_stream(self, method: str, path: str) -> httpx.Response:
         """Send a request and return its response unread (the caller closes it)."""
         request = self.client.build_request(method, path)
-        return self.driver.run(self.client.send(request, stream=True))
+        response: httpx.Response = self.driver.run(self.client.send(request, stream=True))
+        return response
 
     def close_response(self, response: httpx.Response) -> None:
         if isinstance(self.client, httpx.AsyncClient):
@@ -185,7 +187,7 @@ class Driver:
     def __repr__(self) -> str:
         return f"Driver({self.kind})"
 
-    def run(self, value: Awaitable[T] | T) -> T:
+    def run(self, value: Any) -> Any:
         """The value itself (sync), or the awaitable run to its end on the test's loop."""
         if inspect.isawaitable(value):
             assert self.loop is not None
@@ -288,7 +290,8 @@ class Driver:
             async def gather() -> list[Any]:
                 return list(await asyncio.gather(*(_awaited(call()) for _ in range(count))))
 
-            return self.run(gather())
+            gathered: list[Any] = self.run(gather())
+            return gathered
         barrier = threading.Barrier(count)
         results: list[Any] = [None] * count
         errors: list[BaseException] = []

@@ -68,7 +68,7 @@ def test_forced_423_answers_are_retried_over_a_real_socket(
         )
     assert response.status_code != 423  # the fourth attempt got through
     retries = [r for r in caplog.records if hasattr(r, "retry_reason")]
-    assert [r.retry_reason for r in retries] == ["423 LOCKED"] * 3  # type: ignore[attr-defined]
+    assert [r.retry_reason for r in retries] == ["423 LOCKED"] * 3
 
 
 class _RecordingStream:
@@ -123,7 +123,10 @@ def test_the_pool_reads_the_socket_through_the_wide_read_backend(
         response = driver.run(client.get(LIST))  # no token: a small 401 is enough
         assert response.status_code == 401
     finally:
-        driver.run(client.aclose() if isinstance(client, httpx.AsyncClient) else client.close())
+        if isinstance(client, httpx.AsyncClient):
+            driver.run(client.aclose())
+        else:
+            client.close()
     assert recording.connects == 1
     assert recording.asked
     assert min(recording.asked) >= READ_SIZE

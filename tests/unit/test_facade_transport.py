@@ -14,7 +14,7 @@ import email.utils
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dphi_em.testing
 import httpcore
@@ -173,7 +173,13 @@ def test_locked_post_is_resent_whole(driver: Driver) -> None:
 class Flaky:
     """Raises `exc` for the first `count` requests to `path`, then defers to `fake`."""
 
-    def __init__(self, fake: FakeEM, path: str, exc: type[Exception], count: int) -> None:
+    def __init__(
+        self,
+        fake: FakeEM | Callable[[httpx.Request], httpx.Response],
+        path: str,
+        exc: type[httpx.TransportError],
+        count: int,
+    ) -> None:
         self.fake, self.path, self.exc, self.count = fake, path, exc, count
         self.attempts = 0
 
@@ -187,7 +193,7 @@ class Flaky:
 
 @pytest.mark.parametrize("exc", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
 def test_post_is_retried_when_it_was_certainly_not_sent(
-    driver: Driver, exc: type[Exception]
+    driver: Driver, exc: type[httpx.TransportError]
 ) -> None:
     flaky = Flaky(FakeEM(), RUN, exc, 2)
     rec = Recorder()
@@ -201,7 +207,7 @@ def test_post_is_retried_when_it_was_certainly_not_sent(
     "exc", [httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteTimeout]
 )
 def test_post_is_never_resent_after_the_server_may_have_started(
-    driver: Driver, exc: type[Exception]
+    driver: Driver, exc: type[httpx.TransportError]
 ) -> None:
     flaky = Flaky(FakeEM(), RUN, exc, 1)
     rec = Recorder()
@@ -213,7 +219,9 @@ def test_post_is_never_resent_after_the_server_may_have_started(
 
 
 @pytest.mark.parametrize("exc", [httpx.ReadError, httpx.RemoteProtocolError])
-def test_get_is_retried_after_a_broken_connection(driver: Driver, exc: type[Exception]) -> None:
+def test_get_is_retried_after_a_broken_connection(
+    driver: Driver, exc: type[httpx.TransportError]
+) -> None:
     flaky = Flaky(FakeEM(), LIST, exc, 1)
     rec = Recorder()
     http = driver.client(flaky, policy=RetryPolicy(), recorder=rec)
