@@ -134,8 +134,8 @@ def _sent_range(response: httpx.Response) -> str | None:
 class DownloadTarget:
     """One downlink's local file: named, written aside, checked, then renamed into place.
 
-    The I/O-free decisions of a download and its local file, fed by a sync or an async
-    driver. Use it as a context manager: leaving it without `commit()` (an exception, a
+    Every decision of a download, and its local file; a sync or an async driver only moves
+    the body's bytes into it (no network I/O here). Use it as a context manager: leaving it without `commit()` (an exception, a
     cancelled task) calls `abort()`.
 
     ```python
