@@ -93,11 +93,15 @@ def write_context(
     dockerfile: bytes,
     out: BinaryIO,
     excluded: Callable[[str], bool],
+    ignore_patterns: list[str],
 ) -> str:
     """Write a build context tar of `context` into `out`; return the Dockerfile's name in it.
 
     Regular files, folders and symlinks (as links, never followed) are archived; anything
-    else is left out, as is whatever `excluded(relative_path)` says (`.dockerignore`).
+    else is left out, as is whatever `excluded(relative_path)` says (`.dockerignore`). The
+    Dockerfile goes in under a name of its own, listed in the tar's `.dockerignore` (the
+    context's patterns plus that name) so that the engine drops it from the context once
+    read, as the docker CLI does with a Dockerfile from outside the context.
 
     Raises:
         ConfinedPathError: `context` is not a folder inside `volume`.
@@ -122,16 +126,20 @@ def write_context(
                 names.add(prefix + folder)
             folders[:] = kept  # fwalk descends only into these
             for name in sorted(files):
+                if prefix + name == ".dockerignore":
+                    continue  # written below, with the Dockerfile's name added
                 if not excluded(prefix + name):
                     _add(archive, prefix + name, name, top_fd)
                     names.add(prefix + name)
         arcname = ".dphi-em.Dockerfile"
         while arcname in names:
             arcname = "_" + arcname
-        info = tarfile.TarInfo(arcname)
-        info.size = len(dockerfile)
-        info.mode = 0o644
-        archive.addfile(info, io.BytesIO(dockerfile))
+        ignore = "\n".join([*(ignore_patterns or [".dockerignore"]), arcname]) + "\n"
+        for member, data in ((arcname, dockerfile), (".dockerignore", ignore.encode())):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
     return arcname
 
 

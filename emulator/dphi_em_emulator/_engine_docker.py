@@ -409,7 +409,7 @@ class DockerEngine(PodEngine):
             with open(staging / "context.tar", "w+b") as context:
                 try:
                     arcname = _dockerfile.write_context(
-                        request.context, request.volume, dockerfile, context, excluded
+                        request.context, request.volume, dockerfile, context, excluded, patterns
                     )
                 except (OSError, _dockerfile.ConfinedPathError) as exc:
                     raise _build_failed(

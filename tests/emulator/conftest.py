@@ -19,6 +19,8 @@ Fixtures:
         `httpx.Client` logged in to `server` (default: `docker_em`) with a few shorthands
         for the calls the tests repeat (`uplink`, `build`, `run`, `state`, `wait`, `fetch`).
     docker_pod (function): a fresh pod name (so a fresh volume).
+    docker_leftovers (function): `docker_leftovers(instance) -> list[str]`, the containers and
+        images an emulator instance left in the engine.
 """
 
 from __future__ import annotations
@@ -205,6 +207,12 @@ def docker_http(docker_em: EmulatorServer) -> Iterator[Callable[..., EMCalls]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def docker_leftovers(docker_client: Any) -> Callable[[str], list[str]]:
+    """`docker_leftovers(instance)`: what an emulator instance left in the engine."""
+    return lambda instance: leftovers(docker_client, instance)
 
 
 @pytest.fixture

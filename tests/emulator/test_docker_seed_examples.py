@@ -121,7 +121,10 @@ def test_pod_intercommunication_in_a_namespace(docker_http, docker_pod: str) -> 
     )
     em.wait(server, until="running")
     address = f"client2-{server}:80"
-    fetch = f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /data/server-data.txt {address}/ && break; sleep 0.3; done"
+    fetch = (  # the server may still be starting to listen: a few tries
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /data/server-data.txt {address}/ "
+        "&& break; sleep 0.3; done"
+    )
     em.run(ONBOARD, client, namespace=True, command="/bin/sh -c", args=[fetch])
     assert em.wait(client)["exitCode"] == 0
     assert em.fetch("server-data.txt", client).content == page
@@ -132,7 +135,8 @@ def test_pod_intercommunication_in_a_namespace(docker_http, docker_pod: str) -> 
         lone,
         command="/bin/sh -c",
         args=[
-            f"ls /sys/class/net > /data/net; wget -q -T 2 {address}/ -O /data/got; echo $? > /data/rc"
+            "ls /sys/class/net > /data/net; "
+            f"wget -q -T 2 {address}/ -O /data/got; echo $? > /data/rc"
         ],
     )
     em.wait(lone)
