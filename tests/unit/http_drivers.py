@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from dphi_em import AsyncEMClient, EMClient
 from dphi_em._auth import TokenAuth
 from dphi_em._config import Credentials
 from dphi_em._transport import (
@@ -175,6 +176,36 @@ class Http:
             self.client.close()
 
 
+class EM:
+    """`EMClient` or `AsyncEMClient` with plain methods: coroutines are run to their end."""
+
+    def __init__(self, driver: Driver, client: Any) -> None:
+        self.driver = driver
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if not inspect.ismethod(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.driver.run(attr(*args, **kwargs))
+
+        return call
+
+    def close(self) -> None:
+        if isinstance(self.client, AsyncEMClient):
+            self.driver.run(self.client.aclose())
+        else:
+            self.client.close()
+
+    def __enter__(self) -> EM:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class Driver:
     """Builds clients and runs calls for one mode: `sync` or `async` (asyncio)."""
 
@@ -221,6 +252,10 @@ class Driver:
             if peak is not None:
                 peak.enter()
             try:
+                if not isinstance(request.stream, httpx.SyncByteStream):
+                    # an async upload stream: read it as a socket would, for sync handlers
+                    body = b"".join([chunk async for chunk in request.stream])
+                    request.stream = httpx.ByteStream(body)
                 if delay:
                     await asyncio.sleep(delay)
                 else:
@@ -278,6 +313,22 @@ class Driver:
         http = Http(self, client, auth, transport)
         self._clients.append(http)
         return http
+
+    def em(
+        self,
+        handler: Handler | None = None,
+        *,
+        base_url: str | None = BASE_URL,
+        username: str | None = USER,
+        password: str | None = PASSWORD,
+        retry: RetryPolicy | bool | None = False,
+        **kwargs: Any,
+    ) -> EM:
+        """`EMClient` (sync) or `AsyncEMClient` (async) on `handler` (a MockTransport)."""
+        client_class = AsyncEMClient if self.is_async else EMClient
+        if handler is not None:
+            kwargs["transport"] = self.mock(handler)
+        return EM(self, client_class(base_url, username, password, retry=retry, **kwargs))
 
     def concurrently(self, count: int, call: Callable[[], Any]) -> list[Any]:
         """Run `call` `count` times at once: threads behind a barrier, or asyncio tasks.

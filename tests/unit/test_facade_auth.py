@@ -1,8 +1,9 @@
 """The token flow: login, proactive and concurrent refresh, 401 handling, rotation, secrets.
 
-Most tests run twice through the `driver` fixture: `TokenAuth` under `httpx.Client`
-(`sync_auth_flow`) and under `httpx.AsyncClient` (`async_auth_flow`). The last ones check how
-`EMClient` wires it (configuration, raw calls, large uploads).
+Every test but a few asyncio-only ones runs twice through the `driver` fixture: `TokenAuth`
+under `httpx.Client` (`sync_auth_flow`) and under `httpx.AsyncClient` (`async_auth_flow`).
+The last ones check how `EMClient` and `AsyncEMClient` wire it (configuration, raw calls,
+large uploads).
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
-from dphi_em import AuthenticationError, ConfigurationError, EMClient
+from dphi_em import AuthenticationError, ConfigurationError
 from dphi_em._auth import FRESH_TOKEN_EXTENSION, TokenAuth, jwt_claims
 from dphi_em._config import Credentials
 from em_api_client.api.em import em_files_list_list
-from fake_em import PASSWORD, USER, FakeEM, make_client, make_jwt
+from fake_em import PASSWORD, USER, FakeEM, make_jwt
 from http_drivers import DRIVERS, Clock, Driver, driver_fixture
 
 
@@ -373,38 +375,37 @@ def test_jwt_claims_reads_the_payload_and_tolerates_garbage() -> None:
     assert jwt_claims("a.!!!.c") == {}
 
 
-# -- wired into EMClient (sync) -----------------------------------------------------------------
+# -- wired into EMClient and AsyncEMClient ------------------------------------------------------
 
 
-def test_em_client_get_token_logs_in_explicitly() -> None:
+def test_em_client_get_token_logs_in_explicitly(driver: Driver) -> None:
     fake = FakeEM()
-    with make_client(fake) as em:
+    with driver.em(fake) as em:
         em.get_token()
         assert fake.calls == [("POST", "/auth/")]
         em.files_list()
     assert fake.logins == 1
 
 
-def test_em_client_bad_credentials_raise_without_sending_the_operation() -> None:
+def test_em_client_bad_credentials_raise_without_sending_the_operation(driver: Driver) -> None:
     fake = FakeEM()
-    em = EMClient(
-        "http://em.test/",
-        "client1",
-        "wrong-password-xyz",
-        transport=httpx.MockTransport(fake),
-        retry=False,
-    )
-    with em, pytest.raises(AuthenticationError) as info:
-        em.files_list()
+    with driver.em(fake, password="wrong-password-xyz") as em:
+        with pytest.raises(AuthenticationError) as info:
+            em.files_list()
+        assert "wrong-password-xyz" not in repr(em.client)
     assert info.value.status_code == 401
     assert "wrong-password-xyz" not in str(info.value)
     assert [c[1] for c in fake.calls] == ["/auth/"]
 
 
-def test_em_client_missing_credentials_fail_naming_argument_and_variable() -> None:
+def test_em_client_missing_credentials_fail_naming_argument_and_variable(
+    driver: Driver,
+) -> None:
     fake = FakeEM()
-    em = EMClient("http://em.test/", transport=httpx.MockTransport(fake), retry=False)
-    with em, pytest.raises(ConfigurationError) as info:
+    with (
+        driver.em(fake, username=None, password=None) as em,
+        pytest.raises(ConfigurationError) as info,
+    ):
         em.files_list()
     message = str(info.value)
     for name in ("username", "DPHI_EM_USERNAME", "password", "DPHI_EM_PASSWORD"):
@@ -412,46 +413,54 @@ def test_em_client_missing_credentials_fail_naming_argument_and_variable() -> No
     assert fake.calls == []
 
 
-def test_credentials_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_come_from_the_environment(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DPHI_EM_USERNAME", "client1")
     monkeypatch.setenv("DPHI_EM_PASSWORD", PASSWORD)
     monkeypatch.setenv("DPHI_EM_URL", "http://env.test:9000/base")
     fake = FakeEM()
     fake.prefix = "/base"
-    with EMClient(transport=httpx.MockTransport(fake), retry=False) as em:
+    with driver.em(fake, base_url=None, username=None, password=None) as em:
         em.files_list()
         assert str(em.base_url) == "http://env.test:9000/base/"
     assert fake.calls == [("POST", "/base/auth/"), ("GET", "/base/em/files/list")]
 
 
-def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_arguments_win_over_the_environment(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DPHI_EM_USERNAME", "someone-else")
     monkeypatch.setenv("DPHI_EM_PASSWORD", "nope")
     monkeypatch.setenv("DPHI_EM_URL", "http://wrong.test/")
     fake = FakeEM()
-    with make_client(fake) as em:
+    with driver.em(fake) as em:
         em.files_list()
     assert fake.logins == 1
     assert fake.requests[0].url.host == "em.test"
 
 
-def test_default_url_when_nothing_is_set() -> None:
-    assert str(EMClient(username="u", password="p").base_url) == "http://localhost:8000/"
+def test_default_url_when_nothing_is_set(driver: Driver) -> None:
+    with driver.em(base_url=None, username="u", password="p") as em:
+        assert str(em.base_url) == "http://localhost:8000/"
 
 
-def test_raw_calls_share_the_token_flow() -> None:
+def test_raw_calls_share_the_token_flow(driver: Driver) -> None:
     fake = FakeEM()
-    with make_client(fake) as em:
+    raw_call = (
+        em_files_list_list.asyncio_detailed if driver.is_async else em_files_list_list.sync_detailed
+    )
+    with driver.em(fake) as em:
         em.files_list()
         fake.revoke_access()
-        response = em_files_list_list.sync_detailed(client=em.raw, pod_name="pod-a")
+        response = driver.run(raw_call(client=em.raw, pod_name="pod-a"))
     assert response.status_code == 200
     assert fake.logins == 1
     assert fake.refreshes == 1
     assert fake.requests[-1].url.params["pod_name"] == "pod-a"
 
 
-def test_large_uplink_gets_a_fresh_token(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_large_uplink_gets_a_fresh_token(driver: Driver, tmp_path: Path) -> None:
     fake = FakeEM()
     fake.routes[("POST", "/em/files/uplink")] = lambda r: httpx.Response(
         200, json={"message": "ok", "data": {"file_count": 1, "total_size_kb": 1.0}}
@@ -462,9 +471,8 @@ def test_large_uplink_gets_a_fresh_token(tmp_path) -> None:  # type: ignore[no-u
     small = tmp_path / "small.bin"
     small.write_bytes(b"x")
     clock = Clock()
-    em = make_client(fake)
-    em._auth._clock = clock
-    with em:
+    with driver.em(fake) as em:
+        em._auth._clock = clock
         em.files_list()
         clock.now += 60
         em.uplink([small])

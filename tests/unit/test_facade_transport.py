@@ -2,7 +2,8 @@
 testing mode, logging, wide socket reads.
 
 Most tests run twice through the `driver` fixture: `RetryTransport` under `httpx.Client` and
-`AsyncRetryTransport` under `httpx.AsyncClient`. The last ones check `EMClient`'s wiring.
+`AsyncRetryTransport` under `httpx.AsyncClient`. The last ones check how `EMClient` and
+`AsyncEMClient` wire them.
 Real-socket checks of the network transports are in `test_facade_async_network.py`.
 """
 
@@ -15,17 +16,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dphi_em.testing
 import httpcore
 import httpx
 import pytest
-from dphi_em import BusyError, ConnectionFailedError, EMClient, RequestTimeoutError, RetryPolicy
+from dphi_em import (
+    AsyncEMClient,
+    BusyError,
+    ConnectionFailedError,
+    EMClient,
+    RequestTimeoutError,
+    RetryPolicy,
+)
 from dphi_em._errors import TransportError, map_transport_errors
 from dphi_em._retry import retry_delay
 from dphi_em._transport import (
     READ_SIZE,
     AsyncInFlightGate,
+    AsyncRetryTransport,
     AsyncWideReadBackend,
     InFlightGate,
     RetryTransport,
@@ -33,7 +43,7 @@ from dphi_em._transport import (
     async_network_transport,
     network_transport,
 )
-from fake_em import PASSWORD, FakeEM, error, make_client
+from fake_em import PASSWORD, FakeEM, error
 from http_drivers import DRIVERS, Driver, Peak, Recorder, driver_fixture, log_signal
 
 
@@ -615,13 +625,13 @@ def test_the_network_transports_sit_on_wide_read_backends() -> None:
     assert isinstance(async_transport._pool._network_backend, AsyncWideReadBackend)
 
 
-# -- wired into EMClient (sync) -----------------------------------------------------------------
+# -- wired into EMClient and AsyncEMClient ------------------------------------------------------
 
 
-def test_em_client_raises_busy_error_when_the_retries_run_out() -> None:
+def test_em_client_raises_busy_error_when_the_retries_run_out(driver: Driver) -> None:
     fake, seen = _locked_then_ok(100, retry_after="10")
     with (
-        make_client(fake, retry=RetryPolicy(max_attempts=4, max_total=1000)) as em,
+        driver.em(fake, retry=RetryPolicy(max_attempts=4, max_total=1000)) as em,
         dphi_em.testing.testing(),
         pytest.raises(BusyError) as info,
     ):
@@ -631,24 +641,25 @@ def test_em_client_raises_busy_error_when_the_retries_run_out() -> None:
     assert info.value.retry_after == 10.0
 
 
-def test_em_client_retries_423_by_default() -> None:
-    assert EMClient("http://x.test/", "u", "p").retry_policy == RetryPolicy()
+def test_em_client_retries_423_by_default(driver: Driver) -> None:
+    client_class = AsyncEMClient if driver.is_async else EMClient
+    assert client_class("http://x.test/", "u", "p").retry_policy == RetryPolicy()
     fake, seen = _locked_then_ok(3)
-    with make_client(fake, retry=True) as em, dphi_em.testing.testing():
+    with driver.em(fake, retry=True) as em, dphi_em.testing.testing():
         assert em.retry_policy == RetryPolicy()
         assert em.image_list() == ["img"]
     assert len(seen) == 4
 
 
 @pytest.mark.parametrize("retry", [False, RetryPolicy.disabled()])
-def test_em_client_retries_can_be_disabled(retry: RetryPolicy | bool) -> None:
+def test_em_client_retries_can_be_disabled(driver: Driver, retry: RetryPolicy | bool) -> None:
     fake, seen = _locked_then_ok(1)
-    with make_client(fake, retry=retry) as em, pytest.raises(BusyError):
+    with driver.em(fake, retry=retry) as em, pytest.raises(BusyError):
         em.image_list()
     assert len(seen) == 1
 
 
-def test_em_client_resends_a_locked_uplink_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_em_client_resends_a_locked_uplink_whole(driver: Driver, tmp_path: Path) -> None:
     fake = FakeEM()
     bodies: list[bytes] = []
 
@@ -663,7 +674,7 @@ def test_em_client_resends_a_locked_uplink_whole(tmp_path) -> None:  # type: ign
     fake.routes[("POST", "/em/files/uplink")] = handler
     path = tmp_path / "f.bin"
     path.write_bytes(bytes(range(256)) * 10)
-    with make_client(fake, retry=RetryPolicy()) as em, dphi_em.testing.testing():
+    with driver.em(fake, retry=RetryPolicy()) as em, dphi_em.testing.testing():
         result = em.uplink([path])
     assert result.file_count == 1
     assert len(bodies) == 2
@@ -671,18 +682,28 @@ def test_em_client_resends_a_locked_uplink_whole(tmp_path) -> None:  # type: ign
     assert bytes(range(256)) * 10 in bodies[1]
 
 
-def test_em_client_maps_connection_failures_with_the_request() -> None:
+def test_em_client_maps_connection_failures_with_the_request(driver: Driver) -> None:
     flaky = Flaky(FakeEM(), "/auth/", httpx.ConnectError, 100)
-    em = make_client(flaky, retry=RetryPolicy(max_attempts=3))
-    with em, dphi_em.testing.testing(), pytest.raises(ConnectionFailedError) as info:
+    with (
+        driver.em(flaky, retry=RetryPolicy(max_attempts=3)) as em,
+        dphi_em.testing.testing(),
+        pytest.raises(ConnectionFailedError) as info,
+    ):
         em.files_list()
     assert flaky.attempts == 3
     assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert info.value.request is not None
+    assert info.value.request.url == "http://em.test/auth/"
 
 
-def test_em_client_talks_through_a_retry_transport_on_a_wide_read_pool() -> None:
-    with EMClient("http://127.0.0.1:9/", "u", "p") as em:
+def test_em_client_talks_through_a_retry_transport_on_a_wide_read_pool(driver: Driver) -> None:
+    with driver.em(base_url="http://127.0.0.1:9/", username="u", password="p") as em:
         transport = em._transport
-        assert isinstance(transport, RetryTransport)
-        assert isinstance(transport.inner, httpx.HTTPTransport)
-        assert isinstance(transport.inner._pool._network_backend, WideReadBackend)
+        if driver.is_async:
+            assert isinstance(transport, AsyncRetryTransport)
+            assert isinstance(transport.inner, httpx.AsyncHTTPTransport)
+            assert isinstance(transport.inner._pool._network_backend, AsyncWideReadBackend)
+        else:
+            assert isinstance(transport, RetryTransport)
+            assert isinstance(transport.inner, httpx.HTTPTransport)
+            assert isinstance(transport.inner._pool._network_backend, WideReadBackend)
