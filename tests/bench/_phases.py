@@ -21,12 +21,16 @@ from typing import Any
 
 from _procs import EM, HERE, KIB, MIB, PASSWORD, PY, USER, BenchError, Proc, Server, run_process
 
-__all__ = ["LIST_POD", "Bench", "Payloads", "make_payloads", "seed_listing"]
+__all__ = ["FACADES", "LIST_POD", "ROUND", "Bench", "Payloads", "make_payloads", "seed_listing"]
 
 #: The pod whose small volume every client lists in the per-call figure.
 LIST_POD = "bench-list"
 #: Files per uplink call for the baselines (what the facade does: Django's 100-file limit).
 BATCH = 100
+#: The facade's clients and the prefix of their children in `clients.py`.
+FACADES = {"facade": "facade", "async": "async"}
+#: The clients of one round of a transfer figure, in order: each facade next to curl.
+ROUND = ("facade", "curl", "async", "requests")
 
 
 # -- payloads -------------------------------------------------------------------------------
@@ -162,9 +166,11 @@ class Bench:
         total = sum(p.stat().st_size for p in paths)
         batches = [[str(p) for p in paths[i : i + BATCH]] for i in range(0, len(paths), BATCH)]
         sink = url != self.emulator_url
-        if who == "facade":
+        if who in FACADES:
             args = {**self.facade_args(url), "paths": [str(p) for p in paths], "dest": dest}
-            return self.client("facade_uplink", {**args, "bytes": total, "check_count": not sink})
+            return self.client(
+                f"{FACADES[who]}_uplink", {**args, "bytes": total, "check_count": not sink}
+            )
         if who == "raw":
             return self.raw("up", {**self.token_args(), "batches": batches, "dest": dest})
         if who == "requests":
@@ -195,10 +201,10 @@ class Bench:
         self.em.delete(dest)
 
     def uplinks(self, label: str, paths: list[Path], runs: int) -> None:
-        """`runs` interleaved uplinks by facade, curl and requests to the emulator."""
+        """`runs` interleaved uplinks by facade, curl, async facade and requests."""
         self.warm_up_uplink(paths)
         for _ in range(runs):
-            for who in ("facade", "curl", "requests"):
+            for who in ROUND:
                 sample = self.uplink_once(who, paths, "up", self.emulator_url)
                 self.check_uplinked("up", paths)
                 sample["mib"] = sum(p.stat().st_size for p in paths) / MIB
@@ -218,10 +224,10 @@ class Bench:
         out_dir.mkdir()
         size = self.payloads.big_bytes
         try:
-            if who == "facade":
+            if who in FACADES:
                 args = {**self.facade_args(url), "filepath": "src/big.bin"}
                 return self.client(
-                    "facade_downlink", {**args, "out_dir": str(out_dir), "bytes": size}
+                    f"{FACADES[who]}_downlink", {**args, "out_dir": str(out_dir), "bytes": size}
                 )
             if who == "requests":
                 args = {**self.token_args(), "filepath": "src/big.bin", "out_dir": str(out_dir)}
@@ -239,10 +245,10 @@ class Bench:
             shutil.rmtree(out_dir, ignore_errors=True)
 
     def downlinks(self, runs: int) -> None:
-        """`runs` interleaved downlinks of the big file by facade, curl and requests."""
+        """`runs` interleaved downlinks of the big file by facade, curl, async and requests."""
         self.downlink_once("curl", self.emulator_url)  # warm-up, not recorded
         for _ in range(runs):
-            for who in ("facade", "curl", "requests"):
+            for who in ROUND:
                 sample = self.downlink_once(who, self.emulator_url)
                 sample["mib"] = self.payloads.big_bytes / MIB
                 self.record(f"downlink_big.{who}", sample)
@@ -260,16 +266,18 @@ class Bench:
             for who, name in (
                 ("facade", "facade_list"),
                 ("httpx", "httpx_list"),
+                ("async", "async_list"),
+                ("httpx_async", "httpx_async_list"),
                 ("requests", "requests_list"),
             ):
-                base = self.facade_args() if who == "facade" else self.token_args()
+                base = self.facade_args() if who in FACADES else self.token_args()
                 sample = self.client(name, {**base, "pod_name": LIST_POD, "calls": calls})
                 self.record(f"files_list.{who}", sample)
 
     # ---- 4. capacity of each side
 
     def capacity(self, runs: int, runs_small: int) -> None:
-        """The emulator against raw-socket clients; facade and curl against the raw sink.
+        """The emulator against raw-socket clients; the facades and curl against the raw sink.
 
         The last raw uplink of the big file stays on the emulator as `src/big.bin`, the
         file every downlink figure reads.
@@ -284,7 +292,7 @@ class Bench:
             self.record("emulator_uplink_big.raw", {**sample, "mib": self.mib})
             args = {**self.token_args(), "filepath": "src/big.bin"}
             self.record("emulator_downlink_big.raw", {**self.raw("down", args), "mib": self.mib})
-            for who in ("facade", "curl"):
+            for who in ("facade", "curl", "async"):
                 sample = self.uplink_once(who, big, "up", self.sink_url)
                 self.record(f"sink_uplink_big.{who}", {**sample, "mib": self.mib})
                 sample = self.downlink_once(who, self.sink_url)
@@ -296,7 +304,7 @@ class Bench:
             sample = self.uplink_once("raw", small, "up", self.emulator_url)
             self.check_uplinked("up", small)
             self.record("emulator_uplink_small.raw", {**sample, "mib": small_mib})
-            for who in ("facade", "curl"):
+            for who in ("facade", "curl", "async"):
                 sample = self.uplink_once(who, small, "up", self.sink_url)
                 self.record(f"sink_uplink_small.{who}", {**sample, "mib": small_mib})
 
@@ -324,8 +332,14 @@ class Bench:
 
     # ---- profiles
 
-    def profile(self, what: str) -> str:
-        """The cProfile summary of one facade child for the figure `what`."""
+    def profile(self, key: str) -> str:
+        """The cProfile summary of one facade child for the figure `key`.
+
+        `key` is a figure (`uplink_big`, ..., `startup`: the `EMClient` child), or
+        `async:` and a transfer or listing figure (the `AsyncEMClient` child).
+        """
+        kind, _, what = key.rpartition(":")
+        prefix = FACADES[kind or "facade"]
         big = [self.payloads.big]
         if what == "uplink_big":
             args = {
@@ -334,13 +348,13 @@ class Bench:
                 "dest": "up",
                 "bytes": self.payloads.big_bytes,
             }
-            report = self.client("facade_uplink", {**args, "profile": True})
+            report = self.client(f"{prefix}_uplink", {**args, "profile": True})
             self.check_uplinked("up", big)
         elif what == "uplink_small":
             paths = self.payloads.small
             args = {**self.facade_args(), "paths": [str(p) for p in paths], "dest": "up"}
             report = self.client(
-                "facade_uplink", {**args, "bytes": self.payloads.small_bytes, "profile": True}
+                f"{prefix}_uplink", {**args, "bytes": self.payloads.small_bytes, "profile": True}
             )
             self.check_uplinked("up", paths)
         elif what == "downlink_big":
@@ -349,14 +363,15 @@ class Bench:
             try:
                 args = {**self.facade_args(), "filepath": "src/big.bin", "out_dir": str(out_dir)}
                 report = self.client(
-                    "facade_downlink", {**args, "bytes": self.payloads.big_bytes, "profile": True}
+                    f"{prefix}_downlink",
+                    {**args, "bytes": self.payloads.big_bytes, "profile": True},
                 )
             finally:
                 shutil.rmtree(out_dir, ignore_errors=True)
         elif what == "files_list":
             args = {**self.facade_args(), "pod_name": LIST_POD, "calls": self.args.list_calls}
-            report = self.client("facade_list", {**args, "profile": True})
-        elif what == "startup":
+            report = self.client(f"{prefix}_list", {**args, "profile": True})
+        elif what == "startup" and prefix == "facade":
             report = self.client("facade_help", {"profile": True})
         else:
             raise ValueError(what)

@@ -16,6 +16,9 @@ from _procs import KIB, MIB
 
 __all__ = ["Row", "figures", "format_table", "machine"]
 
+#: How the table names the two facade clients.
+SYNC, ASYNC = "EMClient", "AsyncEMClient"
+
 
 # -- figures --------------------------------------------------------------------------------
 
@@ -79,41 +82,70 @@ def round_verdict(values: list[float], ok: Callable[[float], bool]) -> tuple[flo
 
 
 def transfer_rows(
-    number: str, label: str, key: str, s: dict[str, list[dict[str, Any]]], *, rss_target: bool
+    number: str,
+    label: str,
+    key: str,
+    s: dict[str, list[dict[str, Any]]],
+    *,
+    rss_target: bool,
+    who: str = "facade",
 ) -> list[Row]:
-    """Throughput (>= 0.9x curl) and peak RSS growth rows of one transfer figure."""
-    facade, curl, requests = (throughput(s[f"{key}.{w}"]) for w in ("facade", "curl", "requests"))
-    # Throughput ratio facade/curl of each round = curl's time / the facade's time.
-    ratios = [1 / r for r in paired(s[f"{key}.facade"], s[f"{key}.curl"])]
+    """Throughput (>= 0.9x curl) and peak RSS growth rows of one transfer figure.
+
+    `who` is `facade` (`EMClient`, against curl and requests) or `async` (`AsyncEMClient`,
+    against curl and `EMClient`), each paired round by round with curl.
+    """
+    speed = {w: throughput(s[f"{key}.{w}"]) for w in ("facade", "curl", "requests", who)}
+    # Throughput ratio ours/curl of each round = curl's time / our time.
+    ratios = [1 / r for r in paired(s[f"{key}.{who}"], s[f"{key}.curl"])]
     ratio, result = round_verdict(ratios, lambda r: r >= 0.9)
-    rss = {w: peak_growth(s[f"{key}.{w}"]) for w in ("facade", "curl", "requests")}
+    rss = {w: peak_growth(s[f"{key}.{w}"]) for w in ("facade", "curl", "requests", who)}
+    if who == "facade":
+        name = label
+        speeds = f"curl {speed['curl']:.0f} · requests {speed['requests']:.0f} MiB/s"
+        memory = f"requests {rss['requests']:.1f} · curl {rss['curl']:.1f} MiB"
+        relative = _relative(rss["facade"], rss["requests"], "requests")
+        profile = key
+    else:
+        name = f"{label}, {ASYNC}"
+        speeds = f"curl {speed['curl']:.0f} · {SYNC} {speed['facade']:.0f} MiB/s"
+        memory = f"{SYNC} {rss['facade']:.1f} · curl {rss['curl']:.1f} MiB"
+        relative = _relative(rss[who], rss["facade"], SYNC)
+        profile = f"{who}:{key}"
     rows = [
         Row(
             number,
-            f"{label}: throughput",
-            f"{facade:.0f} MiB/s",
-            f"curl {curl:.0f} · requests {requests:.0f} MiB/s",
+            f"{name}: throughput",
+            f"{speed[who]:.0f} MiB/s",
+            speeds,
             f"{ratio:.2f}x curl",
             ">= 0.90x curl",
             result,
-            profile=key,
-            values={"facade": facade, "curl": curl, "requests": requests, "ratio": ratio},
+            profile=profile,
+            values={**speed, "ratio": ratio},
         )
     ]
     rows.append(
         Row(
             number,
-            f"{label}: peak RSS growth",
-            f"{rss['facade']:.1f} MiB",
-            f"requests {rss['requests']:.1f} · curl {rss['curl']:.1f} MiB",
-            _relative(rss["facade"], rss["requests"], "requests"),
+            f"{name}: peak RSS growth",
+            f"{rss[who]:.1f} MiB",
+            memory,
+            relative,
             "<= 64 MiB" if rss_target else "info",
-            verdict(rss["facade"] <= 64) if rss_target else "info",
-            profile=key,
+            verdict(rss[who] <= 64) if rss_target else "info",
+            profile=profile,
             values={f"{w}_mib": v for w, v in rss.items()},
         )
     )
     return rows
+
+
+def _busy(runs: list[dict[str, Any]]) -> str:
+    """How busy a client and the emulator were during its runs (median CPU / wall)."""
+    mine = statistics.median(x["cpu_s"] / x["seconds"] for x in runs)
+    theirs = statistics.median(x["emulator_cpu_s"] / x["seconds"] for x in runs)
+    return f"busy {mine:.0%} and the emulator {theirs:.0%} of the time"
 
 
 def capacity_rows(
@@ -129,19 +161,20 @@ def capacity_rows(
     ):
         facade = throughput(s[f"{ceiling_key}.facade"])
         curl = throughput(s[f"{ceiling_key}.curl"])
+        alone_async = throughput(s[f"{ceiling_key}.async"])
         emulator = throughput(s[f"emulator_{figure}.raw"])
         measured = throughput(s[f"{figure}.facade"])
         side = "emulator" if emulator < facade else "client"
-        busy = {
-            who: statistics.median(x[key] / x["seconds"] for x in s[f"{figure}.facade"])
-            for who, key in (("facade", "cpu_s"), ("emulator", "emulator_cpu_s"))
-        }
+        side_async = "emulator" if emulator < alone_async else "client"
+        measured_async = throughput(s[f"{figure}.async"])
+        busy, busy_async = _busy(s[f"{figure}.facade"]), _busy(s[f"{figure}.async"])
         bounds[figure] = (
             f"{side}: the emulator alone (raw-socket client) {emulator:.0f} MiB/s; the facade "
             f"alone (raw-socket {peer}) {facade:.0f} MiB/s, curl {curl:.0f}; the facade "
-            f"against the emulator {measured:.0f} MiB/s, with the facade busy "
-            f"{busy['facade']:.0%} and the emulator {busy['emulator']:.0%} of the time "
-            "(CPU seconds / wall seconds; 100% = one core)"
+            f"against the emulator {measured:.0f} MiB/s, with the facade {busy} "
+            "(CPU seconds / wall seconds; 100% = one core). "
+            f"{ASYNC}: {side_async}; alone {alone_async:.0f} MiB/s, against the emulator "
+            f"{measured_async:.0f} MiB/s, {busy_async}"
         )
         rows.append(
             Row(
@@ -153,6 +186,18 @@ def capacity_rows(
                 "info",
                 "info",
                 values={"facade": facade, "curl": curl},
+            )
+        )
+        rows.append(
+            Row(
+                "4",
+                f"{labels[figure]}, {ASYNC}: client alone (raw {peer})",
+                f"{alone_async:.0f} MiB/s",
+                f"curl {curl:.0f} · {SYNC} {facade:.0f} MiB/s",
+                f"{alone_async / curl:.2f}x curl",
+                "info",
+                "info",
+                values={"async": alone_async, "curl": curl, "facade": facade},
             )
         )
         rows.append(
@@ -170,6 +215,44 @@ def capacity_rows(
     return rows, bounds
 
 
+def async_listing_rows(
+    label: str, s: dict[str, list[dict[str, Any]]], ms: dict[str, float]
+) -> list[Row]:
+    """`AsyncEMClient` per call: against raw `httpx.AsyncClient` (<= 1.25x), and against
+    `EMClient` (info; raw httpx's own async/sync ratio beside it)."""
+    values = {f"{w}_ms_per_call": v for w, v in ms.items()}
+    vs_httpx, result = round_verdict(
+        paired(s["files_list.async"], s["files_list.httpx_async"]), lambda r: r <= 1.25
+    )
+    vs_sync = float(statistics.median(paired(s["files_list.async"], s["files_list.facade"])))
+    httpx_vs_sync = float(
+        statistics.median(paired(s["files_list.httpx_async"], s["files_list.httpx"]))
+    )
+    return [
+        Row(
+            "3",
+            f"{label}, {ASYNC}: vs httpx.AsyncClient",
+            f"{ms['async']:.3f} ms/call",
+            f"httpx.AsyncClient {ms['httpx_async']:.3f} ms/call",
+            f"{vs_httpx:.2f}x httpx.AsyncClient",
+            "<= 1.25x httpx",
+            result,
+            profile="async:files_list",
+            values={**values, "vs_httpx_async": vs_httpx},
+        ),
+        Row(
+            "3",
+            f"{label}, {ASYNC}: vs {SYNC}",
+            f"{ms['async']:.3f} ms/call",
+            f"{SYNC} {ms['facade']:.3f} · httpx.Client {ms['httpx']:.3f} ms/call",
+            f"{vs_sync:.2f}x {SYNC} (httpx: async {httpx_vs_sync:.2f}x sync)",
+            "info",
+            "info",
+            values={**values, "vs_sync": vs_sync, "httpx_async_vs_sync": httpx_vs_sync},
+        ),
+    ]
+
+
 def figures(bench: Bench) -> tuple[list[Row], dict[str, str]]:
     """The table's rows from the samples, and the bound of each transfer figure."""
     s = bench.samples
@@ -179,12 +262,17 @@ def figures(bench: Bench) -> tuple[list[Row], dict[str, str]]:
         "uplink_small": f"uplink {a.small_count} x {a.small_kib} KiB",
         "downlink_big": f"downlink 1 x {a.big_mib} MiB",
     }
-    rows = transfer_rows("1", labels["uplink_big"], "uplink_big", s, rss_target=True)
-    rows += transfer_rows("1", labels["uplink_small"], "uplink_small", s, rss_target=False)
-    rows += transfer_rows("2", labels["downlink_big"], "downlink_big", s, rss_target=True)
+    rows: list[Row] = []
+    for number, key, rss_target in (
+        ("1", "uplink_big", True),
+        ("1", "uplink_small", False),
+        ("2", "downlink_big", True),
+    ):
+        for who in ("facade", "async"):
+            rows += transfer_rows(number, labels[key], key, s, rss_target=rss_target, who=who)
     ms = {
         w: median(s[f"files_list.{w}"]) / a.list_calls * 1000
-        for w in ("facade", "httpx", "requests", "raw")
+        for w in ("facade", "httpx", "requests", "raw", "async", "httpx_async")
     }
     values = {f"{w}_ms_per_call": v for w, v in ms.items()}
     label = f"{a.list_calls} x files_list"
@@ -220,6 +308,7 @@ def figures(bench: Bench) -> tuple[list[Row], dict[str, str]]:
             values=values,
         )
     )
+    rows += async_listing_rows(label, s, ms)
     floor = ms["raw"] / ms["facade"]
     rows.append(
         Row(

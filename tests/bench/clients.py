@@ -8,8 +8,10 @@ library would write them:
 - `requests_*`: the vendor example client's habits: module-level `requests.post`/`get`
   (a new connection per call), `files=[("files", open(...))]` (the whole multipart body
   built in memory), `stream=True` with `iter_content(1 MiB)` for downloads.
-- `httpx_list`: one `httpx.Client` (keep-alive) with the same bearer token.
-- `facade_*`: `dphi_em.EMClient`, as documented.
+- `httpx_list`: one `httpx.Client` (keep-alive) with the same bearer token;
+  `httpx_async_list`: one `httpx.AsyncClient`, the same calls awaited.
+- `facade_*`: `dphi_em.EMClient`, as documented; `async_*`: `dphi_em.AsyncEMClient`, the
+  same calls awaited in one `asyncio.run` (set-up inside it, before the timed region).
 
 JSON arguments: `url` (with a trailing `/`), `username`/`password` (facade) or `token`
 (baselines), and per client: `paths` (uplink; a list of batches for the baselines), `dest`,
@@ -20,6 +22,7 @@ region in cProfile).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -28,7 +31,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from _child import emit, measure
+from _child import ameasure, emit, measure
 
 __all__ = ["CLIENTS", "main"]
 
@@ -110,6 +113,77 @@ def facade_help(args: Args) -> Args:
         return {}
 
     return measure(work, profile=args.get("profile", False))
+
+
+# -- the async facade -----------------------------------------------------------------------
+#
+# One `asyncio.run` per child: the loop starts, the client logs in, then the timed region
+# (`ameasure`) awaits the same calls as the sync facade's children above.
+
+
+async def _async_facade(args: Args) -> Any:
+    from dphi_em import AsyncEMClient
+
+    em = AsyncEMClient(
+        base_url=args["url"], username=args["username"], password=args["password"], progress=False
+    )
+    await em.get_token()
+    return em
+
+
+async def _async_uplink(args: Args) -> Args:
+    async with await _async_facade(args) as em:
+
+        async def work() -> Args:
+            result = await em.uplink(args["paths"], dest_path=args["dest"])
+            _check(result.total_bytes == args["bytes"], f"sent {result.total_bytes} bytes")
+            if args.get("check_count", True):
+                count = result.file_count
+                _check(count == len(args["paths"]), f"the server kept {count} files")
+            return {"bytes": result.total_bytes, "calls": result.calls}
+
+        return await ameasure(work, profile=args.get("profile", False))
+
+
+def async_uplink(args: Args) -> Args:
+    """`await AsyncEMClient.uplink(paths, dest_path=dest)`, like `facade_uplink`."""
+    return asyncio.run(_async_uplink(args))
+
+
+async def _async_downlink(args: Args) -> Args:
+    async with await _async_facade(args) as em:
+
+        async def work() -> Args:
+            path = await em.downlink(args["filepath"], args["out_dir"], overwrite=True)
+            size = os.stat(path).st_size
+            _check(size == args["bytes"], f"received {size} bytes")
+            return {"bytes": size}
+
+        return await ameasure(work, profile=args.get("profile", False))
+
+
+def async_downlink(args: Args) -> Args:
+    """`await AsyncEMClient.downlink(filepath, out_dir, overwrite=True)`."""
+    return asyncio.run(_async_downlink(args))
+
+
+async def _async_list(args: Args) -> Args:
+    async with await _async_facade(args) as em:
+        pod, calls = args["pod_name"], args["calls"]
+        expected = len(await em.files_list(pod))
+
+        async def work() -> Args:
+            for _ in range(calls):
+                tree = await em.files_list(pod)
+            _check(len(tree) == expected, "the listing changed")
+            return {"calls": calls, "entries": len(tree)}
+
+        return await ameasure(work, profile=args.get("profile", False))
+
+
+def async_list(args: Args) -> Args:
+    """`await AsyncEMClient.files_list(pod_name)`, `calls` times in a row (after a warm-up)."""
+    return asyncio.run(_async_list(args))
 
 
 # -- requests, the vendor example client's way ----------------------------------------------
@@ -223,15 +297,48 @@ def httpx_list(args: Args) -> Args:
         return measure(work, profile=args.get("profile", False))
 
 
+async def _httpx_async_list(args: Args) -> Args:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {args['token']}"}
+    params = {"pod_name": args["pod_name"]}
+    calls = args["calls"]
+    async with httpx.AsyncClient(base_url=args["url"], headers=headers) as client:
+
+        async def call() -> Any:
+            response = await client.get("em/files/list", params=params)
+            response.raise_for_status()
+            return response.json()
+
+        expected = len((await call())["data"])
+
+        async def work() -> Args:
+            for _ in range(calls):
+                body = await call()
+            _check(len(body["data"]) == expected, "the listing changed")
+            return {"calls": calls, "entries": expected}
+
+        return await ameasure(work, profile=args.get("profile", False))
+
+
+def httpx_async_list(args: Args) -> Args:
+    """One keep-alive `httpx.AsyncClient`, the same calls awaited (one `asyncio.run`)."""
+    return asyncio.run(_httpx_async_list(args))
+
+
 CLIENTS: dict[str, Callable[[Args], Args]] = {
     "facade_uplink": facade_uplink,
     "facade_downlink": facade_downlink,
     "facade_list": facade_list,
     "facade_help": facade_help,
+    "async_uplink": async_uplink,
+    "async_downlink": async_downlink,
+    "async_list": async_list,
     "requests_uplink": requests_uplink,
     "requests_downlink": requests_downlink,
     "requests_list": requests_list,
     "httpx_list": httpx_list,
+    "httpx_async_list": httpx_async_list,
 }
 
 

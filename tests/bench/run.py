@@ -213,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for figure, text in document["bounds"].items():
         print(f"- {figure}: {text}")
     for key, text in document["profiles"].items():
-        print(f"\nProfile of the facade child for the missed figure {key!r} (cProfile, top 15):")
+        kind, _, figure = key.rpartition(":")
+        who = "AsyncEMClient" if kind == "async" else "EMClient"
+        print(f"\nProfile of the {who} child for the missed figure {figure!r} (cProfile, top 15):")
         print(text)
     args.json.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nJSON: {args.json}")
