@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAULT_PASSWORD, FAULT_USERS
 from dphi_em import EMClient, EMError
+from faults_support import FAULT_PASSWORD, FAULT_USERS
 
 pytestmark = pytest.mark.faults
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAULT_PASSWORD
 from dphi_em import EMClient, EMError
+from faults_support import FAULT_PASSWORD
 
 pytestmark = pytest.mark.faults
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FAULT_PASSWORD, FAULT_USERS
 from dphi_em import EMClient
+from faults_support import FAULT_PASSWORD, FAULT_USERS
 
 pytestmark = pytest.mark.faults
 
