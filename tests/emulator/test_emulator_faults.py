@@ -268,8 +268,6 @@ def test_a_client_gone_mid_uplink_is_one_log_line_without_traceback(tmp_path: Pa
         _, stderr = process.communicate(timeout=15)
     assert "Traceback" not in stderr, stderr
     about_it = [line for line in stderr.splitlines() if "went away" in line]
-    assert about_it == [
-        "POST '/em/files/uplink': the client went away before sending the whole request body; "
-        "request dropped"
-    ], stderr
+    assert len(about_it) == 1, stderr
+    assert "POST '/em/files/uplink'" in about_it[0]
     assert process.returncode == 0
