@@ -8,6 +8,7 @@ item 10).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import socket
@@ -271,3 +272,22 @@ def test_a_client_gone_mid_uplink_is_one_log_line_without_traceback(tmp_path: Pa
     assert len(about_it) == 1, stderr
     assert "POST '/em/files/uplink'" in about_it[0]
     assert process.returncode == 0
+
+
+def test_a_client_gone_mid_login_body_is_one_warning_without_traceback(
+    emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="dphi_em_emulator")
+    with _connect(emulator.url) as sock:
+        sock.sendall(
+            b"POST /auth/ HTTP/1.1\r\nHost: em\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"username": "client1", '
+        )
+    deadline = time.monotonic() + 10
+    while not any("went away" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "no log line about the client gone"
+        time.sleep(0.05)
+    records = [r for r in caplog.records if r.name == "dphi_em_emulator"]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert records[0].getMessage().startswith("POST '/auth/': the client went away")
+    assert records[0].exc_info is None
