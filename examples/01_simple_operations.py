@@ -30,6 +30,8 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
     print("run on FPGA:", em.run("echo-test", max_duration=1))
     state = em.wait_for_pod(until="running", timeout=120)
     print(f"pod is {state.kind} since {state.started_at}")
+    state = em.wait_for_pod(until="terminated", timeout=180)  # before the next run replaces it
+    print(f"pod {state.kind} ({state.reason}), exit code {state.exit_code}")
 
     print(
         "run on GPU with a command:",
@@ -58,12 +60,16 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
     state = em.wait_for_pod(until="terminated", timeout=300)
     print(f"scheduled pod {state.kind} ({state.reason}) at {state.finished_at}")
 
-    for output in ("gpu-downlink.txt", "time.txt"):
+    # what the three pods wrote into /data: the image's own command, the GPU run's shell line,
+    # and the scheduled run's date
+    for output in ("echo-test.txt", "gpu-downlink.txt", "time.txt"):
         try:
-            print("downlinked", em.downlink(output, downlink_folder))
-            em.delete(output)
+            local = em.downlink(output, downlink_folder)
         except NotFoundError:
-            print(f"{output}: not on the volume (the local emulator does not execute pods)")
+            print(f"{output}: not on the volume (no pod wrote it)")
+        else:
+            print(f"downlinked {output}: {local.read_text().strip()!r}")
+            em.delete(output)
 
     local = em.downlink("echo-test/echo-test.sh", downlink_folder)
     same = local.read_bytes() == (FILES / "echo-test.sh").read_bytes()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from dphi_em import APIError, EMClient, iter_files
+from dphi_em import APIError, EMClient, NotFoundError, iter_files
 
 FILES = Path(__file__).resolve().parent / "files"
+#: A small image of the onboard registry (the vendor's walkthrough uses python:3.11-alpine).
+IMAGE = "fpga.dphi.space:5000/busybox:1.36"
 
 with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downlink_folder:
     pod_a = em.pod("pod-a")  # every call through it uses pod_name="pod-a" and its volume
@@ -19,13 +21,20 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
     print(
         "run pod-a:",
         pod_a.run(
-            "python:3.11-alpine",
+            IMAGE,
             max_duration=30,
             command="/bin/sh -c",
             args=["echo 'Is this the final frontier?' > /data/hello-space.txt"],
         ),
     )
     print("pod-a is", pod_a.wait(until="running", timeout=120).kind)
+    state = pod_a.wait(until="terminated", timeout=300)
+    print(f"pod-a {state.kind} ({state.reason})")
+    try:
+        written = pod_a.downlink("hello-space.txt", downlink_folder)
+        print(f"pod-a wrote hello-space.txt: {written.read_text().strip()!r}")
+    except NotFoundError:
+        print("hello-space.txt: not on pod-a's volume (no pod wrote it)")
 
     result = pod_a.uplink([FILES / "hello-world.txt"])
     print(f"uplinked {result.file_count} file to pod-a's volume")

@@ -13,6 +13,9 @@ import tempfile
 from dphi_em import EMClient, NotFoundError, iter_files
 
 username = os.environ.get("DPHI_EM_USERNAME", "client1")
+#: A small image of the onboard registry, with `httpd` and `wget` (the vendor's walkthrough
+#: uses python:3.11-alpine and `python -m http.server 80`).
+IMAGE = "fpga.dphi.space:5000/busybox:1.36"
 
 with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downlink_folder:
     print("namespace:", em.namespace_create())
@@ -21,11 +24,14 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
     print(
         "server:",
         server.run(
-            "python:3.11-alpine",
-            max_duration=2,
+            IMAGE,
+            max_duration=5,
             namespace=True,
             ports=[80],
-            command="python -m http.server 80",
+            command="/bin/sh -c",
+            args=[
+                "echo 'Hello from the server pod' > /data/index.html; exec httpd -f -p 80 -h /data"
+            ],
         ),
     )
     print("server is", server.wait(until="running", timeout=120).kind)
@@ -34,10 +40,15 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
     print(
         f"client (fetches {address}):",
         client.run(
-            "python:3.11-alpine",
+            IMAGE,
             max_duration=1,
             namespace=True,
-            command=f"wget {address}/ -O /data/server-data.txt",
+            command="/bin/sh -c",
+            # a few tries: the server may still be starting to listen
+            args=[
+                f"for i in 1 2 3 4 5; do wget {address}/ -O /data/server-data.txt && break; "
+                "sleep 1; done"
+            ],
         ),
     )
     state = client.wait(until="terminated", timeout=240)
@@ -46,6 +57,6 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
     print("client's volume:", [path for path, _ in iter_files(client.files_list())])
     try:
         local = client.downlink("server-data.txt", downlink_folder)
-        print("the server answered:", local.read_text()[:200])
+        print(f"the server answered: {local.read_text()[:200].strip()!r}")
     except NotFoundError:
-        print("server-data.txt: not on the volume (the local emulator does not execute pods)")
+        print("server-data.txt: not on the client's volume (no pod wrote it)")

@@ -7,13 +7,14 @@ Reads DPHI_EM_URL, DPHI_EM_USERNAME and DPHI_EM_PASSWORD.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
-from dphi_em import EMClient
+from dphi_em import EMClient, NotFoundError
 
 FILES = Path(__file__).resolve().parent / "files"
 
-with EMClient() as em:
+with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downlink_folder:
     # The image of example 1, built again here so that this script also runs on its own.
     em.uplink([FILES / "Dockerfile", FILES / "echo-test.sh"], dest_path="echo-test")
     print("build:", em.image_build("echo-test/Dockerfile", "echo-test", "echo-test"))
@@ -32,4 +33,10 @@ with EMClient() as em:
     print(f"pod {state.kind} since {state.started_at}")
     state = em.wait_for_pod(until="terminated", timeout=240)
     print(f"pod {state.kind}: {state.reason}, exit code {state.exit_code}")
+    try:
+        local = em.downlink("test.txt", downlink_folder)
+        print(f"the pod wrote test.txt: {local.read_text().strip()!r}")
+        em.delete("test.txt")
+    except NotFoundError:
+        print("test.txt: not on the volume (no pod wrote it)")
     em.delete("echo-test")
