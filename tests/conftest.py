@@ -79,7 +79,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer | ExternalEM]:
+def api_mode() -> str:
+    """The session emulator's `--api` mode (tests/e2e runs every test in all three)."""
+    return "both"
+
+
+@pytest.fixture(scope="session")
+def emulator(
+    tmp_path_factory: pytest.TempPathFactory, api_mode: str
+) -> Iterator[EmulatorServer | ExternalEM]:
     if _TEST_URL:
         url = _TEST_URL if _TEST_URL.endswith("/") else _TEST_URL + "/"
         yield ExternalEM(url, _TEST_USERNAME, _TEST_PASSWORD)
@@ -89,6 +97,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServe
         users=SESSION_USERS,
         time_scale=60.0,
         pod_start_delay=0.2,
+        api=api_mode,
     )
     with EmulatorServer(config) as server:
         yield server

@@ -25,6 +25,7 @@ if _typing.TYPE_CHECKING:
     from ._default import (
         close_default_client,
         delete,
+        delete_volume,
         downlink,
         ensure_token,
         files_list,
@@ -39,6 +40,7 @@ if _typing.TYPE_CHECKING:
         run,
         set_default_client,
         uplink,
+        volumes,
         wait_for_pod,
     )
     from ._errors import (
@@ -60,6 +62,7 @@ if _typing.TYPE_CHECKING:
         NotFoundError,
         PodFailedError,
         RequestTimeoutError,
+        RevisionError,
         ServerError,
         TransportError,
         UplinkTooLargeError,
@@ -67,10 +70,11 @@ if _typing.TYPE_CHECKING:
         WaitTimeoutError,
         raise_for_response,
     )
-    from ._models import FileNode, NodeStatus, PodState, UplinkResult, iter_files
+    from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume, iter_files
     from ._operations import ProgressArg
-    from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
     from ._progress import ProgressCallback
+    from ._revision import API_REVISIONS, ApiRevision
+    from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
     from ._transport import RetryPolicy
     from ._volumes import POD_NAME_RULE, AsyncPod, Pod, validate_pod_name
     from ._waiting import FATAL_WAITING_REASONS
@@ -81,6 +85,8 @@ __version__ = "0.1.0"
 #: `dphi-em --help` does not pay for httpx and the generated client): each is imported on
 #: first use (PEP 562).
 _LAZY: dict[str, str] = {
+    "API_REVISIONS": "._revision",
+    "ApiRevision": "._revision",
     "DEFAULT_URL": "._settings",
     "ENV_PASSWORD": "._settings",
     "ENV_URL": "._settings",
@@ -117,16 +123,19 @@ _LAZY: dict[str, str] = {
     "ProgressArg": "._operations",
     "ProgressCallback": "._progress",
     "RequestTimeoutError": "._errors",
+    "RevisionError": "._errors",
     "RetryArg": "._base",
     "RetryPolicy": "._transport",
     "ServerError": "._errors",
     "TransportError": "._errors",
     "UplinkResult": "._models",
     "UplinkTooLargeError": "._errors",
+    "Volume": "._models",
     "ValidationError": "._errors",
     "WaitTimeoutError": "._errors",
     "close_default_client": "._default",
     "delete": "._default",
+    "delete_volume": "._default",
     "downlink": "._default",
     "ensure_token": "._default",
     "files_list": "._default",
@@ -144,10 +153,12 @@ _LAZY: dict[str, str] = {
     "set_default_client": "._default",
     "uplink": "._default",
     "validate_pod_name": "._volumes",
+    "volumes": "._default",
     "wait_for_pod": "._default",
 }
 
 __all__ = [
+    "API_REVISIONS",
     "DEFAULT_URL",
     "ENV_PASSWORD",
     "ENV_URL",
@@ -157,6 +168,7 @@ __all__ = [
     "NODES",
     "POD_NAME_RULE",
     "APIError",
+    "ApiRevision",
     "AsyncEMClient",
     "AsyncPod",
     "AuthenticationError",
@@ -186,14 +198,17 @@ __all__ = [
     "RequestTimeoutError",
     "RetryArg",
     "RetryPolicy",
+    "RevisionError",
     "ServerError",
     "TransportError",
     "UplinkResult",
     "UplinkTooLargeError",
     "ValidationError",
+    "Volume",
     "WaitTimeoutError",
     "close_default_client",
     "delete",
+    "delete_volume",
     "downlink",
     "ensure_token",
     "files_list",
@@ -211,6 +226,7 @@ __all__ = [
     "set_default_client",
     "uplink",
     "validate_pod_name",
+    "volumes",
     "wait_for_pod",
 ]
 

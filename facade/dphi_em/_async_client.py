@@ -25,9 +25,10 @@ from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
 from ._download import areceive_download
 from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
 from ._generated import Client, parse_uplink_count
-from ._models import FileNode, NodeStatus, PodState, UplinkResult
+from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
 from ._progress import ProgressCallback
+from ._revision import ApiRevision
 from ._settings import NodeName
 from ._transport import AsyncRetryTransport, RetryPolicy, async_network_transport
 from ._volumes import AsyncPod
@@ -64,6 +65,8 @@ class AsyncEMClient(ClientBase):
         max_uplink_bytes: Most file bytes in one uplink call; larger sets are split.
         transport: The async transport to the network (tests use `httpx.MockTransport`).
         verify: TLS verification, as for `httpx.Client`.
+        api: Pin the EM API revision, `"2025-11"` or `"2026-01"`; None (the default) finds
+            out from the server, once, and works with either (see the README).
     """
 
     _kind = "AsyncEMClient"
@@ -80,6 +83,7 @@ class AsyncEMClient(ClientBase):
         max_uplink_bytes: int = MAX_UPLINK_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
+        api: ApiRevision | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -89,6 +93,7 @@ class AsyncEMClient(ClientBase):
             retry=retry,
             progress=progress,
             max_uplink_bytes=max_uplink_bytes,
+            api=api,
         )
         inner = transport if transport is not None else async_network_transport(verify=verify)
         self._transport = AsyncRetryTransport(inner, self._policy)
@@ -159,10 +164,27 @@ class AsyncEMClient(ClientBase):
 
     # -- the loops --------------------------------------------------------------------------
 
+    async def _send(self, request: dict[str, Any]) -> httpx.Response:
+        with map_transport_errors():
+            return await self._http.request(**request)
+
     async def _call(self, prepared: ops.Prepared[_T]) -> _T:
         self._check_open()
-        with map_transport_errors():
-            response = await self._http.request(**prepared.request)
+        revision = self._revision
+        for feature in prepared.requires:  # what only one revision has: learn, then check
+            probe = revision.probe(feature)
+            if probe is not None:
+                answer = await self._send(probe)
+                revision.learn(feature, answer)
+                if answer.status_code not in (404, 405):
+                    raise_for_response(answer)
+            revision.require(feature, prepared.what)
+        if prepared.post is None:
+            response = await self._send(prepared.request)
+        else:  # read-only: the form the server takes; a 405 to GET teaches POST
+            response = await self._send(revision.read_form(prepared.request, prepared.post))
+            if revision.retry_as_post(response):
+                response = await self._send(prepared.post)
         raise_for_response(response)
         return prepared.parse(response)
 
@@ -271,6 +293,7 @@ class AsyncEMClient(ClientBase):
         namespace: bool = False,
         args: Sequence[str] | None = None,
         envs: Mapping[str, Any] | None = None,
+        pvc_name: str | None = None,
     ) -> str:
         return await self._call(
             ops.run(
@@ -284,6 +307,7 @@ class AsyncEMClient(ClientBase):
                 namespace,
                 args,
                 envs,
+                pvc_name,
             )
         )
 
@@ -310,6 +334,14 @@ class AsyncEMClient(ClientBase):
             if done is not None:
                 return done
             await _timing.asleep(wait.next_delay())
+
+    @implements(ops.volumes)
+    async def volumes(self) -> list[Volume]:
+        return await self._call(ops.volumes())
+
+    @implements(ops.delete_volume)
+    async def delete_volume(self, name: str) -> str:
+        return await self._call(ops.delete_volume(name))
 
     @implements(ops.nodes_status)
     async def nodes_status(self) -> list[NodeStatus]:

@@ -16,12 +16,14 @@ from typing import Any
 import attrs
 import httpx
 
+from . import _generated as gen
 from ._auth import FRESH_TOKEN_EXTENSION, TokenAuth
 from ._config import DEFAULT_TIMEOUT, LARGE_UPLOAD_BYTES, resolve_config
 from ._errors import ClientClosedError, ValidationError
 from ._models import UplinkResult
 from ._operations import ProgressArg, UplinkCall
 from ._progress import Progress, ProgressCallback
+from ._revision import ApiRevision, RevisionState
 from ._transport import RetryPolicy
 from ._uplink import MultipartFileStream, UplinkFile, plan_uplink
 
@@ -79,7 +81,9 @@ class ClientBase:
         retry: RetryArg,
         progress: bool | ProgressCallback,
         max_uplink_bytes: int,
+        api: str | None,
     ) -> None:
+        self._revision = RevisionState(api)
         resolved = resolve_config(base_url, username, password)
         self._base_url = resolved.base_url
         self._policy = retry_policy(retry)
@@ -106,6 +110,11 @@ class ClientBase:
     def base_url(self) -> httpx.URL:
         """The server address (its path ends with `/`)."""
         return self._base_url
+
+    @property
+    def api_revision(self) -> ApiRevision | None:
+        """The server's EM API revision: pinned with `api=`, or as found (None: not yet)."""
+        return self._revision.revision
 
     @property
     def is_closed(self) -> bool:
@@ -153,11 +162,7 @@ class ClientBase:
         """Each call's request: a re-iterable multipart stream, sync and async alike."""
         start = 0
         for batch in batches:
-            fields = []
-            if batch[0].dest_dir:
-                fields.append(("dest_path", batch[0].dest_dir))
-            if pod_name is not None:
-                fields.append(("pod_name", pod_name))
+            fields = gen.uplink_fields(batch[0].dest_dir, pod_name)
             stream = MultipartFileStream(
                 fields,
                 batch,

@@ -25,9 +25,10 @@ from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
 from ._download import receive_download
 from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
 from ._generated import Client, parse_uplink_count
-from ._models import FileNode, NodeStatus, PodState, UplinkResult
+from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
 from ._progress import ProgressCallback
+from ._revision import ApiRevision
 from ._settings import NodeName
 from ._transport import RetryPolicy, RetryTransport, network_transport
 from ._volumes import Pod
@@ -66,6 +67,8 @@ class EMClient(ClientBase):
         max_uplink_bytes: Most file bytes in one uplink call; larger sets are split.
         transport: The transport to the network (tests use `httpx.MockTransport`).
         verify: TLS verification, as for `httpx.Client`.
+        api: Pin the EM API revision, `"2025-11"` or `"2026-01"`; None (the default) finds
+            out from the server, once, and works with either (see the README).
     """
 
     _kind = "EMClient"
@@ -82,6 +85,7 @@ class EMClient(ClientBase):
         max_uplink_bytes: int = MAX_UPLINK_BYTES,
         transport: httpx.BaseTransport | None = None,
         verify: bool | str = True,
+        api: ApiRevision | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -91,6 +95,7 @@ class EMClient(ClientBase):
             retry=retry,
             progress=progress,
             max_uplink_bytes=max_uplink_bytes,
+            api=api,
         )
         inner = transport if transport is not None else network_transport(verify=verify)
         self._transport = RetryTransport(inner, self._policy)
@@ -161,10 +166,27 @@ class EMClient(ClientBase):
 
     # -- the loops --------------------------------------------------------------------------
 
+    def _send(self, request: dict[str, Any]) -> httpx.Response:
+        with map_transport_errors():
+            return self._http.request(**request)
+
     def _call(self, prepared: ops.Prepared[_T]) -> _T:
         self._check_open()
-        with map_transport_errors():
-            response = self._http.request(**prepared.request)
+        revision = self._revision
+        for feature in prepared.requires:  # what only one revision has: learn, then check
+            probe = revision.probe(feature)
+            if probe is not None:
+                answer = self._send(probe)
+                revision.learn(feature, answer)
+                if answer.status_code not in (404, 405):
+                    raise_for_response(answer)
+            revision.require(feature, prepared.what)
+        if prepared.post is None:
+            response = self._send(prepared.request)
+        else:  # read-only: the form the server takes; a 405 to GET teaches POST
+            response = self._send(revision.read_form(prepared.request, prepared.post))
+            if revision.retry_as_post(response):
+                response = self._send(prepared.post)
         raise_for_response(response)
         return prepared.parse(response)
 
@@ -266,6 +288,7 @@ class EMClient(ClientBase):
         namespace: bool = False,
         args: Sequence[str] | None = None,
         envs: Mapping[str, Any] | None = None,
+        pvc_name: str | None = None,
     ) -> str:
         return self._call(
             ops.run(
@@ -279,6 +302,7 @@ class EMClient(ClientBase):
                 namespace,
                 args,
                 envs,
+                pvc_name,
             )
         )
 
@@ -305,6 +329,14 @@ class EMClient(ClientBase):
             if done is not None:
                 return done
             _timing.sleep(wait.next_delay())
+
+    @implements(ops.volumes)
+    def volumes(self) -> list[Volume]:
+        return self._call(ops.volumes())
+
+    @implements(ops.delete_volume)
+    def delete_volume(self, name: str) -> str:
+        return self._call(ops.delete_volume(name))
 
     @implements(ops.nodes_status)
     def nodes_status(self) -> list[NodeStatus]:

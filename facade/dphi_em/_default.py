@@ -20,13 +20,14 @@ from typing import Any
 
 from . import _operations as ops
 from ._client import EMClient
-from ._models import FileNode, NodeStatus, PodState, UplinkResult
+from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
 from ._settings import NodeName
 
 __all__ = [
     "close_default_client",
     "delete",
+    "delete_volume",
     "downlink",
     "ensure_token",
     "files_list",
@@ -41,6 +42,7 @@ __all__ = [
     "run",
     "set_default_client",
     "uplink",
+    "volumes",
     "wait_for_pod",
 ]
 
@@ -161,9 +163,20 @@ def run(
     namespace: bool = False,
     args: Sequence[str] | None = None,
     envs: Mapping[str, Any] | None = None,
+    pvc_name: str | None = None,
 ) -> str:
     return get_default_client().run(
-        image, node, max_duration, command, scheduled_time, pod_name, ports, namespace, args, envs
+        image,
+        node,
+        max_duration,
+        command,
+        scheduled_time,
+        pod_name,
+        ports,
+        namespace,
+        args,
+        envs,
+        pvc_name,
     )
 
 
@@ -180,6 +193,16 @@ def wait_for_pod(
     poll_interval: float | None = None,
 ) -> PodState:
     return get_default_client().wait_for_pod(pod_name, until, timeout, poll_interval)
+
+
+@implements(ops.volumes)
+def volumes() -> list[Volume]:
+    return get_default_client().volumes()
+
+
+@implements(ops.delete_volume)
+def delete_volume(name: str) -> str:
+    return get_default_client().delete_volume(name)
 
 
 @implements(ops.nodes_status)

@@ -135,8 +135,8 @@ class DownloadTarget:
     """One downlink's local file: named, written aside, checked, then renamed into place.
 
     Every decision of a download, and its local file; a sync or an async driver only moves
-    the body's bytes into it (no network I/O here). Use it as a context manager: leaving it without `commit()` (an exception, a
-    cancelled task) calls `abort()`.
+    the body's bytes into it (no network I/O here). Use it as a context manager: leaving it
+    without `commit()` (an exception, a cancelled task) calls `abort()`.
 
     ```python
     with DownloadTarget(folder, "results/out.bin", overwrite=False, progress=None) as target:

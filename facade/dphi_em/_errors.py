@@ -7,6 +7,7 @@ EMError
 │   └── FileTooLargeError          one local file over the per-call uplink limit
 ├── LocalFileExistsError (FileExistsError)  downlink target exists, overwrite not asked
 ├── ClientClosedError (RuntimeError)        the client was closed
+├── RevisionError                  the server's API revision lacks the operation
 ├── PodFailedError                 the pod can never reach the awaited state
 ├── WaitTimeoutError (TimeoutError)         the pod did not reach it in time
 ├── TransportError                 no usable HTTP response
@@ -60,6 +61,7 @@ __all__ = [
     "NotFoundError",
     "PodFailedError",
     "RequestTimeoutError",
+    "RevisionError",
     "ServerError",
     "TransportError",
     "UplinkTooLargeError",
@@ -93,6 +95,18 @@ class LocalFileExistsError(EMError, builtins.FileExistsError):
 
 class ClientClosedError(EMError, RuntimeError):
     """The client was closed and cannot be used again."""
+
+
+class RevisionError(EMError):
+    """The server's revision of the EM API lacks what was asked; nothing was sent.
+
+    Attributes:
+        revision: The server's revision as the client knows it (`2025-11` or `2026-01`).
+    """
+
+    def __init__(self, message: str, *, revision: str) -> None:
+        super().__init__(message)
+        self.revision = revision
 
 
 class PodFailedError(EMError):

@@ -6,7 +6,9 @@ models; parsers read answers through the generated models and return our own typ
 and `tests/unit/test_facade_adapter.py` pins what it relies on.
 
 Builders take values already checked by `_validate` (plain Python: None means "not given")
-and return the keyword arguments of `httpx.Client.request` / `build_request`.
+and return the keyword arguments of `httpx.Client.request` / `build_request`. A volume is
+named in both fields (`pod_name` for an EM of the November 2025 revision, `pvc_name` for one
+of January 2026); a read-only call has a `GET` form and a `POST` form (see `_revision`).
 """
 
 from __future__ import annotations
@@ -20,19 +22,26 @@ from em_api_client import Client
 from em_api_client.api.em import (
     em_files_delete_create,
     em_files_downlink_list,
+    em_files_list_create,
     em_files_list_list,
+    em_nodes_status_create,
     em_nodes_status_list,
     em_pod_image_build_create,
+    em_pod_image_list_create,
     em_pod_image_list_list,
     em_pod_image_load_create,
     em_pod_namespace_create_create,
     em_pod_run_create,
+    em_pod_status_create,
     em_pod_status_list,
+    em_pvc_delete_create,
+    em_pvc_list_create,
 )
 from em_api_client.models import (
     EmDeleteRequest,
     EmFileNode,
     EmFileNodeType,
+    EmFilesListRequest,
     EmFilesListResponse,
     EmImageBuildRequest,
     EmImageListResponse,
@@ -41,6 +50,8 @@ from em_api_client.models import (
     EmNodesStatusResponse,
     EmNodeType,
     EmPodStatusResponse,
+    EmPvcDeleteRequest,
+    EmPvcListResponse,
     EmRunRequest,
     EmRunRequestEnvsType0,
     EmUplinkResponse,
@@ -48,17 +59,22 @@ from em_api_client.models import (
 from em_api_client.types import UNSET, Unset
 
 from ._errors import APIError
-from ._models import FileNode, NodeStatus, PodState
+from ._models import FileNode, NodeStatus, PodState, Volume
 
 __all__ = [
+    "MAX_JSON_BYTES",
     "Client",
     "delete_request",
+    "delete_volume_request",
     "downlink_request",
+    "files_list_post",
     "files_list_request",
     "image_build_request",
+    "image_list_post",
     "image_list_request",
     "image_load_request",
     "namespace_create_request",
+    "nodes_status_post",
     "nodes_status_request",
     "parse_file_tree",
     "parse_image_list",
@@ -67,8 +83,12 @@ __all__ = [
     "parse_nodes",
     "parse_pod_state",
     "parse_uplink_count",
+    "parse_volumes",
+    "pod_status_post",
     "pod_status_request",
     "run_request",
+    "uplink_fields",
+    "volumes_request",
 ]
 
 _M = TypeVar("_M")
@@ -89,12 +109,29 @@ def files_list_request(pod_name: str | None) -> dict[str, Any]:
     return em_files_list_list._get_kwargs(pod_name=_opt(pod_name))
 
 
+def files_list_post(pod_name: str | None) -> dict[str, Any]:
+    kwargs = em_files_list_create._get_kwargs(body=EmFilesListRequest(pvc_name=_opt(pod_name)))
+    if "data" not in kwargs:  # no field at all: an empty form
+        kwargs["data"] = {}
+    return kwargs
+
+
 def downlink_request(filepath: str, pod_name: str | None) -> dict[str, Any]:
-    return em_files_downlink_list._get_kwargs(filepath=filepath, pod_name=_opt(pod_name))
+    return em_files_downlink_list._get_kwargs(
+        filepath=filepath, pod_name=_opt(pod_name), pvc_name=_opt(pod_name)
+    )
+
+
+def uplink_fields(dest_dir: str, pod_name: str | None) -> list[tuple[str, str]]:
+    """The plain fields of an uplink's multipart body (the files follow)."""
+    fields = [("dest_path", dest_dir)] if dest_dir else []
+    if pod_name is not None:
+        fields += [("pod_name", pod_name), ("pvc_name", pod_name)]
+    return fields
 
 
 def delete_request(filepath: str, pod_name: str | None) -> dict[str, Any]:
-    body = EmDeleteRequest(filepath=filepath, pod_name=_opt(pod_name))
+    body = EmDeleteRequest(filepath=filepath, pod_name=_opt(pod_name), pvc_name=_opt(pod_name))
     return em_files_delete_create._get_kwargs(body=body)
 
 
@@ -102,18 +139,28 @@ def image_build_request(
     dockerfile: str, image: str, context: str, pod_name: str | None
 ) -> dict[str, Any]:
     body = EmImageBuildRequest(
-        dockerfile=dockerfile, image=image, context=context, pod_name=_opt(pod_name)
+        dockerfile=dockerfile,
+        image=image,
+        context=context,
+        pod_name=_opt(pod_name),
+        pvc_name=_opt(pod_name),
     )
     return em_pod_image_build_create._get_kwargs(body=body)
 
 
 def image_load_request(tarfile: str, image: str, pod_name: str | None) -> dict[str, Any]:
-    body = EmImageLoadRequest(tarfile=tarfile, image=image, pod_name=_opt(pod_name))
+    body = EmImageLoadRequest(
+        tarfile=tarfile, image=image, pod_name=_opt(pod_name), pvc_name=_opt(pod_name)
+    )
     return em_pod_image_load_create._get_kwargs(body=body)
 
 
 def image_list_request() -> dict[str, Any]:
     return em_pod_image_list_list._get_kwargs()
+
+
+def image_list_post() -> dict[str, Any]:
+    return em_pod_image_list_create._get_kwargs()
 
 
 def namespace_create_request() -> dict[str, Any]:
@@ -128,6 +175,7 @@ def run_request(
     command: str | None,
     scheduled_time: datetime | None,
     pod_name: str | None,
+    pvc_name: str | None,
     ports: list[int] | None,
     namespace: bool,
     args: list[str] | None,
@@ -148,6 +196,7 @@ def run_request(
         ports=_opt(ports),
         namespace=namespace,
         pod_name=_opt(pod_name),
+        pvc_name=_opt(pvc_name),
     )
     return em_pod_run_create._get_kwargs(body=body)
 
@@ -156,8 +205,24 @@ def pod_status_request(pod_name: str | None) -> dict[str, Any]:
     return em_pod_status_list._get_kwargs(pod_name=_opt(pod_name))
 
 
+def pod_status_post(pod_name: str | None) -> dict[str, Any]:
+    return em_pod_status_create._get_kwargs(pod_name=_opt(pod_name))
+
+
 def nodes_status_request() -> dict[str, Any]:
     return em_nodes_status_list._get_kwargs()
+
+
+def nodes_status_post() -> dict[str, Any]:
+    return em_nodes_status_create._get_kwargs()
+
+
+def volumes_request() -> dict[str, Any]:
+    return em_pvc_list_create._get_kwargs()
+
+
+def delete_volume_request(name: str) -> dict[str, Any]:
+    return em_pvc_delete_create._get_kwargs(body=EmPvcDeleteRequest(pvc_name=name))
 
 
 # -- answers ----------------------------------------------------------------------------------
@@ -253,3 +318,16 @@ def parse_nodes(response: httpx.Response) -> list[NodeStatus]:
 
 def parse_uplink_count(response: httpx.Response) -> int:
     return _parse(response, EmUplinkResponse.from_dict).data.file_count
+
+
+def parse_volumes(response: httpx.Response) -> list[Volume]:
+    parsed = _parse(response, EmPvcListResponse.from_dict)
+    return [
+        Volume(
+            name=v.name,
+            default=bool(v.default) if not isinstance(v.default, Unset) else not v.name,
+            size=None if isinstance(v.size, Unset) else v.size,
+            file_count=None if isinstance(v.file_count, Unset) else v.file_count,
+        )
+        for v in parsed.data
+    ]

@@ -20,6 +20,7 @@ __all__ = [
     "PodState",
     "PodStateKind",
     "UplinkResult",
+    "Volume",
     "iter_files",
 ]
 
@@ -231,6 +232,32 @@ class NodeStatus:
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of the fields."""
         return {"name": self.name, "ready": self.ready, "status": self.status}
+
+
+@attrs.frozen(kw_only=True)
+class Volume:
+    """One of the user's volumes (an EM of the January 2026 revision lists them).
+
+    Attributes:
+        name: The name that addresses it (a pod's name; "" for the default volume).
+        default: Whether it is the default volume.
+        size: Bytes of its files, when the server says.
+        file_count: Files it holds, when the server says.
+    """
+
+    name: str
+    default: bool = False
+    size: int | None = None
+    file_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the fields."""
+        return {
+            "name": self.name,
+            "default": self.default,
+            "size": self.size,
+            "file_count": self.file_count,
+        }
 
 
 def iter_files(tree: Iterable[FileNode], prefix: str = "") -> Iterator[tuple[str, FileNode]]:

@@ -34,8 +34,9 @@ import httpx
 
 from . import _generated as gen
 from ._errors import ValidationError
-from ._models import FileNode, NodeStatus, PodState
+from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
+from ._revision import Feature
 from ._settings import NodeName
 from ._validate import (
     check_args,
@@ -72,10 +73,21 @@ Kind = Literal["call", "uplink", "downlink", "wait", "login"]
 
 @attrs.frozen
 class Prepared(Generic[T]):
-    """A plain call, ready to send: `httpx` request arguments and the answer's parser."""
+    """A plain call, ready to send: `httpx` request arguments and the answer's parser.
+
+    Attributes:
+        request: The request (a read-only call's `GET` form).
+        parse: Turns a successful answer into the result.
+        post: A read-only call's `POST` form (the January 2026 revision), else None.
+        requires: What only one revision has that this call needs (see `_revision`).
+        what: How error messages name the call.
+    """
 
     request: dict[str, Any]
     parse: Callable[[httpx.Response], T]
+    post: dict[str, Any] | None = None
+    requires: tuple[Feature, ...] = ()
+    what: str = ""
 
 
 @attrs.frozen
@@ -235,7 +247,8 @@ def uplink(
 
     Args:
         filepaths: One path or a list: files or folders.
-        dest_path: The volume folder to put them in ("" is the root).
+        dest_path: The volume folder to put them in ("" or "/" is the root; a leading "/"
+            means the volume root, as in the vendor's examples).
         pod_name: The pod whose volume receives them (None: the default volume).
         progress: True for a bar, a callback `(done, total)`, False for none; None uses
             the client's setting.
@@ -251,7 +264,7 @@ def uplink(
     """
     if not isinstance(dest_path, str):
         raise ValidationError(f"dest_path must be a string, got {dest_path!r}.")
-    return UplinkCall(filepaths, dest_path or "", validate_pod_name(pod_name), progress)
+    return UplinkCall(filepaths, dest_path.lstrip("/"), validate_pod_name(pod_name), progress)
 
 
 @operation(kind="downlink", volume=True, cli="downlink")
@@ -301,7 +314,8 @@ def files_list(pod_name: str | None = None) -> Prepared[list[FileNode]]:
     Returns:
         A list of `FileNode` (sizes as integers, times as datetimes).
     """
-    return Prepared(gen.files_list_request(validate_pod_name(pod_name)), gen.parse_file_tree)
+    pod = validate_pod_name(pod_name)
+    return Prepared(gen.files_list_request(pod), gen.parse_file_tree, post=gen.files_list_post(pod))
 
 
 @operation(volume=True, cli="rm")
@@ -366,13 +380,25 @@ def image_load(tarfile: str, image: str, pod_name: str | None = None) -> Prepare
 @operation(cli="image ls")
 def image_list() -> Prepared[list[str]]:
     """The user's own built and loaded images (public images are not listed)."""
-    return Prepared(gen.image_list_request(), gen.parse_image_list)
+    return Prepared(gen.image_list_request(), gen.parse_image_list, post=gen.image_list_post())
 
 
 @operation(cli="namespace create")
 def namespace_create() -> Prepared[str]:
-    """Create the user's private namespace (for pods that talk to each other)."""
-    return Prepared(gen.namespace_create_request(), gen.parse_message)
+    """Create the user's private namespace (for pods that talk to each other).
+
+    Only the November 2025 revision has namespaces (in January 2026 a pod reaches the
+    user's other pods by their pod name, without one).
+
+    Raises:
+        RevisionError: The server speaks the January 2026 revision (nothing is sent).
+    """
+    return Prepared(
+        gen.namespace_create_request(),
+        gen.parse_message,
+        requires=("namespaces",),
+        what="namespace_create()",
+    )
 
 
 @operation(volume=True, cli="run")
@@ -387,6 +413,7 @@ def run(
     namespace: bool = False,
     args: Sequence[str] | None = None,
     envs: Mapping[str, Any] | None = None,
+    pvc_name: str | None = None,
 ) -> Prepared[str]:
     """Schedule a pod; returns the server's message.
 
@@ -401,26 +428,39 @@ def run(
         scheduled_time: An aware `datetime` or an ISO 8601 string with a zone.
         pod_name: The pod (and volume) name (None: the default pod).
         ports: Ports exposed to the user's other pods (1..65535).
-        namespace: Run inside the user's private namespace.
+        namespace: Run inside the user's private namespace (November 2025 revision only).
         args: Arguments of the command.
         envs: Environment variables; values are sent as strings.
+        pvc_name: The volume mounted at `/data` when it is not the pod's own (January 2026
+            revision only; None: the pod's own, on either revision).
 
     Raises:
         ValidationError: An invalid argument (nothing is sent).
+        RevisionError: `namespace=True` on a January 2026 EM, or another pod's volume on a
+            November 2025 EM (nothing is sent).
     """
+    pod = validate_pod_name(pod_name)
+    volume = validate_pod_name(pvc_name) if pvc_name is not None else pod
+    requires: tuple[Feature, ...] = ()
+    if namespace:
+        requires += ("namespaces",)
+    if volume != pod:
+        requires += ("volumes",)
     request = gen.run_request(
         image=require_str("image", image),
         node=check_node(node),
         max_duration=check_max_duration(max_duration),
         command=check_command(command),
         scheduled_time=check_scheduled_time(scheduled_time),
-        pod_name=validate_pod_name(pod_name),
+        pod_name=pod,
+        pvc_name=volume,
         ports=check_ports(ports),
         namespace=bool(namespace),
         args=check_args(args),
         envs=check_envs(envs),
     )
-    return Prepared(request, gen.parse_message)
+    what = "run(namespace=True)" if namespace else f"run(pvc_name={pvc_name!r})"
+    return Prepared(request, gen.parse_message, requires=requires, what=what)
 
 
 @operation(volume=True, cli="status", pod_method="status")
@@ -430,7 +470,8 @@ def pod_status(pod_name: str | None = None) -> Prepared[PodState]:
     Args:
         pod_name: The pod (None: the default pod).
     """
-    return Prepared(gen.pod_status_request(validate_pod_name(pod_name)), gen.parse_pod_state)
+    pod = validate_pod_name(pod_name)
+    return Prepared(gen.pod_status_request(pod), gen.parse_pod_state, post=gen.pod_status_post(pod))
 
 
 @operation(kind="wait", volume=True, cli="status --watch", pod_method="wait")
@@ -465,4 +506,44 @@ def wait_for_pod(
 @operation(cli="nodes")
 def nodes_status() -> Prepared[list[NodeStatus]]:
     """The CG2 nodes and whether each can take a pod."""
-    return Prepared(gen.nodes_status_request(), gen.parse_nodes)
+    return Prepared(gen.nodes_status_request(), gen.parse_nodes, post=gen.nodes_status_post())
+
+
+@operation(cli="volumes")
+def volumes() -> Prepared[list[Volume]]:
+    """The user's volumes (`Volume`: name, and size and file count when the server says).
+
+    Only the January 2026 revision lists volumes.
+
+    Raises:
+        RevisionError: The server speaks the November 2025 revision.
+    """
+    return Prepared(
+        gen.volumes_request(), gen.parse_volumes, requires=("volumes",), what="volumes()"
+    )
+
+
+@operation(cli="volume rm")
+def delete_volume(name: str) -> Prepared[str]:
+    """Delete one of the user's volumes with all its files; returns the server's message.
+
+    Only the January 2026 revision deletes volumes. The server refuses the default volume
+    and a volume a pod is using.
+
+    Args:
+        name: The volume's name (a pod name).
+
+    Raises:
+        ValidationError: An invalid or empty name (nothing is sent).
+        RevisionError: The server speaks the November 2025 revision (nothing is sent).
+        BadRequestError: The server refused (e.g. the volume is in use).
+    """
+    checked = validate_pod_name(name)
+    if checked is None:
+        raise ValidationError(f"Invalid volume name {name!r}: give the name of a volume.")
+    return Prepared(
+        gen.delete_volume_request(checked),
+        gen.parse_message,
+        requires=("volumes",),
+        what="delete_volume()",
+    )

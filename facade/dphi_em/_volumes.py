@@ -109,6 +109,7 @@ class Pod:
         namespace: bool = False,
         args: Sequence[str] | None = None,
         envs: Mapping[str, Any] | None = None,
+        pvc_name: str | None = None,
     ) -> str:
         return self._client.run(
             image,
@@ -121,6 +122,7 @@ class Pod:
             namespace,
             args,
             envs,
+            pvc_name,
         )
 
     @implements(ops.pod_status, bound=True)
@@ -210,6 +212,7 @@ class AsyncPod:
         namespace: bool = False,
         args: Sequence[str] | None = None,
         envs: Mapping[str, Any] | None = None,
+        pvc_name: str | None = None,
     ) -> str:
         return await self._client.run(
             image,
@@ -222,6 +225,7 @@ class AsyncPod:
             namespace,
             args,
             envs,
+            pvc_name,
         )
 
     @implements(ops.pod_status, bound=True)

@@ -57,7 +57,9 @@ def built_image(cli: Any, tmp_path: Path, pod_name: str) -> tuple[str, str]:
     return image, pod_name
 
 
-def test_image_build_ls_and_run_wait(cli: Any, built_image: tuple[str, str], em_http: Any) -> None:
+def test_image_build_ls_and_run_wait(
+    cli: Any, built_image: tuple[str, str], em_http: Any, read_method: str
+) -> None:
     image, pod = built_image
     listed = cli("image", "ls", "--json")
     assert listed.exit_code == 0
@@ -75,7 +77,9 @@ def test_image_build_ls_and_run_wait(cli: Any, built_image: tuple[str, str], em_
     assert f"Scheduled {image} on GPU as pod '{pod}'" in result.stdout
     assert "running" in result.stdout.splitlines()[-1] or "terminated" in result.stdout
     # what reached the server (the emulator records the run beside the pod's state)
-    recorded = em_http().get("em/pod/status", params={"pod_name": pod}).json()["data"]
+    recorded = (
+        em_http().request(read_method, "em/pod/status", params={"pod_name": pod}).json()["data"]
+    )
     assert {k: recorded["emulator"][k] for k in ("node", "max_duration", "command", "args")} == {
         "node": "GPU",
         "max_duration": 2,

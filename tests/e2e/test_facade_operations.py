@@ -30,7 +30,13 @@ from dphi_em import (
     ValidationError,
     iter_files,
 )
-from em_api_client.api.em import em_files_list_list, em_pod_status_list
+from em_api_client.api.em import (
+    em_files_list_create,
+    em_files_list_list,
+    em_pod_status_create,
+    em_pod_status_list,
+)
+from em_api_client.models import EmFilesListRequest
 from facade_helpers import client_factory, client_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -258,17 +264,22 @@ def test_token_expiry_mid_session(make_emulator: Any, client_kind: str) -> None:
 
 
 def test_raw_calls_share_auth_and_retries(
-    emulator: Any, em: Any, client_kind: str, pod_name: str
+    emulator: Any, em: Any, client_kind: str, pod_name: str, api_mode: str
 ) -> None:
     emulator.force_locked(2)
+    # the generated calls of the revision the server speaks (the January one takes POST)
+    listing: Any = em_files_list_list
+    list_args: dict[str, Any] = {"pod_name": pod_name}
+    status_call: Any = em_pod_status_list
+    if api_mode == "2026-01":
+        listing, status_call = em_files_list_create, em_pod_status_create
+        list_args = {"body": EmFilesListRequest(pvc_name=pod_name)}
     if client_kind == "sync":
-        response = em_files_list_list.sync_detailed(client=em.raw, pod_name=pod_name)
-        status = em_pod_status_list.sync_detailed(client=em.raw, pod_name=pod_name)
+        response = listing.sync_detailed(client=em.raw, **list_args)
+        status = status_call.sync_detailed(client=em.raw, pod_name=pod_name)
     else:  # the generated asyncio calls on AsyncEMClient.raw: authorized, retried
-        response = em.run_coro(
-            em_files_list_list.asyncio_detailed(client=em.raw, pod_name=pod_name)
-        )
-        status = em.run_coro(em_pod_status_list.asyncio_detailed(client=em.raw, pod_name=pod_name))
+        response = em.run_coro(listing.asyncio_detailed(client=em.raw, **list_args))
+        status = em.run_coro(status_call.asyncio_detailed(client=em.raw, pod_name=pod_name))
     assert response.status_code == 200
     assert status.status_code == 404
 

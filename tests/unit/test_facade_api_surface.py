@@ -128,6 +128,7 @@ def test_issue_signatures() -> None:
         "namespace",
         "args",
         "envs",
+        "pvc_name",  # January 2026: another volume than the pod's own (after the vendor's order)
     ]
     assert run["node"].default == "FPGA"
     assert run["max_duration"].default == 1

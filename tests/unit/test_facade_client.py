@@ -83,6 +83,7 @@ def test_run_sends_a_typed_body() -> None:
         "ports": [80, 8080],
         "namespace": True,
         "pod_name": "pod-a",
+        "pvc_name": "pod-a",  # a pod uses its own name's volume on both revisions
     }
 
 
@@ -141,7 +142,8 @@ def test_file_and_image_operations_send_json_and_query() -> None:
     fake = FakeEM()
     with make_client(fake) as em:
         em.delete("a/b.txt", pod_name="pod-a")
-        assert _sent_json(fake) == {"filepath": "a/b.txt", "pod_name": "pod-a"}
+        # the volume named for both revisions: pod_name (2025-11) and pvc_name (2026-01)
+        assert _sent_json(fake) == {"filepath": "a/b.txt", "pod_name": "pod-a", "pvc_name": "pod-a"}
         em.delete("a/b.txt")
         assert _sent_json(fake) == {"filepath": "a/b.txt"}
         em.image_build("echo-test/Dockerfile", "echo-test", "echo-test")
@@ -151,7 +153,12 @@ def test_file_and_image_operations_send_json_and_query() -> None:
             "context": "echo-test",
         }
         em.image_load("img.tar", "img", pod_name="pod-b")
-        assert _sent_json(fake) == {"tarfile": "img.tar", "image": "img", "pod_name": "pod-b"}
+        assert _sent_json(fake) == {
+            "tarfile": "img.tar",
+            "image": "img",
+            "pod_name": "pod-b",
+            "pvc_name": "pod-b",
+        }
         em.namespace_create()
         em.files_list(pod_name="pod-a")
         assert fake.requests[-1].url.params["pod_name"] == "pod-a"
@@ -162,6 +169,7 @@ def test_file_and_image_operations_send_json_and_query() -> None:
         ("POST", "/em/files/delete"),
         ("POST", "/em/pod/image/build"),
         ("POST", "/em/pod/image/load"),
+        ("GET", "/em/nodes/status"),  # the read-only probe: does this EM have namespaces?
         ("POST", "/em/pod/namespace/create"),
         ("GET", "/em/files/list"),
         ("GET", "/em/files/list"),

@@ -39,6 +39,8 @@ def test_the_table_holds_every_em_operation() -> None:
         "pod_status",
         "wait_for_pod",
         "nodes_status",
+        "volumes",
+        "delete_volume",
     }
 
 

@@ -116,6 +116,7 @@ def _facade_table() -> list[tuple[type[BaseException], Rule]]:
         (e.APIError, Rule(ExitCode.ERROR, "")),
         (e.TransportError, Rule(ExitCode.CONNECTION, "")),
         (e.PodFailedError, Rule(ExitCode.POD, "")),
+        (e.RevisionError, Rule(ExitCode.USAGE, "not on this EM")),
         (e.WaitTimeoutError, Rule(ExitCode.POD, "")),
         (e.ValidationError, Rule(ExitCode.USAGE, "")),
         (e.LocalFileExistsError, Rule(ExitCode.USAGE, "")),
