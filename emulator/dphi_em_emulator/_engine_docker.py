@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import shlex
@@ -68,6 +69,8 @@ PULL_BACKOFF = 10.0
 #: Most bytes of a pod's console output kept.
 MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 _TICK = 0.1
+#: Pod phases the supervisor has nothing more to do for.
+_SETTLED = frozenset({"done"})
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$")
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
@@ -579,13 +582,21 @@ class DockerEngine(PodEngine):
             for key in list(self._records):
                 with self._lock:
                     record = self._records.get(key)
-                    if record is None or self._stopping:
+                    if record is None or self._stopping or record["phase"] in _SETTLED:
                         continue
-                    try:
-                        self._advance(key[0], record, time.time())
-                    except DockerException as exc:  # the engine went away: say so, go on
-                        record.setdefault("warnings", []).append(f"engine: {_explain(exc)}")
-                    self._save(key[0])
+                    self._advance_and_save(key[0], record, time.time())
+
+    def _advance_and_save(self, user: str, record: dict[str, Any], now: float) -> None:
+        """Advance a pod; write the records only when it changed."""
+        before = json.dumps(record, sort_keys=True)
+        try:
+            self._advance(user, record, now)
+        except DockerException as exc:  # the engine went away: say so (once), go on
+            warning = f"engine: {_explain(exc)}"
+            if warning not in record["warnings"]:
+                record["warnings"].append(warning)
+        if json.dumps(record, sort_keys=True) != before:
+            self._save(user)
 
     def _advance(self, user: str, record: dict[str, Any], now: float) -> None:
         phase = record["phase"]
@@ -861,9 +872,7 @@ class DockerEngine(PodEngine):
                 return None
             now = time.time()
             if record["phase"] in ("running", "waiting"):  # the supervisor starts pods
-                with contextlib.suppress(DockerException):
-                    self._advance(user, record, now)
-                self._save(user)
+                self._advance_and_save(user, record, now)
             state = self._state_of(record, now)
             report = pod_report(record, user)
             report.update(
@@ -907,8 +916,8 @@ class DockerEngine(PodEngine):
         lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
         lines += [f"127.0.0.1\t{user}-{name} {name}" for name in sorted(names)]
         text = ("\n".join(lines) + "\n").encode()
-        with open(path, "a+b") as file:
-            file.seek(0)
+        path.touch(exist_ok=True)
+        with open(path, "r+b") as file:  # in place: the mounted file is this inode
             if file.read() != text:
                 file.seek(0)
                 file.truncate()
