@@ -69,6 +69,7 @@ PULL_BACKOFF = 10.0
 #: Most bytes of a pod's console output kept.
 MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 _TICK = 0.1
+_PULLING = "pulling"
 #: Pod phases the supervisor has nothing more to do for.
 _SETTLED = frozenset({"done"})
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -228,6 +229,8 @@ class DockerEngine(PodEngine):
         self._records: dict[tuple[str, str], dict[str, Any]] = {}
         for user in config.users:
             for key, record in (self._pods_doc.get(user) or {}).items():
+                if record.get("phase") == "pulling":
+                    record["phase"] = "scheduled"  # the pull stopped with the emulator
                 self._records[(user, key)] = record
         self._logs = data.root / "logs"
         self._namespaces = data.root / "namespaces"
@@ -319,15 +322,15 @@ class DockerEngine(PodEngine):
                 names.append(name)
         return sorted(names)
 
-    def _provide(self, ref: str, log: list[str] | None = None) -> Image | None:
+    def _provide(self, ref: str, log: list[str] | None = None, pull: bool = True) -> Image | None:
         """The image `ref`, tagging it from its local stand-in when it is an onboard registry
-        name that the engine lacks, and pulling it when `--pull` allows."""
+        name that the engine lacks, and pulling it when `pull` and `--pull` allow."""
         image = self._image(ref)
         if image is not None:
             return image
         source = _dockerfile.onboard_source(ref, self._config.registry_map)
         if source is not None:
-            stand_in = self._image(source) or self._pull(source, log)
+            stand_in = self._image(source) or (self._pull(source, log) if pull else None)
             if stand_in is not None:
                 repository, tag = _split_tag(ref)
                 stand_in.tag(repository, tag)
@@ -339,7 +342,7 @@ class DockerEngine(PodEngine):
                 if log is not None:
                     log.append(f"onboard registry: {ref} is the local image {source}\n")
                 return stand_in
-        return self._pull(ref, log)
+        return self._pull(ref, log) if pull else None
 
     def _pull(self, ref: str, log: list[str] | None) -> Image | None:
         if not self._config.pull:
@@ -641,15 +644,25 @@ class DockerEngine(PodEngine):
                     "not exist or may require authorization"
                 ),
             )
-        found = found or self._provide(image)
+        found = found or self._provide(image, pull=False)
         if found is not None:
             return found, image, ""
+        if self._config.pull and looks_public:
+            return None, image, _PULLING
         pulling = "" if self._config.pull else " and the emulator pulls nothing (--pull is off)"
         return None, shown, f'image "{_with_tag(shown)}" is not in the local engine{pulling}'
 
     def _start(self, user: str, record: dict[str, Any], now: float) -> None:
         image, ref, problem = self._resolve(user, record["image"])
         record["image_ref"] = ref
+        if problem == _PULLING and record.get("pulled"):
+            image, problem = None, f'image "{_with_tag(ref)}" is still not in the engine'
+        elif problem == _PULLING:  # in a thread of its own: the engine lock is not held
+            record["phase"] = "pulling"
+            threading.Thread(
+                target=self._pull_for, args=(user, record), name="dphi-em-pull", daemon=True
+            ).start()
+            return
         if image is None:
             record["phase"] = "waiting"
             record["waiting"] = {"reason": "ErrImagePull", "message": problem, "since": now}
@@ -686,6 +699,27 @@ class DockerEngine(PodEngine):
         container.reload()
         record["started_at"] = _engine_time(container.attrs["State"].get("StartedAt"))
         record["started_at"] = record["started_at"] or _rfc3339(record["started"])
+
+    def _pull_for(self, user: str, record: dict[str, Any]) -> None:
+        """Pull a pod's image (`--pull`); then let the supervisor start it, or say why not."""
+        log: list[str] = []
+        image = self._provide(record["image_ref"], log)
+        with self._lock:
+            if self._records.get((user, record["pod_name"])) is not record:
+                return  # replaced meanwhile
+            if image is not None:
+                record["phase"] = "scheduled"  # its time has come: started at the next tick
+                record["pulled"] = True
+            else:
+                reason = log[-1].strip() if log else f"pull {record['image_ref']} failed"
+                record["phase"] = "waiting"
+                record["waiting"] = {
+                    "reason": "ErrImagePull",
+                    "message": reason,
+                    "since": time.time(),
+                }
+            self._save(user)
+        self._wake.set()
 
     def _create(self, user: str, record: dict[str, Any], image: Image) -> Container:
         volume = Path(record["volume"])
@@ -900,6 +934,9 @@ class DockerEngine(PodEngine):
                     "message": f"Scheduled to start at {_rfc3339(record['start_at'])}",
                 }
             }
+        if phase == "pulling":
+            message = f'Pulling image "{record["image_ref"]}"'
+            return {"waiting": {"reason": "ContainerCreating", "message": message}}
         return {"waiting": {"reason": "ContainerCreating"}}
 
     # -------------------------------------------------------------------- namespaces

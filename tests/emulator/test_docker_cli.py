@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.docker
@@ -38,7 +39,9 @@ def _startup_lines(process: subprocess.Popen) -> list[str]:
     return lines
 
 
-def _stop(process: subprocess.Popen) -> int:
+def _stop(process: subprocess.Popen, url: str) -> int:
+    # once it answers, uvicorn serves (and handles Ctrl-C): the socket listens before
+    httpx.post(f"{url}auth/", data={"username": "client1", "password": "secret"}, timeout=30)
     process.send_signal(signal.SIGINT)
     code = process.wait(timeout=30)
     process.stdout.close()
@@ -48,12 +51,14 @@ def _stop(process: subprocess.Popen) -> int:
 
 def test_auto_falls_back_to_simulated_and_says_why(tmp_path: Path) -> None:
     process = _serve(tmp_path, docker_host=NO_ENGINE)
+    lines = _startup_lines(process)
     try:
-        last = _startup_lines(process)[-1]
-        assert last.startswith("pods: simulated (nothing runs): no Docker engine: none answers")
-        assert NO_ENGINE in last
+        assert lines[-1].startswith(
+            "pods: simulated (nothing runs): no Docker engine: none answers"
+        )
+        assert NO_ENGINE in lines[-1]
     finally:
-        assert _stop(process) == 0
+        assert _stop(process, lines[0].split()[-1]) == 0
 
 
 def test_docker_without_an_engine_is_an_error(tmp_path: Path) -> None:
@@ -85,9 +90,9 @@ def test_auto_takes_the_engine_and_cleans_up_on_ctrl_c(
 ) -> None:
     registry = f"--registry-map={ONBOARD_BUSYBOX}={busybox_image}"
     process = _serve(tmp_path, "--time-scale", "60", "--on-stop", "purge", registry)
+    lines = _startup_lines(process)
+    url = lines[0].split()[-1]
     try:
-        lines = _startup_lines(process)
-        url = lines[0].split()[-1]
         assert lines[-1].startswith("pods: docker (Docker ")
         assert "pulls nothing" in lines[-1]
         env = {
@@ -138,6 +143,6 @@ def test_auto_takes_the_engine_and_cleans_up_on_ctrl_c(
             timeout=120,
         )
     finally:
-        assert _stop(process) == 0
+        assert _stop(process, url) == 0
     instance = json.loads((tmp_path / "data/state/docker.json").read_text())["instance"]
     assert docker_leftovers(instance) == []
