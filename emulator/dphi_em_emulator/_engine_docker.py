@@ -649,8 +649,8 @@ class DockerEngine(PodEngine):
             return found, image, ""
         if self._config.pull and looks_public:
             return None, image, _PULLING
-        pulling = "" if self._config.pull else " and the emulator pulls nothing (--pull is off)"
-        return None, shown, f'image "{_with_tag(shown)}" is not in the local engine{pulling}'
+        pulling = "" if self._config.pull else " (the emulator pulls nothing: --pull is off)"
+        return None, shown, f"No such image: {_with_tag(shown)}{pulling}"
 
     def _start(self, user: str, record: dict[str, Any], now: float) -> None:
         image, ref, problem = self._resolve(user, record["image"])
