@@ -30,7 +30,12 @@ from ._operations import ProgressArg, implements
 from ._progress import ProgressCallback
 from ._revision import ApiRevision
 from ._settings import NodeName
-from ._transport import AsyncRetryTransport, RetryPolicy, async_network_transport
+from ._transport import (
+    DEFAULT_CALL_TIMEOUT,
+    AsyncRetryTransport,
+    RetryPolicy,
+    async_network_transport,
+)
 from ._volumes import AsyncPod
 
 __all__ = ["AsyncEMClient"]
@@ -67,6 +72,9 @@ class AsyncEMClient(ClientBase):
         verify: TLS verification, as for `httpx.Client`.
         api: Pin the EM API revision, `"2025-11"` or `"2026-01"`; None (the default) finds
             out from the server, once, and works with either (see the README).
+        call_timeout: Seconds a call other than a transfer may take in all, retries and
+            the answer's body included (default 600); None: no total deadline. Uplinks and
+            downlinks are bounded by progress (`timeout` between two reads) instead.
     """
 
     _kind = "AsyncEMClient"
@@ -84,6 +92,7 @@ class AsyncEMClient(ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
         api: ApiRevision | None = None,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
     ) -> None:
         super().__init__(
             base_url,
@@ -95,8 +104,13 @@ class AsyncEMClient(ClientBase):
             max_uplink_bytes=max_uplink_bytes,
             api=api,
         )
-        inner = transport if transport is not None else async_network_transport(verify=verify)
-        self._transport = AsyncRetryTransport(inner, self._policy)
+        inner = (
+            transport
+            if transport is not None
+            else async_network_transport(verify=verify, url=self._base_url)
+        )
+        self._transport = AsyncRetryTransport(inner, self._policy, call_timeout=call_timeout)
+        self._auth.use_gate(self._transport.gate)
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
             auth=self._auth,

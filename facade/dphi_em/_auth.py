@@ -14,6 +14,22 @@ receives the responses. Two thin drivers run it, the way httpx's `Auth` does:
 `asyncio.Lock` made on first use, `await response.aread()`). A driver releases the lock
 itself when the flow ends early (an error, a cancelled task), so the flow needs no cleanup.
 
+**The bearer is chosen at send time.** The flow marks each request it authorizes
+(`BEARER_EXTENSION`); the transports (`_transport`) call `TokenAuth.sync_bearer` or
+`async_bearer` just before each attempt, once the request gate is theirs, so a retry after a
+long `423` backoff carries the token current then (renewed first if it expired meanwhile),
+not the one chosen before the first attempt.
+
+**Lock order: the request gate, then the renewal lock.** A renewal sends requests, which
+need the gate; so whoever renews takes the gate first (`use_gate`), then the lock, and nobody
+waits for the gate while holding the lock. The gate is re-entrant for its owner, so a call
+made from a progress callback during a streamed downlink (the gate held by that same thread
+or task) renews and sends at once instead of waiting for itself.
+
+Answers of `/auth/` are read as any JSON answer (`_generated.parse_json`: bounded size,
+no `RecursionError`), and an access token that cannot go into a header (not visible ASCII,
+e.g. CR/LF) is an `APIError` whose message does not show it.
+
 Token lifetimes are read from the unsigned JWT payload (`exp` - `iat`) and counted on the
 local monotonic clock, so a skewed local clock does not matter. Tokens and the password are
 never logged, shown in a repr or put in an error message; `TokenAuth.secrets()` lists them
@@ -30,24 +46,32 @@ import enum
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from . import _timing
 from ._config import TOKEN_REFRESH_MARGIN, Credentials
-from ._errors import AuthenticationError, ConfigurationError, raise_for_response
+from ._errors import APIError, AuthenticationError, ConfigurationError, raise_for_response
+from ._generated import parse_json
 
-__all__ = ["FRESH_TOKEN_EXTENSION", "TokenAuth", "jwt_claims"]
+if TYPE_CHECKING:
+    from ._transport import AsyncInFlightGate, InFlightGate
+
+__all__ = ["BEARER_EXTENSION", "FRESH_TOKEN_EXTENSION", "TokenAuth", "jwt_claims"]
 
 logger = logging.getLogger("dphi_em")
 
 #: A request extension asking for an access token issued moments ago (large uploads).
 FRESH_TOKEN_EXTENSION = "dphi_em.fresh_token"  # noqa: S105 (a name, not a secret)
+#: The request extension marking a request whose bearer the transport renews before each
+#: attempt (its value is the `TokenAuth`).
+BEARER_EXTENSION = "dphi_em.bearer"
 #: A token younger than this counts as fresh.
 _FRESH_AGE = 5.0
 #: Tokens remembered for `secrets()` after they were replaced (they may still be valid).
@@ -144,6 +168,56 @@ def _send_and_read(request: httpx.Request) -> _Flow[httpx.Response]:
     return response
 
 
+#: What an access token may hold to be sent as `Bearer <token>`: visible ASCII.
+_HEADER_SAFE = re.compile(r"[!-~]+")
+
+
+def _bearer_of(request: httpx.Request, default: str) -> str:
+    """The access token `request` carries (as set last), else `default`."""
+    value = request.headers.get("Authorization", "")
+    return value[7:] if value.startswith("Bearer ") else default
+
+
+def _run_plain(flow: _Flow[_T], send: Callable[[httpx.Request], httpx.Response]) -> _T:
+    """Run a flow without lock steps (`_renew`, `_login`) on a sync `send`."""
+    reply: httpx.Response | None = None
+    try:
+        while True:
+            step = flow.send(reply)
+            reply = None
+            if isinstance(step, httpx.Request):
+                reply = send(step)
+            elif isinstance(step, _Read):
+                step.response.read()
+            else:  # pragma: no cover - these flows take no lock
+                raise AssertionError(f"unexpected step {step!r}")
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
+
+
+async def _arun_plain(
+    flow: _Flow[_T], asend: Callable[[httpx.Request], Awaitable[httpx.Response]]
+) -> _T:
+    """Run a flow without lock steps (`_renew`, `_login`) on an async `asend`."""
+    reply: httpx.Response | None = None
+    try:
+        while True:
+            step = flow.send(reply)
+            reply = None
+            if isinstance(step, httpx.Request):
+                reply = await asend(step)
+            elif isinstance(step, _Read):
+                await step.response.aread()
+            else:  # pragma: no cover - these flows take no lock
+                raise AssertionError(f"unexpected step {step!r}")
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
+
+
 def _run_sync(
     flow: Generator[httpx.Request, httpx.Response, None],
     send: Callable[[httpx.Request], httpx.Response],
@@ -196,6 +270,8 @@ class TokenAuth(httpx.Auth):
         self._alock: asyncio.Lock | None = None
         self._alock_loop: asyncio.AbstractEventLoop | None = None
         self._tokens: _Tokens | None = None
+        self._gate: InFlightGate | None = None
+        self._agate: AsyncInFlightGate | None = None
         self._issued: deque[str] = deque(maxlen=_KEPT_SECRETS)
         self.login_count = 0
         self.refresh_count = 0
@@ -231,6 +307,19 @@ class TokenAuth(httpx.Auth):
             found.add(self._credentials.require()[1])
         return tuple(sorted(found, key=lambda s: (-len(s), s)))
 
+    def use_gate(self, gate: InFlightGate | AsyncInFlightGate) -> None:
+        """Take `gate` (the transport's request gate) before the renewal lock, always.
+
+        Args:
+            gate: The sync or async gate of the transport this auth's requests go through.
+        """
+        from ._transport import InFlightGate
+
+        if isinstance(gate, InFlightGate):
+            self._gate = gate
+        else:
+            self._agate = gate
+
     # -- the flow: decisions only -----------------------------------------------------------
 
     def _usable(self, fresh: bool) -> str | None:
@@ -256,11 +345,13 @@ class TokenAuth(httpx.Auth):
                 access = yield from self._renew(request, login=False)
             yield _UNLOCK
         request.headers["Authorization"] = f"Bearer {access}"
+        request.extensions[BEARER_EXTENSION] = self
         response = yield from _send(request)
         logged_in = False
         for attempt in (0, 1):
             if response.status_code != 401:
                 return
+            access = _bearer_of(request, access)  # the transport may have renewed it
             yield _Read(response)  # releases the connection before waiting on the lock
             yield _LOCK
             tokens = self._tokens
@@ -314,7 +405,7 @@ class TokenAuth(httpx.Auth):
         access = self._apply(response, keep_refresh=None)
         if access is None:
             raise AuthenticationError(
-                "The login answer holds no access token.",
+                f"The login answer (POST {response.url.path}) holds no access token.",
                 status_code=response.status_code,
                 response=response,
             )
@@ -327,13 +418,18 @@ class TokenAuth(httpx.Auth):
         yield _UNLOCK
 
     def _apply(self, response: httpx.Response, *, keep_refresh: str | None) -> str | None:
-        try:
-            body = response.json()
-        except ValueError:
-            return None
+        body = parse_json(response)  # APIError naming the call: too large, too deep, not JSON
         access = body.get("access") if isinstance(body, dict) else None
         if not isinstance(access, str) or not access:
             return None
+        if not _HEADER_SAFE.fullmatch(access):
+            raise APIError(
+                f"Unexpected answer from POST {response.url.path}: the access token cannot be "
+                "sent in a header (only visible ASCII characters may; it holds others, e.g. "
+                "non-ASCII or CR/LF).",
+                status_code=response.status_code,
+                response=response,
+            )
         refresh = body.get("refresh")
         rotated = isinstance(refresh, str) and bool(refresh)
         previous = self._tokens
@@ -365,6 +461,7 @@ class TokenAuth(httpx.Auth):
     # -- the drivers: locks and reads -------------------------------------------------------
 
     def _drive_sync(self, flow: _Flow[None]) -> Generator[httpx.Request, httpx.Response, None]:
+        gate = self._gate
         held = False
         try:
             step = next(flow)
@@ -375,18 +472,30 @@ class TokenAuth(httpx.Auth):
                 elif isinstance(step, _Read):
                     step.response.read()
                 elif step is _LOCK:
-                    self._lock.acquire()
+                    if gate is not None:  # the gate first, then the lock (module docstring)
+                        gate.acquire("a token renewal")
+                    try:
+                        self._lock.acquire()
+                    except BaseException:
+                        if gate is not None:
+                            gate.release()
+                        raise
                     held = True
                 else:
                     held = False
-                    self._lock.release()
+                    self._release_sync(gate)
                 step = flow.send(reply)
         except StopIteration:
             return
         finally:
             flow.close()
             if held:
-                self._lock.release()
+                self._release_sync(gate)
+
+    def _release_sync(self, gate: InFlightGate | None) -> None:
+        self._lock.release()
+        if gate is not None:
+            gate.release()
 
     def _async_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -399,6 +508,7 @@ class TokenAuth(httpx.Auth):
     async def _drive_async(
         self, flow: _Flow[None]
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        gate = self._agate
         lock: asyncio.Lock | None = None
         try:
             step = next(flow)
@@ -410,12 +520,21 @@ class TokenAuth(httpx.Auth):
                     await step.response.aread()
                 elif step is _LOCK:
                     candidate = self._async_lock()
-                    await candidate.acquire()
+                    if gate is not None:  # the gate first, then the lock (module docstring)
+                        await gate.acquire("a token renewal")
+                    try:
+                        await candidate.acquire()
+                    except BaseException:
+                        if gate is not None:
+                            gate.release()
+                        raise
                     lock = candidate
                 else:
                     assert lock is not None
                     held_lock, lock = lock, None
                     held_lock.release()
+                    if gate is not None:
+                        gate.release()
                 step = flow.send(reply)
         except StopIteration:
             return
@@ -423,6 +542,8 @@ class TokenAuth(httpx.Auth):
             flow.close()
             if lock is not None:
                 lock.release()
+                if gate is not None:
+                    gate.release()
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -435,6 +556,44 @@ class TokenAuth(httpx.Auth):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Authorize `request` for `httpx.AsyncClient` (asyncio), renewing tokens as needed."""
         return self._drive_async(self._flow(request))
+
+    # -- at send time (called by the transports, the gate held) ---------------------------
+
+    def sync_bearer(
+        self, request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]
+    ) -> None:
+        """Put the current access token on `request`, renewing it first when it expired.
+
+        Called by `RetryTransport` before each attempt, the gate held (so the lock may be
+        taken: the lock order holds).
+
+        Args:
+            request: A request this auth authorized (`BEARER_EXTENSION`).
+            send: Sends one request without auth (the renewal calls), the gate held.
+        """
+        fresh = bool(request.extensions.get(FRESH_TOKEN_EXTENSION))
+        access = self._usable(fresh)
+        if access is None:
+            with self._lock:
+                access = self._usable(fresh)
+                if access is None:
+                    access = _run_plain(self._renew(request, login=False), send)
+        request.headers["Authorization"] = f"Bearer {access}"
+
+    async def async_bearer(
+        self,
+        request: httpx.Request,
+        asend: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    ) -> None:
+        """The asyncio twin of `sync_bearer` (called by `AsyncRetryTransport`)."""
+        fresh = bool(request.extensions.get(FRESH_TOKEN_EXTENSION))
+        access = self._usable(fresh)
+        if access is None:
+            async with self._async_lock():
+                access = self._usable(fresh)
+                if access is None:
+                    access = await _arun_plain(self._renew(request, login=False), asend)
+        request.headers["Authorization"] = f"Bearer {access}"
 
     # -- outside a flow ---------------------------------------------------------------------
 

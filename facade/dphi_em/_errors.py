@@ -43,6 +43,7 @@ from typing import Any, Literal
 import httpx
 
 __all__ = [
+    "MAX_ANSWER_BYTES",
     "APIError",
     "AuthenticationError",
     "BadRequestError",
@@ -188,7 +189,11 @@ class APIError(EMError):
         self.log_tail: list[str] = list(log_tail or [])
         self.response = response
         prefix = f"{status_code} {code}" if code else str(status_code)
-        super().__init__(f"{prefix}: {message}")
+        super().__init__(f"{prefix}: {message}{self._reason()}")
+
+    def _reason(self) -> str:
+        """What the message adds after the server's message (nothing here)."""
+        return ""
 
     def __reduce__(self) -> Any:
         return (_rebuild, (type(self), self.message, self.status_code, self.code, self.log_tail))
@@ -212,8 +217,27 @@ class UplinkTooLargeError(BadRequestError):
     """400 MAX_UPLINK_SIZE_EXCEEDED: more than the per-call limit in one uplink."""
 
 
+#: Lines of `log_tail` a `BuildFailedError`'s message repeats, and most characters of each.
+_REASON_LINES = 5
+_REASON_WIDTH = 200
+
+
 class BuildFailedError(BadRequestError):
-    """400 BUILD_FAILED: the image build failed; `log_tail` holds the end of the build log."""
+    """400 BUILD_FAILED: the image build failed; `log_tail` holds the end of the build log.
+
+    The message (`str(error)`) ends with the reason: the last non-empty lines of `log_tail`
+    (at most 5, each cut at 200 characters).
+    """
+
+    def _reason(self) -> str:
+        lines = [line.rstrip() for line in self.log_tail if line.strip()][-_REASON_LINES:]
+        if not lines:
+            return ""
+        shown = [
+            line if len(line) <= _REASON_WIDTH else line[: _REASON_WIDTH - 3] + "..."
+            for line in lines
+        ]
+        return "\n  " + "\n  ".join(shown)
 
 
 class ImageLoadFailedError(BadRequestError):
@@ -265,6 +289,8 @@ _BY_STATUS: Mapping[int, type[APIError]] = {
     423: BusyError,
 }
 _MAX_TEXT = 500
+#: Most bytes of an answer (JSON or an error) the client reads into memory: 16 MiB.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -311,15 +337,21 @@ def raise_for_response(response: httpx.Response) -> None:
     if 200 <= status < 300:
         return
     with contextlib.suppress(httpx.StreamError):  # closed unread: judge by the status
-        response.read()
+        response.read()  # bounded by the transport (`MAX_ANSWER_BYTES`)
     code: str | None = None
     message: str | None = None
     log_tail: list[str] = []
     body: Any = None
-    try:
-        body = response.json()
-    except (ValueError, httpx.ResponseNotRead):
-        body = None
+    unreadable: str | None = None
+    if _is_oversized(response):
+        unreadable = f"an error answer over the {MAX_ANSWER_BYTES} bytes the client reads"
+    else:
+        try:
+            body = response.json()
+        except RecursionError:
+            unreadable = "an error answer of JSON nested too deeply to read"
+        except (ValueError, httpx.ResponseNotRead):
+            body = None  # not JSON: its text is the message
     if isinstance(body, dict):
         raw_code = body.get("error", body.get("code"))
         code = str(raw_code) if raw_code is not None else None
@@ -328,6 +360,8 @@ def raise_for_response(response: httpx.Response) -> None:
         raw_tail = body.get("log_tail")
         if isinstance(raw_tail, list):
             log_tail = [str(line) for line in raw_tail]
+    if unreadable is not None:
+        message = f"{response.reason_phrase} ({unreadable}, from {_call(response)})"
     if not message:
         try:
             text = response.text.strip()
@@ -336,6 +370,21 @@ def raise_for_response(response: httpx.Response) -> None:
         message = text[:_MAX_TEXT] if text and body is None else response.reason_phrase
     cls = _error_class(status, code)
     raise cls(message or "", status_code=status, code=code, log_tail=log_tail, response=response)
+
+
+def _call(response: httpx.Response) -> str:
+    """`METHOD /path` of the request that got `response` (no query, no credentials)."""
+    try:
+        return f"{response.request.method} {response.url.path}"
+    except RuntimeError:  # a response built without a request
+        return "the server"
+
+
+def _is_oversized(response: httpx.Response) -> bool:
+    try:
+        return len(response.content) > MAX_ANSWER_BYTES
+    except httpx.ResponseNotRead:
+        return False
 
 
 def _where(exc: httpx.TransportError) -> tuple[httpx.Request | None, str]:

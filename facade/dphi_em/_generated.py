@@ -58,7 +58,7 @@ from em_api_client.models import (
 )
 from em_api_client.types import UNSET, Unset
 
-from ._errors import APIError
+from ._errors import MAX_ANSWER_BYTES, APIError
 from ._models import FileNode, NodeStatus, PodState, Volume
 
 __all__ = [
@@ -94,8 +94,9 @@ __all__ = [
 _M = TypeVar("_M")
 _T = TypeVar("_T")
 
-#: Most bytes of a JSON answer the client parses (a larger one is an `APIError`).
-MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Most bytes of a JSON answer the client parses (a larger one is an `APIError`); the
+#: transport stops reading an answer soon after this many bytes (`_transport`).
+MAX_JSON_BYTES = MAX_ANSWER_BYTES
 
 
 def _opt(value: _T | None) -> _T | Unset:

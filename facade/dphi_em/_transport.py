@@ -15,6 +15,27 @@ calls all get the same behaviour:
   attempts and total time). When they run out, the 423 is returned (and raised as
   `BusyError` by the facade) or the exception raised. Each retry is logged (INFO).
 - **Waiting** goes through `_timing` (`dphi_em.testing.set_testing` turns it off).
+- **The bearer at send time**: before each attempt, the gate held, a request authorized by
+  `TokenAuth` gets the access token current then (`TokenAuth.sync_bearer`, renewed first
+  when it expired during a backoff), so a retry never re-sends a stale token.
+- **A deadline per call**: a request that is not a transfer (the uplink and downlink paths,
+  `TRANSFER_PATHS`) must be answered, body included, within `call_timeout` seconds
+  (`DEFAULT_CALL_TIMEOUT`, retries and their waits included); every socket read and write
+  waits at most what is left. Transfers are bounded by progress only: the read timeout
+  between two reads, not a total.
+- **Bounded answers**: a body is read into memory up to `MAX_ANSWER_BYTES` (16 MiB) plus
+  one read at most, except a successful transfer's (a downlink's file is streamed to disk).
+  An answer cut there is longer than the limit, which the parsers refuse (`APIError`), and
+  its connection is closed.
+- **No leftovers**: a connection holding bytes after its response's end (a body longer than
+  its `Content-Length`) is closed when the response is, never reused; those bytes would be
+  taken for the next request's answer.
+- **A connection dead before a byte was written** (the server closed a kept-alive
+  connection, so the socket is readable before a new request starts) is dropped and the
+  request sent on a new connection, whatever its method: nothing of it reached the server.
+  This is decided just before the first byte of a request is written on a reused
+  connection; a connection that breaks after that (while or after the request is written)
+  is a `ReadError`/`RemoteProtocolError`, retried for idempotent methods only (`_retry`).
 
 Request bodies are re-iterated on each attempt: file streams reopen their files.
 
@@ -28,9 +49,11 @@ whose connections read the socket `READ_SIZE` bytes at a time instead of httpcor
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -38,10 +61,13 @@ import httpcore
 import httpx
 
 from . import _timing
+from ._errors import MAX_ANSWER_BYTES, ValidationError
 from ._retry import RetryPolicy, log_retry, retry_delay
 
 __all__ = [
+    "DEFAULT_CALL_TIMEOUT",
     "READ_SIZE",
+    "TRANSFER_PATHS",
     "AsyncInFlightGate",
     "AsyncRetryTransport",
     "AsyncWideReadBackend",
@@ -50,6 +76,9 @@ __all__ = [
     "RetryTransport",
     "WideReadBackend",
     "async_network_transport",
+    "check_call_timeout",
+    "environment_proxy",
+    "is_transfer",
     "network_transport",
 ]
 
@@ -57,6 +86,36 @@ logger = logging.getLogger("dphi_em")
 
 #: Most bytes taken from the socket in one read (httpcore asks for 64 KiB).
 READ_SIZE = 1024 * 1024
+#: Seconds a call that is not a transfer may take in all, answer included (10 minutes: an
+#: image build answers when it is done).
+DEFAULT_CALL_TIMEOUT = 600.0
+#: Paths (under the base URL) whose calls are transfers: no total deadline, bodies streamed.
+TRANSFER_PATHS = ("/em/files/uplink", "/em/files/downlink")
+
+#: When the call being read or written must be done (monotonic seconds), or None.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "dphi_em_deadline", default=None
+)
+
+
+def is_transfer(request: httpx.Request) -> bool:
+    """Whether `request` is an uplink or a downlink (`TRANSFER_PATHS`)."""
+    return request.url.path.rstrip("/").endswith(TRANSFER_PATHS)
+
+
+def check_call_timeout(value: float | None) -> float | None:
+    """`call_timeout=` checked: positive seconds, or None for no total deadline.
+
+    Raises:
+        ValidationError: Not a positive number or None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValidationError(
+            f"call_timeout must be a positive number of seconds or None, got {value!r}."
+        )
+    return float(value)
 
 
 def _label(request: httpx.Request) -> str:
@@ -158,43 +217,122 @@ class AsyncInFlightGate:
                     waiter.set_result(None)
 
 
-class _GatedStream(httpx.SyncByteStream):
-    """A response body that releases the gate when closed."""
+def _answer_limit(request: httpx.Request, response: httpx.Response) -> int | None:
+    """Most body bytes read into memory: none for a successful transfer, else the limit."""
+    if is_transfer(request) and response.is_success:
+        return None
+    return MAX_ANSWER_BYTES
 
-    def __init__(self, stream: httpx.SyncByteStream, release: Callable[[], None]) -> None:
+
+class _GatedStream(httpx.SyncByteStream):
+    """A response body read under its call's deadline, cut after `limit` bytes; when closed
+    it drops a connection with leftovers and releases the gate (`on_close`)."""
+
+    def __init__(
+        self,
+        stream: httpx.SyncByteStream,
+        on_close: Callable[[], None] | None,
+        *,
+        deadline: float | None,
+        limit: int | None,
+    ) -> None:
         self._stream = stream
-        self._release: Callable[[], None] | None = release
+        self._on_close = on_close
+        self._deadline = deadline
+        self._limit = limit
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
+        chunks = iter(self._stream)
+        size = 0
+        while True:
+            token = _deadline.set(self._deadline)
+            try:
+                chunk = next(chunks, None)
+            finally:
+                _deadline.reset(token)
+            if chunk is None:
+                return
+            yield chunk
+            size += len(chunk)
+            if self._limit is not None and size > self._limit:
+                return  # the rest stays unread: closing drops the connection
 
     def close(self) -> None:
         try:
             self._stream.close()
         finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
 
 
 class _AsyncGatedStream(httpx.AsyncByteStream):
-    """An async response body that releases the gate when closed."""
+    """The async twin of `_GatedStream`."""
 
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        stream: httpx.AsyncByteStream,
+        on_close: Callable[[], Awaitable[None]] | None,
+        *,
+        deadline: float | None,
+        limit: int | None,
+    ) -> None:
         self._stream = stream
-        self._release: Callable[[], None] | None = release
+        self._on_close = on_close
+        self._deadline = deadline
+        self._limit = limit
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
+        chunks = self._stream.__aiter__()
+        size = 0
+        while True:
+            token = _deadline.set(self._deadline)
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                _deadline.reset(token)
             yield chunk
+            size += len(chunk)
+            if self._limit is not None and size > self._limit:
+                return
 
     async def aclose(self) -> None:
         try:
             await self._stream.aclose()
         finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                await on_close()
+
+
+def _h11_state(connection: Any) -> Any:
+    """The `h11.Connection` under an httpcore pool connection (None: not HTTP/1.1)."""
+    for _ in range(4):  # HTTPConnection -> HTTP11Connection (-> more behind a proxy)
+        state = getattr(connection, "_h11_state", None)
+        if state is not None:
+            return state
+        connection = getattr(connection, "_connection", None)
+        if connection is None:
+            return None
+    return None
+
+
+def _connections_with_leftovers(transport: Any) -> list[Any]:
+    """The idle pooled connections of `transport` holding bytes past their last response.
+
+    Reads httpcore 1.0's pool (`_pool.connections`) and h11's `trailing_data`;
+    `tests/faults/test_client_holes.py` fails if they move.
+    """
+    pool = getattr(transport, "_pool", None)
+    found = []
+    for connection in list(getattr(pool, "connections", None) or ()):
+        state = _h11_state(connection)
+        leftover = getattr(state, "trailing_data", (b"", False))[0] if state else b""
+        if leftover and connection.is_idle():
+            found.append(connection)
+    return found
 
 
 # -- the retrying transports --------------------------------------------------------------------
@@ -209,6 +347,8 @@ class RetryTransport(httpx.BaseTransport):
         sleep: Waits between attempts (default: `_timing.sleep`, off in testing mode).
         clock: A monotonic clock (default: `_timing.monotonic`).
         rand: A float in [0, 1) for the jitter.
+        call_timeout: Seconds a call that is not a transfer may take in all (None: no
+            total deadline).
     """
 
     def __init__(
@@ -216,6 +356,7 @@ class RetryTransport(httpx.BaseTransport):
         inner: httpx.BaseTransport,
         policy: RetryPolicy | None,
         *,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         rand: Callable[[], float] = random.random,
@@ -223,30 +364,75 @@ class RetryTransport(httpx.BaseTransport):
         self.inner = inner
         self.policy = policy if policy is not None else RetryPolicy.disabled()
         self.gate = InFlightGate()
+        self.call_timeout = check_call_timeout(call_timeout)
         self._sleep = sleep if sleep is not None else _timing.sleep
         self._clock = clock if clock is not None else _timing.monotonic
         self._rand = rand
+
+    def _deadline_of(self, request: httpx.Request) -> float | None:
+        if self.call_timeout is None or is_transfer(request):
+            return None
+        return time.monotonic() + self.call_timeout
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, retrying as the policy allows; hold the gate until it is closed."""
         self.gate.acquire(_label(request))
         try:
-            response = self._send_with_retries(request)
+            response = self._send(request, self._deadline_of(request), self._closed)
         except BaseException:
             self.gate.release()
             raise
-        if response.is_closed:  # a body read already (e.g. built in memory): nothing in flight
-            self.gate.release()
-        else:
-            response.stream = _GatedStream(_as_sync(response.stream), self.gate.release)
         return response
 
-    def _send_with_retries(self, request: httpx.Request) -> httpx.Response:
+    def _closed(self) -> None:
+        """A response was closed: drop a connection with leftovers, give the gate back."""
+        try:
+            self._drop_leftovers()
+        finally:
+            self.gate.release()
+
+    def _drop_leftovers(self) -> None:
+        for connection in _connections_with_leftovers(self.inner):
+            logger.debug("closing a connection with bytes after its answer's end")
+            connection.close()
+
+    def _send(
+        self,
+        request: httpx.Request,
+        deadline: float | None,
+        on_close: Callable[[], None] | None,
+    ) -> httpx.Response:
+        """Send with retries, under `deadline`; the body bounded, `on_close` run at its end."""
+        token = _deadline.set(deadline)
+        try:
+            response = self._send_with_retries(request, deadline)
+        finally:
+            _deadline.reset(token)
+        if response.is_closed:  # a body read already (e.g. built in memory): nothing in flight
+            if on_close is not None:
+                on_close()
+            return response
+        response.stream = _GatedStream(
+            _as_sync(response.stream),
+            on_close if on_close is not None else self._drop_leftovers,
+            deadline=deadline,
+            limit=_answer_limit(request, response),
+        )
+        return response
+
+    def _send_unauthorized(self, request: httpx.Request) -> httpx.Response:
+        """Send a token call (refresh, login) while the gate is held by this caller."""
+        return self._send(request, self._deadline_of(request), None)
+
+    def _send_with_retries(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
         policy = self.policy
         started = self._clock()
         retry = 0
         while True:
             outcome: httpx.Response | httpx.TransportError
+            bearer: Any = request.extensions.get(_BEARER)
+            if bearer is not None:
+                bearer.sync_bearer(request, self._send_unauthorized)
             try:
                 outcome = self.inner.handle_request(request)
             except httpx.TransportError as exc:
@@ -255,13 +441,15 @@ class RetryTransport(httpx.BaseTransport):
             delay = retry_delay(
                 policy, request, outcome, retry=retry, elapsed=elapsed, rand=self._rand
             )
+            if delay is not None and deadline is not None and time.monotonic() + delay > deadline:
+                delay = None  # the wait would outlast the call's deadline
             if delay is None:
                 if isinstance(outcome, BaseException):
                     raise outcome
                 return outcome
             if isinstance(outcome, httpx.Response):
-                outcome.read()
-                outcome.close()
+                _discard(outcome)
+                self._drop_leftovers()
             log_retry(request, outcome, retry=retry, policy=policy, delay=delay)
             self._sleep(delay)
             retry += 1
@@ -280,6 +468,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         sleep: Awaited between attempts (default: `_timing.asleep`, off in testing mode).
         clock: A monotonic clock (default: `_timing.monotonic`).
         rand: A float in [0, 1) for the jitter.
+        call_timeout: Seconds a call that is not a transfer may take in all (None: no
+            total deadline).
     """
 
     def __init__(
@@ -287,6 +477,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         inner: httpx.AsyncBaseTransport,
         policy: RetryPolicy | None,
         *,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
         rand: Callable[[], float] = random.random,
@@ -294,30 +485,74 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self.inner = inner
         self.policy = policy if policy is not None else RetryPolicy.disabled()
         self.gate = AsyncInFlightGate()
+        self.call_timeout = check_call_timeout(call_timeout)
         self._sleep = sleep if sleep is not None else _timing.asleep
         self._clock = clock if clock is not None else _timing.monotonic
         self._rand = rand
+
+    def _deadline_of(self, request: httpx.Request) -> float | None:
+        if self.call_timeout is None or is_transfer(request):
+            return None
+        return time.monotonic() + self.call_timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, retrying as the policy allows; hold the gate until it is closed."""
         await self.gate.acquire(_label(request))
         try:
-            response = await self._send_with_retries(request)
+            response = await self._send(request, self._deadline_of(request), self._closed)
         except BaseException:
             self.gate.release()
             raise
-        if response.is_closed:
-            self.gate.release()
-        else:
-            response.stream = _AsyncGatedStream(_as_async(response.stream), self.gate.release)
         return response
 
-    async def _send_with_retries(self, request: httpx.Request) -> httpx.Response:
+    async def _closed(self) -> None:
+        try:
+            await self._drop_leftovers()
+        finally:
+            self.gate.release()
+
+    async def _drop_leftovers(self) -> None:
+        for connection in _connections_with_leftovers(self.inner):
+            logger.debug("closing a connection with bytes after its answer's end")
+            await connection.aclose()
+
+    async def _send(
+        self,
+        request: httpx.Request,
+        deadline: float | None,
+        on_close: Callable[[], Awaitable[None]] | None,
+    ) -> httpx.Response:
+        token = _deadline.set(deadline)
+        try:
+            response = await self._send_with_retries(request, deadline)
+        finally:
+            _deadline.reset(token)
+        if response.is_closed:
+            if on_close is not None:
+                await on_close()
+            return response
+        response.stream = _AsyncGatedStream(
+            _as_async(response.stream),
+            on_close if on_close is not None else self._drop_leftovers,
+            deadline=deadline,
+            limit=_answer_limit(request, response),
+        )
+        return response
+
+    async def _send_unauthorized(self, request: httpx.Request) -> httpx.Response:
+        return await self._send(request, self._deadline_of(request), None)
+
+    async def _send_with_retries(
+        self, request: httpx.Request, deadline: float | None
+    ) -> httpx.Response:
         policy = self.policy
         started = self._clock()
         retry = 0
         while True:
             outcome: httpx.Response | httpx.TransportError
+            bearer: Any = request.extensions.get(_BEARER)
+            if bearer is not None:
+                await bearer.async_bearer(request, self._send_unauthorized)
             try:
                 outcome = await self.inner.handle_async_request(request)
             except httpx.TransportError as exc:
@@ -326,13 +561,15 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             delay = retry_delay(
                 policy, request, outcome, retry=retry, elapsed=elapsed, rand=self._rand
             )
+            if delay is not None and deadline is not None and time.monotonic() + delay > deadline:
+                delay = None
             if delay is None:
                 if isinstance(outcome, BaseException):
                     raise outcome
                 return outcome
             if isinstance(outcome, httpx.Response):
-                await outcome.aread()
-                await outcome.aclose()
+                await _adiscard(outcome)
+                await self._drop_leftovers()
             log_retry(request, outcome, retry=retry, policy=policy, delay=delay)
             await self._sleep(delay)
             retry += 1
@@ -340,6 +577,34 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         """Close the inner transport (its connection pool)."""
         await self.inner.aclose()
+
+
+#: `_auth.BEARER_EXTENSION` (not imported: `_auth` imports this module's gates).
+_BEARER = "dphi_em.bearer"
+
+
+def _discard(response: httpx.Response) -> None:
+    """Read a response not returned (a 423 retried) up to the limit, then close it."""
+    try:
+        size = 0
+        for chunk in response.stream:
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                break
+    finally:
+        response.close()
+
+
+async def _adiscard(response: httpx.Response) -> None:
+    """The async twin of `_discard`."""
+    try:
+        size = 0
+        async for chunk in response.stream:  # type: ignore[union-attr]
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                break
+    finally:
+        await response.aclose()
 
 
 def _as_sync(stream: Any) -> httpx.SyncByteStream:
@@ -371,17 +636,79 @@ def _as_async(stream: Any) -> httpx.AsyncByteStream:
 # -- wide socket reads ------------------------------------------------------------------------
 
 
+def _time_left(timeout: float | None, error: type[Exception]) -> tuple[float | None, bool]:
+    """The timeout of one socket operation under the call's deadline, and whether the
+    deadline is what limits it.
+
+    Raises:
+        error: The deadline passed already.
+    """
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout, False
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error(_DEADLINE_MESSAGE)
+    if timeout is None or left < timeout:
+        return left, True
+    return timeout, False
+
+
+_DEADLINE_MESSAGE = "the call took longer than its call_timeout"
+
+
+class _RequestStart:
+    """What a stream knows to tell a new request from the rest of one (`_WideReadStream`)."""
+
+    __slots__ = ("reads", "writing")
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.writing = False
+
+    def starts(self) -> bool:
+        """Whether a write now begins a request on a connection used before."""
+        begins = not self.writing and self.reads > 0
+        self.writing = True
+        return begins
+
+    def read(self) -> None:
+        self.writing = False
+        self.reads += 1
+
+
 class _WideReadStream(httpcore.NetworkStream):
-    """A network stream whose reads ask for at least `READ_SIZE` bytes."""
+    """A network stream whose reads ask for at least `READ_SIZE` bytes, which waits no longer
+    than the call's deadline, and which refuses to start a request on a dead connection."""
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self._start = _RequestStart()
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        self._start.read()
+        timeout, limited = _time_left(timeout, httpcore.ReadTimeout)
+        try:
+            return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        except httpcore.ReadTimeout:
+            if limited:
+                raise httpcore.ReadTimeout(_DEADLINE_MESSAGE) from None
+            raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
+        if self._start.starts() and self._inner.get_extra_info("is_readable"):
+            # An idle connection is readable only when the server closed it (or sent what
+            # nobody asked for): nothing of this request was written; httpcore's pool takes
+            # another connection.
+            logger.debug("a kept-alive connection was closed by the server; reconnecting")
+            raise httpcore.ConnectionNotAvailable()
+        timeout, limited = _time_left(timeout, httpcore.WriteTimeout)
+        try:
+            self._inner.write(buffer, timeout)
+        except httpcore.WriteTimeout:
+            if limited:
+                raise httpcore.WriteTimeout(_DEADLINE_MESSAGE) from None
+            raise
 
     def close(self) -> None:
         self._inner.close()
@@ -433,16 +760,33 @@ class WideReadBackend(httpcore.NetworkBackend):
 
 
 class _AsyncWideReadStream(httpcore.AsyncNetworkStream):
-    """An async network stream whose reads ask for at least `READ_SIZE` bytes."""
+    """The async twin of `_WideReadStream`."""
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        self._start = _RequestStart()
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        self._start.read()
+        timeout, limited = _time_left(timeout, httpcore.ReadTimeout)
+        try:
+            return await self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        except httpcore.ReadTimeout:
+            if limited:
+                raise httpcore.ReadTimeout(_DEADLINE_MESSAGE) from None
+            raise
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        if self._start.starts() and self._inner.get_extra_info("is_readable"):
+            logger.debug("a kept-alive connection was closed by the server; reconnecting")
+            raise httpcore.ConnectionNotAvailable()
+        timeout, limited = _time_left(timeout, httpcore.WriteTimeout)
+        try:
+            await self._inner.write(buffer, timeout)
+        except httpcore.WriteTimeout:
+            if limited:
+                raise httpcore.WriteTimeout(_DEADLINE_MESSAGE) from None
+            raise
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -492,14 +836,46 @@ class AsyncWideReadBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def network_transport(*, verify: Any = True) -> httpx.HTTPTransport:
+def environment_proxy(url: httpx.URL | str | None) -> str | None:
+    """The proxy that `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` choose for
+    `url`, as `httpx.Client` chooses it when it builds its own transports (None: direct).
+
+    Uses httpx's own reading of the environment (`httpx._utils`), so the rules are httpx's
+    exactly; should it move, no proxy is used (and `tests/faults/test_client_holes.py`
+    fails).
+    """
+    if url is None:
+        return None
+    try:
+        from httpx._utils import URLPattern, get_environment_proxies
+    except ImportError:  # pragma: no cover - an httpx without them
+        return None
+    target = httpx.URL(str(url))
+    patterns = sorted(
+        ((URLPattern(key), proxy) for key, proxy in get_environment_proxies().items()),
+        key=lambda item: item[0],
+    )
+    for pattern, proxy in patterns:
+        if pattern.matches(target):
+            return proxy
+    return None
+
+
+def network_transport(
+    *, verify: Any = True, url: httpx.URL | str | None = None
+) -> httpx.HTTPTransport:
     """httpx's transport, its connection pool on a `WideReadBackend`.
 
     httpx takes no network backend argument, so the pool's is wrapped after construction;
     should a future httpx or httpcore keep it elsewhere, this returns the plain transport
     (and `tests/unit/test_facade_transport.py` fails).
+
+    Args:
+        verify: TLS verification, as for httpx.
+        url: The server address; the environment's proxy for it is used
+            (`environment_proxy`), as httpx does for the transports it builds itself.
     """
-    transport = httpx.HTTPTransport(verify=verify)
+    transport = httpx.HTTPTransport(verify=verify, proxy=environment_proxy(url))
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
@@ -507,12 +883,14 @@ def network_transport(*, verify: Any = True) -> httpx.HTTPTransport:
     return transport
 
 
-def async_network_transport(*, verify: Any = True) -> httpx.AsyncHTTPTransport:
+def async_network_transport(
+    *, verify: Any = True, url: httpx.URL | str | None = None
+) -> httpx.AsyncHTTPTransport:
     """httpx's async transport, its connection pool on an `AsyncWideReadBackend`.
 
-    Same patch as `network_transport`, same fallback, same tests.
+    Same patch as `network_transport`, same fallback, same proxy choice, same tests.
     """
-    transport = httpx.AsyncHTTPTransport(verify=verify)
+    transport = httpx.AsyncHTTPTransport(verify=verify, proxy=environment_proxy(url))
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(

@@ -4,14 +4,14 @@ Requests and responses are shown through httpx event hooks (method, URL, status 
 never bodies, which carry passwords and tokens), and the facade's log records (logins, token
 refreshes, retries) through the ``dphi_em`` logger. Everything
 printed goes through a :class:`Redactor` that removes the ``Authorization`` value, anything
-shaped like a JWT and the password itself.
+shaped like a JWT, the password itself, and the session's own tokens (opaque or not).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import click
@@ -37,6 +37,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._sources: list[Callable[[], Iterable[str]]] = []
         for secret in secrets:
             self.add(secret)
 
@@ -45,9 +46,17 @@ class Redactor:
         if secret and len(secret) >= 3:
             self._secrets.add(secret)
 
+    def add_source(self, source: Callable[[], Iterable[str]]) -> None:
+        """Also redact what ``source()`` lists at each call (e.g. ``TokenAuth.secrets``: the
+        session's live tokens, opaque or not, as they are renewed)."""
+        self._sources.append(source)
+
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by ``[REDACTED]``."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        secrets = set(self._secrets)
+        for source in self._sources:
+            secrets.update(secret for secret in source() if secret and len(secret) >= 3)
+        for secret in sorted(secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
         text = _JWT.sub(REDACTED, text)
         text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
@@ -108,7 +117,14 @@ def disable_logging() -> None:
 
 
 def install_hooks(http_client: Any, redactor: Redactor) -> None:
-    """Show each request and response of ``http_client`` (an ``httpx.Client``) on stderr."""
+    """Show each request and response of ``http_client`` (an ``httpx.Client``) on stderr.
+
+    The client's auth, when it knows its secrets (``TokenAuth.secrets``), becomes a source
+    of ``redactor``: the session's own tokens are hidden wherever a server echoes them.
+    """
+    secrets = getattr(http_client.auth, "secrets", None)
+    if callable(secrets):
+        redactor.add_source(secrets)
 
     def on_request(request: Any) -> None:
         lines = [f"> {request.method} {redactor.redact(str(request.url))}"]
