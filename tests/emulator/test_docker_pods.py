@@ -50,8 +50,10 @@ def test_a_pod_over_max_duration_is_stopped_then_killed(docker_http, docker_pod:
     assert "killed (SIGKILL)" in terminated["message"]
 
 
-def test_a_pod_that_handles_sigterm_stops_gracefully(docker_http, docker_pod: str) -> None:
-    em = docker_http()
+def test_a_pod_that_handles_sigterm_stops_gracefully(
+    make_docker_em, docker_http, docker_pod: str
+) -> None:
+    em = docker_http(make_docker_em(stop_grace=600))  # 10 s to react: never killed here
     script = "trap 'echo bye > /data/bye; exit 0' TERM; while true; do sleep 0.1; done"
     em.run(ONBOARD_BUSYBOX, docker_pod, max_duration=1, command="/bin/sh -c", args=[script])
     terminated = em.wait(docker_pod, timeout=30)
