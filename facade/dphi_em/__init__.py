@@ -27,6 +27,7 @@ if _typing.TYPE_CHECKING:
         delete,
         delete_volume,
         downlink,
+        downlink_folder,
         ensure_token,
         files_list,
         get_default_client,
@@ -39,6 +40,8 @@ if _typing.TYPE_CHECKING:
         pod_status,
         run,
         set_default_client,
+        sync_down,
+        sync_up,
         uplink,
         volumes,
         wait_for_pod,
@@ -75,6 +78,7 @@ if _typing.TYPE_CHECKING:
     from ._progress import ProgressCallback
     from ._revision import API_REVISIONS, ApiRevision
     from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
+    from ._sync import DownlinkResult, SyncItem, SyncResult
     from ._transport import RetryPolicy
     from ._volumes import POD_NAME_RULE, AsyncPod, Pod, validate_pod_name
     from ._waiting import FATAL_WAITING_REASONS
@@ -137,6 +141,12 @@ _LAZY: dict[str, str] = {
     "delete": "._default",
     "delete_volume": "._default",
     "downlink": "._default",
+    "downlink_folder": "._default",
+    "DownlinkResult": "._sync",
+    "SyncItem": "._sync",
+    "SyncResult": "._sync",
+    "sync_down": "._default",
+    "sync_up": "._default",
     "ensure_token": "._default",
     "files_list": "._default",
     "get_default_client": "._default",
@@ -178,6 +188,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConnectionFailedError",
+    "DownlinkResult",
     "EMClient",
     "EMError",
     "FileNode",
@@ -200,6 +211,8 @@ __all__ = [
     "RetryPolicy",
     "RevisionError",
     "ServerError",
+    "SyncItem",
+    "SyncResult",
     "TransportError",
     "UplinkResult",
     "UplinkTooLargeError",
@@ -210,6 +223,7 @@ __all__ = [
     "delete",
     "delete_volume",
     "downlink",
+    "downlink_folder",
     "ensure_token",
     "files_list",
     "get_default_client",
@@ -224,6 +238,8 @@ __all__ = [
     "raise_for_response",
     "run",
     "set_default_client",
+    "sync_down",
+    "sync_up",
     "uplink",
     "validate_pod_name",
     "volumes",

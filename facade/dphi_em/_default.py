@@ -23,12 +23,14 @@ from ._client import EMClient
 from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
 from ._settings import NodeName
+from ._sync import DownlinkResult, SyncResult
 
 __all__ = [
     "close_default_client",
     "delete",
     "delete_volume",
     "downlink",
+    "downlink_folder",
     "ensure_token",
     "files_list",
     "get_default_client",
@@ -41,6 +43,8 @@ __all__ = [
     "pod_status",
     "run",
     "set_default_client",
+    "sync_down",
+    "sync_up",
     "uplink",
     "volumes",
     "wait_for_pod",
@@ -116,6 +120,50 @@ def downlink(
 ) -> Path:
     return get_default_client().downlink(
         filepath, downlink_folder, pod_name, overwrite, progress=progress
+    )
+
+
+@implements(ops.downlink_folder)
+def downlink_folder(
+    folder: str,
+    downlink_folder: str | os.PathLike[str] = "downlink/",
+    pod_name: str | None = None,
+    overwrite: bool = False,
+    *,
+    progress: ProgressArg = None,
+) -> DownlinkResult:
+    return get_default_client().downlink_folder(
+        folder, downlink_folder, pod_name, overwrite, progress=progress
+    )
+
+
+@implements(ops.sync_up)
+def sync_up(
+    local_dir: str | os.PathLike[str],
+    remote_dir: str = "",
+    pod_name: str | None = None,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    progress: ProgressArg = None,
+) -> SyncResult:
+    return get_default_client().sync_up(
+        local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+    )
+
+
+@implements(ops.sync_down)
+def sync_down(
+    remote_dir: str,
+    local_dir: str | os.PathLike[str],
+    pod_name: str | None = None,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    progress: ProgressArg = None,
+) -> SyncResult:
+    return get_default_client().sync_down(
+        remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
     )
 
 

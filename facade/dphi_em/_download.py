@@ -3,22 +3,37 @@
 `DownloadTarget` holds every decision and the local file: it names the file (from
 `Content-Disposition`, RFC 6266, `filename*` first, reduced to a safe base name; else from
 the requested path), refuses to replace a file unless asked, writes the body into a hidden
-temporary file beside the target (`.NAME.<hex>.part`, created exclusively), checks the
-length against `Content-Length`, and only then renames it into place. Used as a context
-manager, any exception (a cut stream, a full disk, a cancelled task) removes the temporary
-file, so nothing is left behind.
+temporary file beside the target, checks the length against `Content-Length`, and only then
+renames it into place. A completed file is only ever renamed into place whole.
+
+Resume (when built with a `resume_key`, as the clients do): the temporary file is named
+from the key (server, volume and path: `.NAME.<digest>.part`), so the next downlink of the
+same file finds it. A cut transfer (a broken stream, a timeout, Ctrl-C, a cancelled task,
+a callback that raised) keeps it, with a small `.part.json` beside it recording the
+server's validator (`ETag`, else `Last-Modified`), the file's length, and the partial
+file's own length and modification time; only when the server said `Accept-Ranges: bytes`
+and gave a validator, so that resume can use it. The next downlink asks for the rest
+(`Range: bytes=N-` with `If-Range: <validator>`): a `206` is appended only when its
+`Content-Range` is exactly `N-(total-1)/total` for the recorded total (and its validator,
+when sent, is the recorded one); a `200` (the file changed, or no range support) starts
+over; anything else is refused. A partial file whose length or modification time differ
+from the record, or that has no record, is discarded. A local failure (a full disk) and a
+refused answer remove it, as before.
 
 `receive_download` (`httpx.Client`) and `areceive_download` (`httpx.AsyncClient`) only feed
 it. Both read the raw body (`iter_raw`/`aiter_raw`): a `Content-Encoding` is never decoded,
 so the file holds the bytes the server sent, checked against `Content-Length` (which counts
-those bytes). Only a `200` is saved: a `206 Partial Content` to a request without `Range`
-would otherwise be saved as the whole file.
+those bytes). Only a `200` is saved whole: a `206 Partial Content` to a request without
+`Range` would otherwise be saved as the whole file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
+import hashlib
+import json
 import os
 import posixpath
 import re
@@ -36,6 +51,7 @@ import httpx
 from ._config import CHUNK_SIZE
 from ._errors import (
     APIError,
+    EMError,
     IncompleteDownloadError,
     LocalFileExistsError,
     TransportError,
@@ -44,12 +60,26 @@ from ._errors import (
 from ._progress import Progress
 
 __all__ = [
+    "PARTIAL_NAME",
     "DownloadTarget",
+    "afeed_download",
     "areceive_download",
     "content_disposition_filename",
+    "feed_download",
     "receive_download",
+    "resume_key",
     "safe_file_name",
 ]
+
+#: The names of resumable partial files and of their records (`.NAME.<digest>.part[.json]`).
+PARTIAL_NAME = re.compile(r"^\..*\.[0-9a-f]{16}\.part(\.json)?$", re.DOTALL)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]+)-([0-9]+)/([0-9]+)\s*$")
+
+
+def resume_key(base_url: str, volume: str | None, filepath: str) -> str:
+    """What names a file's partial download: the server, the volume and the path."""
+    return f"{base_url}\x00{volume or ''}\x00{filepath.lstrip('/')}"
+
 
 _WINDOWS_RESERVED = frozenset(
     ["CON", "PRN", "AUX", "NUL"]
@@ -131,15 +161,43 @@ def _sent_range(response: httpx.Response) -> str | None:
     return value
 
 
+def _validator(response: httpx.Response) -> str | None:
+    """The response's strong validator for `If-Range`: a strong `ETag`, else `Last-Modified`."""
+    etag: str | None = response.headers.get("ETag")
+    if etag and not etag.startswith("W/") and len(etag) <= 200:
+        return etag
+    modified: str | None = response.headers.get("Last-Modified")
+    if modified and len(modified) <= 100:
+        return modified
+    return None
+
+
+def _keeps_partial(exc: BaseException | None) -> bool:
+    """Whether a transfer that ended with `exc` keeps its partial file for a resume.
+
+    Kept: a cut or stalled stream, Ctrl-C, a cancelled task, an exception of the caller's
+    (a progress callback). Removed: a local failure (a full disk) and a refused answer.
+    """
+    if exc is None:
+        return False
+    if isinstance(exc, (TransportError, httpx.TransportError)):
+        return True
+    if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+        return True
+    return not isinstance(exc, (OSError, EMError))
+
+
 class DownloadTarget:
     """One downlink's local file: named, written aside, checked, then renamed into place.
 
     Every decision of a download, and its local file; a sync or an async driver only moves
     the body's bytes into it (no network I/O here). Use it as a context manager: leaving it
-    without `commit()` (an exception, a cancelled task) calls `abort()`.
+    without `commit()` (an exception, a cancelled task) calls `abort()`, which keeps a
+    resumable partial file (see the module docs) or removes it.
 
     ```python
     with DownloadTarget(folder, "results/out.bin", overwrite=False, progress=None) as target:
+        headers = target.resume_headers()  # {} or Range and If-Range, for the request
         target.open(response)
         with target.receiving():
             for chunk in response.iter_raw():
@@ -148,20 +206,34 @@ class DownloadTarget:
     ```
 
     Args:
-        folder: The local folder (must exist).
+        folder: The local folder (must exist before `open`).
         requested: The file's path in the volume (names the file when the server does not).
         overwrite: Replace an existing local file.
         progress: Told the total (from `Content-Length`) and each chunk.
+        resume_key: Names the partial file deterministically (see `resume_key()`), so that
+            a cut download can be resumed; None: a random name, removed on any failure.
+        name: The local file's name, checked as safe (a folder downlink names files after
+            the volume's tree); None: from `Content-Disposition`, else from `requested`.
+        own_total: Tell `progress` this file's total (False when it counts several files).
 
     Attributes:
         target: The final path, once `open` chose it.
         temp: The temporary file, while it exists.
-        expected: The announced length (None: unknown).
-        received: Bytes received so far.
+        expected: The announced length of this body (None: unknown).
+        received: Bytes of this body received so far.
+        offset: Bytes already in the partial file when this body started (a resume).
     """
 
     def __init__(
-        self, folder: Path, requested: str, *, overwrite: bool, progress: Progress | None
+        self,
+        folder: Path,
+        requested: str,
+        *,
+        overwrite: bool,
+        progress: Progress | None,
+        resume_key: str | None = None,
+        name: str | None = None,
+        own_total: bool = True,
     ) -> None:
         self.folder = Path(folder)
         self.requested = requested
@@ -171,8 +243,19 @@ class DownloadTarget:
         self.temp: Path | None = None
         self.expected: int | None = None
         self.received = 0
+        self.offset = 0
+        self._name = name
+        self._own_total = own_total
         self._file: BinaryIO | None = None
         self._committed = False
+        self._partial: Path | None = None
+        self._record: dict[str, object] | None = None  # the partial's record, when resuming
+        self._resumable: dict[str, object] | None = None  # what a kept partial records
+        if resume_key is not None:
+            hint = posixpath.basename(requested.replace("\\", "/")) or "download"
+            hint = hint.encode("utf-8")[:100].decode("utf-8", "ignore")
+            digest = hashlib.sha256(resume_key.encode("utf-8", "surrogatepass")).hexdigest()
+            self._partial = self.folder / f".{hint}.{digest[:16]}.part"
 
     def __enter__(self) -> DownloadTarget:
         return self
@@ -184,13 +267,99 @@ class DownloadTarget:
         tb: TracebackType | None,
     ) -> None:
         if not self._committed:
-            self.abort()
+            self.abort(keep_partial=_keeps_partial(exc))
+
+    @property
+    def _record_path(self) -> Path | None:
+        return (
+            None if self._partial is None else self._partial.with_name(self._partial.name + ".json")
+        )
+
+    def discard_partial(self) -> None:
+        """Remove a partial file and its record (a resume that cannot be used)."""
+        self._record = None
+        for path in (self._partial, self._record_path):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def resume_headers(self) -> dict[str, str]:
+        """The headers that ask for the rest of a kept partial file, or `{}`.
+
+        A partial file is used only with its record, when its length and modification time
+        are those recorded and it is shorter than the file; otherwise both are removed.
+        """
+        self._record = None
+        partial, record_path = self._partial, self._record_path
+        if partial is None or record_path is None:
+            return {}
+        if not os.path.lexists(partial) and not os.path.lexists(record_path):
+            return {}
+        try:
+            record = json.loads(record_path.read_text("utf-8"))
+            st = os.lstat(partial)
+            usable = (
+                isinstance(record, dict)
+                and isinstance(record.get("validator"), str)
+                and isinstance(record.get("total"), int)
+                and record.get("size") == st.st_size
+                and record.get("mtime_ns") == st.st_mtime_ns
+                and 0 < st.st_size < record["total"]
+                and os.path.isfile(partial)
+                and not os.path.islink(partial)
+            )
+        except (OSError, ValueError):
+            usable = False
+        if not usable:
+            self.discard_partial()
+            return {}
+        self._record = record
+        return {"Range": f"bytes={record['size']}-", "If-Range": str(record["validator"])}
+
+    def _refuse(self, response: httpx.Response, why: str) -> APIError:
+        self.discard_partial()
+        return APIError(
+            f"The server answered the downlink of {self.requested!r} with {why}: refusing "
+            "to save it (the partial download was discarded; the next call starts over).",
+            status_code=response.status_code,
+            response=response,
+        )
+
+    def _check_range(self, response: httpx.Response) -> int:
+        """The offset a `206` continues from, checked against the partial file's record."""
+        record = self._record
+        if record is None or _sent_range(response) is None:
+            raise APIError(
+                f"The server answered the downlink of {self.requested!r} with 206 Partial "
+                "Content although no range was asked: refusing to save part of a file as "
+                "the whole.",
+                status_code=206,
+                response=response,
+            )
+        value = response.headers.get("Content-Range", "")
+        match = _CONTENT_RANGE.match(value)
+        size, total = record["size"], record["total"]
+        if match is None or (int(match[1]), int(match[2]), int(match[3])) != (
+            size,
+            int(str(total)) - 1,
+            total,
+        ):
+            raise self._refuse(
+                response, f"206 Content-Range {value[:60]!r} where bytes {size}-/{total} were asked"
+            )
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding != "identity":
+            raise self._refuse(response, f"an encoded ({encoding[:20]!r}) partial body")
+        validator = _validator(response)
+        if validator is not None and validator != record["validator"]:
+            raise self._refuse(response, "a 206 of another version of the file")
+        return int(str(size))
 
     def open(self, response: httpx.Response) -> None:
-        """Check the response and the local side, then create the temporary file.
+        """Check the response and the local side, then create (or reopen) the temporary file.
 
         Raises:
-            APIError: The status is not `200` (e.g. a `206` to a request without `Range`).
+            APIError: Not a `200`, or a `206` that does not continue the partial file.
             TransportError: An unusable `Content-Length`.
             ValidationError: Neither the server nor the requested path gives a usable name.
             LocalFileExistsError: The target exists and `overwrite` is False.
@@ -198,24 +367,24 @@ class DownloadTarget:
         if self._file is not None or self._committed:
             raise RuntimeError("DownloadTarget.open() was already called.")
         status = response.status_code
-        if status == 206 and _sent_range(response) is None:
-            raise APIError(
-                f"The server answered the downlink of {self.requested!r} with 206 Partial "
-                "Content although no range was asked: refusing to save part of a file as "
-                "the whole.",
-                status_code=status,
-                response=response,
-            )
-        if status != 200:
+        offset = 0
+        if status == 206:
+            offset = self._check_range(response)
+        elif status != 200:
             raise APIError(
                 f"The server answered the downlink of {self.requested!r} with {status} "
                 f"{response.reason_phrase}; only a 200 carries the whole file.",
                 status_code=status,
                 response=response,
             )
-        name = content_disposition_filename(response.headers.get("Content-Disposition"))
-        if name is None:
-            name = safe_file_name(posixpath.basename(self.requested.replace("\\", "/")))
+        if self._name is not None:
+            name = safe_file_name(self._name)
+            if name != self._name:
+                raise ValidationError(f"Cannot name a local file {self._name!r}.")
+        else:
+            name = content_disposition_filename(response.headers.get("Content-Disposition"))
+            if name is None:
+                name = safe_file_name(posixpath.basename(self.requested.replace("\\", "/")))
         if name is None:
             raise ValidationError(f"Cannot name a local file after {self.requested!r}.")
         target = self.folder / name
@@ -224,15 +393,38 @@ class DownloadTarget:
                 f"{str(target)!r} exists; pass overwrite=True to replace it."
             )
         self.expected = _content_length(response)
-        # at most 100 bytes of the name: with the rest, well under the usual 255-byte limit
-        hint = name.encode("utf-8")[:100].decode("utf-8", "ignore")
-        temp = self.folder / f".{hint}.{secrets.token_hex(6)}.part"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(temp, flags, 0o666)
-        self.target, self.temp = target, temp
+        record = self._record
+        if status == 206 and self.expected is not None and record is not None:  # noqa: SIM102
+            if self.expected != int(str(record["total"])) - offset:
+                raise self._refuse(response, f"a 206 of {self.expected} bytes")
+        flags = os.O_WRONLY | getattr(os, "O_BINARY", 0)
+        if self._partial is not None:
+            temp = self._partial
+            if offset:
+                fd = os.open(temp, flags)
+                os.lseek(fd, offset, os.SEEK_SET)
+            else:  # start over: a partial file of an older version goes
+                self.discard_partial()
+                fd = os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o666)
+            total = offset + self.expected if self.expected is not None else None
+            validator = _validator(response)
+            ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+            if total is not None and validator is not None and (ranges or status == 206):
+                self._resumable = {"validator": validator, "total": total}
+            with contextlib.suppress(OSError):  # an old record is stale from here on
+                os.unlink(str(self._record_path))
+        else:
+            # at most 100 bytes of the name: with the rest, well under the usual 255-byte limit
+            hint = name.encode("utf-8")[:100].decode("utf-8", "ignore")
+            temp = self.folder / f".{hint}.{secrets.token_hex(6)}.part"
+            fd = os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o666)
+        self.target, self.temp, self.offset = target, temp, offset
         self._file = open(fd, "wb", buffering=CHUNK_SIZE)  # noqa: SIM115 (closed by commit/abort)
-        if self.progress is not None and self.expected is not None:
-            self.progress.set_total(self.expected)
+        if self.progress is not None:
+            if self._own_total and self.expected is not None:
+                self.progress.set_total(offset + self.expected)
+            if offset:
+                self.progress.advance(offset)
 
     def account(self, chunk: bytes | bytearray) -> None:
         """Count a chunk that arrived (length check, progress), without storing it yet.
@@ -268,7 +460,8 @@ class DownloadTarget:
             yield
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise IncompleteDownloadError(
-                f"The download of {self.requested!r} broke off after {self.received} bytes: {exc}"
+                f"The download of {self.requested!r} broke off after "
+                f"{self.offset + self.received} bytes: {exc}"
             ) from exc
 
     def verify(self) -> None:
@@ -279,8 +472,8 @@ class DownloadTarget:
         """
         if self.expected is not None and self.received != self.expected:
             raise IncompleteDownloadError(
-                f"The download of {self.requested!r} ended after {self.received} of "
-                f"{self.expected} bytes."
+                f"The download of {self.requested!r} ended after "
+                f"{self.offset + self.received} of {self.offset + self.expected} bytes."
             )
 
     def commit(self) -> Path:
@@ -299,6 +492,11 @@ class DownloadTarget:
         self.verify()
         self._file.close()
         temp, target = self.temp, self.target
+        if self.offset and os.path.getsize(temp) != self.offset + self.received:
+            raise IncompleteDownloadError(
+                f"The resumed download of {self.requested!r} does not add up: "
+                f"{os.path.getsize(temp)} bytes on disk, {self.offset + self.received} expected."
+            )
         if self.overwrite:
             os.replace(temp, target)
         else:
@@ -321,16 +519,37 @@ class DownloadTarget:
         self.temp = None
         return target
 
-    def abort(self) -> None:
-        """Close and remove the temporary file (idempotent; a committed file stays)."""
+    def abort(self, *, keep_partial: bool = False) -> None:
+        """Close the temporary file; keep it for a resume, or remove it (idempotent).
+
+        Args:
+            keep_partial: Keep a resumable partial file and write its record (only when the
+                server gave a validator and range support, and some bytes arrived).
+        """
         file, self._file = self._file, None
         if file is not None:
             with contextlib.suppress(OSError):
                 file.close()
         temp, self.temp = self.temp, None
-        if temp is not None and not self._committed:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        if temp is None or self._committed:
+            return
+        if keep_partial and temp == self._partial and self._resumable is not None:
+            try:
+                st = os.lstat(temp)
+                if 0 < st.st_size < int(str(self._resumable["total"])):
+                    record = dict(self._resumable, size=st.st_size, mtime_ns=st.st_mtime_ns)
+                    record_path = self._record_path
+                    assert record_path is not None
+                    staging = record_path.with_name(record_path.name + ".tmp")
+                    staging.write_text(json.dumps(record), "utf-8")
+                    os.replace(staging, record_path)
+                    return
+            except OSError:
+                pass
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if temp == self._partial:
+            self.discard_partial()
 
 
 def _already_read(response: httpx.Response) -> bytes | None:
@@ -347,6 +566,47 @@ def _already_read(response: httpx.Response) -> bytes | None:
     return response.content
 
 
+def feed_download(target: DownloadTarget, response: httpx.Response) -> Path:
+    """Stream a downlink response (`httpx.Client`) into an entered `target`; commit it.
+
+    Raises:
+        The same as `DownloadTarget.open` and `commit`; `IncompleteDownloadError` when the
+        body broke off.
+    """
+    target.open(response)
+    body = _already_read(response)
+    with target.receiving():
+        for chunk in response.iter_raw() if body is None else [body]:
+            target.write(chunk)
+    return target.commit()
+
+
+async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Path:
+    """Stream a downlink response (`httpx.AsyncClient`) into an entered `target`; commit it.
+
+    Chunks are counted as they arrive and written to disk in a worker thread, 1 MiB at a
+    time: a 1 MiB write takes milliseconds on a busy disk, and the event loop must not wait
+    for it. A cancelled task lets the running write finish.
+    """
+    target.open(response)
+    body = _already_read(response)
+    pending = bytearray()
+    with target.receiving():
+        if body is not None:
+            target.account(body)
+            pending += body
+        else:
+            async for chunk in response.aiter_raw():
+                target.account(chunk)
+                pending += chunk
+                if len(pending) >= CHUNK_SIZE:
+                    await anyio.to_thread.run_sync(target.store, pending)
+                    pending.clear()
+    if pending:
+        await anyio.to_thread.run_sync(target.store, pending)
+    return await anyio.to_thread.run_sync(target.commit)
+
+
 def receive_download(
     response: httpx.Response,
     folder: Path,
@@ -357,6 +617,9 @@ def receive_download(
 ) -> Path:
     """Stream a downlink response (`httpx.Client`) into `folder`; return the file's path.
 
+    Without resume (a random temporary name, removed on any failure); the clients build a
+    resumable `DownloadTarget` and use `feed_download`.
+
     Raises:
         APIError: Not a `200` (e.g. a `206` to a request without `Range`).
         ValidationError: Neither the server nor the requested path gives a usable name.
@@ -364,12 +627,7 @@ def receive_download(
         IncompleteDownloadError: The body was shorter than `Content-Length` or broke off.
     """
     with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
-        target.open(response)
-        body = _already_read(response)
-        with target.receiving():
-            for chunk in response.iter_raw() if body is None else [body]:
-                target.write(chunk)
-        return target.commit()
+        return feed_download(target, response)
 
 
 async def areceive_download(
@@ -382,28 +640,11 @@ async def areceive_download(
 ) -> Path:
     """Stream a downlink response (`httpx.AsyncClient`) into `folder`; return the file's path.
 
-    Chunks are counted as they arrive and written to disk in a worker thread, 1 MiB at a
-    time: a 1 MiB write takes milliseconds on a busy disk, and the event loop must not wait
-    for it. A cancelled task lets the running write finish, then removes the temporary file.
+    As `receive_download`, for `httpx.AsyncClient` (see `afeed_download`). A cancelled task
+    lets the running write finish, then removes the temporary file.
 
     Raises:
         The same as `receive_download`.
     """
     with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
-        target.open(response)
-        body = _already_read(response)
-        pending = bytearray()
-        with target.receiving():
-            if body is not None:
-                target.account(body)
-                pending += body
-            else:
-                async for chunk in response.aiter_raw():
-                    target.account(chunk)
-                    pending += chunk
-                    if len(pending) >= CHUNK_SIZE:
-                        await anyio.to_thread.run_sync(target.store, pending)
-                        pending.clear()
-        if pending:
-            await anyio.to_thread.run_sync(target.store, pending)
-        return await anyio.to_thread.run_sync(target.commit)
+        return await afeed_download(target, response)

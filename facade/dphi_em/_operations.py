@@ -27,6 +27,7 @@ import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
@@ -38,6 +39,7 @@ from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
 from ._settings import NodeName
+from ._sync import normalize_remote_dir
 from ._validate import (
     check_args,
     check_command,
@@ -54,9 +56,11 @@ from ._waiting import PodWait
 __all__ = [
     "OPERATIONS",
     "DownlinkCall",
+    "FolderCall",
     "Operation",
     "Prepared",
     "ProgressArg",
+    "SyncCall",
     "UplinkCall",
     "implements",
     "operation",
@@ -68,7 +72,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: `progress=`: True for a bar, a callback `(done, total)`, False for none, None: the default.
 ProgressArg = bool | ProgressCallback | None
 
-Kind = Literal["call", "uplink", "downlink", "wait", "login"]
+Kind = Literal["call", "uplink", "downlink", "folder", "sync", "wait", "login"]
 
 
 @attrs.frozen
@@ -109,6 +113,44 @@ class DownlinkCall:
     folder: str | os.PathLike[str]
     overwrite: bool
     progress: ProgressArg
+    pod_name: str | None = None
+
+
+@attrs.frozen
+class FolderCall:
+    """The checked arguments of a folder downlink."""
+
+    folder: str
+    local_dir: Path
+    pod_name: str | None
+    overwrite: bool
+    progress: ProgressArg
+
+
+@attrs.frozen
+class SyncCall:
+    """The checked arguments of `sync_up` or `sync_down`."""
+
+    direction: Literal["up", "down"]
+    local_dir: Path
+    remote_dir: str
+    pod_name: str | None
+    delete: bool
+    dry_run: bool
+    progress: ProgressArg
+
+
+def _local_dir(value: Any, what: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValidationError(f"{what} must be a local folder path, got {value!r}.")
+    return Path(value)
+
+
+def downlink_request(filepath: str, pod_name: str | None) -> dict[str, Any]:
+    """The request of one file's downlink (identity encoding: the bytes as stored)."""
+    request = gen.downlink_request(filepath, pod_name)
+    request["headers"] = {"Accept-Encoding": "identity"}
+    return request
 
 
 @attrs.frozen
@@ -299,9 +341,139 @@ def downlink(
         IncompleteDownloadError: The body ended early.
     """
     require_str("filepath", filepath)
-    request = gen.downlink_request(filepath, validate_pod_name(pod_name))
-    request["headers"] = {"Accept-Encoding": "identity"}
-    return DownlinkCall(request, filepath, downlink_folder, bool(overwrite), progress)
+    pod = validate_pod_name(pod_name)
+    request = downlink_request(filepath, pod)
+    return DownlinkCall(request, filepath, downlink_folder, bool(overwrite), progress, pod)
+
+
+@operation(kind="folder", volume=True, cli="downlink")
+def downlink_folder(
+    folder: str,
+    downlink_folder: str | os.PathLike[str] = "downlink/",
+    pod_name: str | None = None,
+    overwrite: bool = False,
+    *,
+    progress: ProgressArg = None,
+) -> FolderCall:
+    """Download a folder of a volume, recursively, into a local folder.
+
+    The volume folder `a/b` becomes `<downlink_folder>/b` with its tree kept (the volume
+    root, "" or "/", becomes `downlink_folder` itself), so files of the same name in
+    different folders do not collide. One listing, then one downlink per file, each as
+    `downlink` does it (written aside, renamed into place whole, resumed when cut).
+
+    Args:
+        folder: The folder's path in the volume.
+        downlink_folder: The local folder (created if needed).
+        pod_name: The pod whose volume holds it (None: the default volume).
+        overwrite: Replace local files that exist; without it, nothing is fetched when one
+            exists.
+        progress: As for `uplink` (one bar for all the files).
+
+    Returns:
+        The local folder, the files written, their bytes and the calls (`DownlinkResult`).
+
+    Raises:
+        ValidationError: An invalid pod name or path, or a name in the volume that is not
+            a safe local file name.
+        NotFoundError: No such folder in the volume.
+        LocalFileExistsError: A local file exists and `overwrite` is False.
+        IncompleteDownloadError: A body ended early (the files before it are in place).
+    """
+    return FolderCall(
+        normalize_remote_dir(require_str("folder", folder, empty=True), "folder"),
+        _local_dir(downlink_folder, "downlink_folder"),
+        validate_pod_name(pod_name),
+        bool(overwrite),
+        progress,
+    )
+
+
+@operation(kind="sync", volume=True, cli="sync")
+def sync_up(
+    local_dir: str | os.PathLike[str],
+    remote_dir: str = "",
+    pod_name: str | None = None,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    progress: ProgressArg = None,
+) -> SyncCall:
+    """Send what differs from a local folder's contents to a volume folder.
+
+    A file is sent when the volume lacks it, its size differs, or it was modified in a
+    later minute than the volume's copy (see the README: the EM lists sizes and times to
+    the minute, in its own time zone). Sent files go in as few calls as the API allows
+    (one per volume folder).
+
+    Args:
+        local_dir: The local folder whose contents are synced.
+        remote_dir: The volume folder that mirrors it ("" or "/" is the root).
+        pod_name: The pod whose volume it is (None: the default volume).
+        delete: Also delete volume files and folders that `local_dir` lacks.
+        dry_run: Change nothing; the result says what would be done.
+        progress: As for `uplink`.
+
+    Returns:
+        What was sent, deleted and skipped (`SyncResult`).
+
+    Raises:
+        ValidationError: An invalid argument, `local_dir` is not a folder, or a path is a
+            file on one side and a folder on the other (nothing is sent).
+        FileTooLargeError: A file to send is over the per-call limit (nothing is sent).
+    """
+    return SyncCall(
+        "up",
+        _local_dir(local_dir, "local_dir"),
+        normalize_remote_dir(remote_dir),
+        validate_pod_name(pod_name),
+        bool(delete),
+        bool(dry_run),
+        progress,
+    )
+
+
+@operation(kind="sync", volume=True, cli="sync")
+def sync_down(
+    remote_dir: str,
+    local_dir: str | os.PathLike[str],
+    pod_name: str | None = None,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    progress: ProgressArg = None,
+) -> SyncCall:
+    """Fetch what differs from a volume folder's contents into a local folder.
+
+    A file is fetched when the local folder lacks it, its size differs, or the volume's
+    copy was modified in a later minute than the local one (see the README). Each file is
+    written aside and renamed into place whole, as `downlink` does.
+
+    Args:
+        remote_dir: The volume folder whose contents are synced ("" or "/" is the root).
+        local_dir: The local folder that mirrors it (created if needed).
+        pod_name: The pod whose volume it is (None: the default volume).
+        delete: Also delete local files and folders that the volume folder lacks.
+        dry_run: Change nothing; the result says what would be done.
+        progress: As for `uplink`.
+
+    Returns:
+        What was fetched, deleted and skipped (`SyncResult`).
+
+    Raises:
+        ValidationError: An invalid argument, a name in the volume that is not a safe
+            local file name, or a path that is a file on one side and a folder on the other.
+        NotFoundError: No such folder in the volume.
+    """
+    return SyncCall(
+        "down",
+        _local_dir(local_dir, "local_dir"),
+        normalize_remote_dir(require_str("remote_dir", remote_dir, empty=True)),
+        validate_pod_name(pod_name),
+        bool(delete),
+        bool(dry_run),
+        progress,
+    )
 
 
 @operation(volume=True, cli="ls")

@@ -2,8 +2,11 @@
 
 The local paths are checked and planned before anything is sent (every path exists and is a
 readable regular file or a folder, recursed with its structure kept; no file over the
-per-call limit). The server keeps only a part's base name, so files are batched per
-destination folder (`dest_path`), under the byte limit and the file-count limit.
+per-call limit). The server keeps only a part's base name (as Django does) and reads one
+`dest_path` per call, so a call can only fill one folder: files are batched per destination
+folder, under the byte limit and the file-count limit, and a tree takes one call per folder
+holding files (more only for a folder over a limit). No correct way exists to fill several
+folders in one call with this API.
 
 Each batch is sent as a `MultipartFileStream`: files are read from disk in 1 MiB chunks, the
 body's exact `Content-Length` is computed in advance, the boundary is random, and each
@@ -38,6 +41,8 @@ __all__ = [
     "MAX_FILES_PER_CALL",
     "MultipartFileStream",
     "UplinkFile",
+    "batch_files",
+    "collect_tree",
     "plan_uplink",
 ]
 
@@ -53,11 +58,15 @@ _UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
 
 @attrs.frozen
 class UplinkFile:
-    """One local file to send, and the volume folder it goes to ("" is the root)."""
+    """One local file to send, and the volume folder it goes to ("" is the root).
+
+    `mtime` is the file's modification time when it was planned (seconds since the epoch).
+    """
 
     path: Path
     size: int
     dest_dir: str
+    mtime: float = 0.0
 
     @property
     def name(self) -> str:
@@ -104,7 +113,7 @@ def _collect(
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
     if stat.S_ISREG(st.st_mode):
         _regular_file(path, st, max_bytes)
-        yield UplinkFile(path, st.st_size, dest_dir)
+        yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
     elif stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent
             return
@@ -168,6 +177,41 @@ def plan_uplink(
                 f"land on {item.dest!r} in the volume, the second replacing the first. "
                 "Uplink them in separate calls with different dest_path folders."
             )
+    return batch_files(files, max_bytes=max_bytes, max_files=max_files)
+
+
+def collect_tree(
+    folder: Path, *, max_bytes: int, skip: re.Pattern[str] | None = None
+) -> list[UplinkFile]:
+    """The files under `folder`, each with its folder relative to `folder` as `dest_dir`.
+
+    Checked as `plan_uplink` checks them; names matching `skip` (e.g. partial downloads)
+    are left out. An empty folder gives an empty list.
+
+    Raises:
+        ValidationError: `folder` is not a readable folder, or a file is unreadable.
+        FileTooLargeError: One file is over `max_bytes`.
+    """
+    if not folder.is_dir():
+        raise ValidationError(f"{str(folder)!r} is not a folder.")
+    seen: set[tuple[int, int]] = set()
+    st = folder.stat()
+    seen.add((st.st_dev, st.st_ino))
+    files: list[UplinkFile] = []
+    for child in sorted(folder.iterdir(), key=lambda p: p.name):
+        for item in _collect(child, "", max_bytes, seen):
+            if skip is None or not skip.match(item.name):
+                files.append(item)
+    return files
+
+
+def batch_files(
+    files: Sequence[UplinkFile], *, max_bytes: int, max_files: int = MAX_FILES_PER_CALL
+) -> list[list[UplinkFile]]:
+    """Split files into calls: one destination folder per call, under both limits.
+
+    The fewest calls the API allows when no folder is over a limit: one per folder.
+    """
     groups: dict[str, list[UplinkFile]] = {}
     for item in files:
         groups.setdefault(item.dest_dir, []).append(item)

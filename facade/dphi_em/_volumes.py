@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._async_client import AsyncEMClient
     from ._client import EMClient
     from ._models import FileNode, PodState, UplinkResult
+    from ._sync import DownlinkResult, SyncResult
 
 __all__ = ["POD_NAME_RULE", "AsyncPod", "Pod", "validate_pod_name"]
 
@@ -79,6 +80,47 @@ class Pod:
     ) -> Path:
         return self._client.downlink(
             filepath, downlink_folder, self._name, overwrite, progress=progress
+        )
+
+    @implements(ops.downlink_folder, bound=True)
+    def downlink_folder(
+        self,
+        folder: str,
+        downlink_folder: str | os.PathLike[str] = "downlink/",
+        overwrite: bool = False,
+        *,
+        progress: ProgressArg = None,
+    ) -> DownlinkResult:
+        return self._client.downlink_folder(
+            folder, downlink_folder, self._name, overwrite, progress=progress
+        )
+
+    @implements(ops.sync_up, bound=True)
+    def sync_up(
+        self,
+        local_dir: str | os.PathLike[str],
+        remote_dir: str = "",
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        progress: ProgressArg = None,
+    ) -> SyncResult:
+        return self._client.sync_up(
+            local_dir, remote_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+        )
+
+    @implements(ops.sync_down, bound=True)
+    def sync_down(
+        self,
+        remote_dir: str,
+        local_dir: str | os.PathLike[str],
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        progress: ProgressArg = None,
+    ) -> SyncResult:
+        return self._client.sync_down(
+            remote_dir, local_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
         )
 
     @implements(ops.files_list, bound=True)
@@ -182,6 +224,47 @@ class AsyncPod:
     ) -> Path:
         return await self._client.downlink(
             filepath, downlink_folder, self._name, overwrite, progress=progress
+        )
+
+    @implements(ops.downlink_folder, bound=True)
+    async def downlink_folder(
+        self,
+        folder: str,
+        downlink_folder: str | os.PathLike[str] = "downlink/",
+        overwrite: bool = False,
+        *,
+        progress: ProgressArg = None,
+    ) -> DownlinkResult:
+        return await self._client.downlink_folder(
+            folder, downlink_folder, self._name, overwrite, progress=progress
+        )
+
+    @implements(ops.sync_up, bound=True)
+    async def sync_up(
+        self,
+        local_dir: str | os.PathLike[str],
+        remote_dir: str = "",
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        progress: ProgressArg = None,
+    ) -> SyncResult:
+        return await self._client.sync_up(
+            local_dir, remote_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+        )
+
+    @implements(ops.sync_down, bound=True)
+    async def sync_down(
+        self,
+        remote_dir: str,
+        local_dir: str | os.PathLike[str],
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        progress: ProgressArg = None,
+    ) -> SyncResult:
+        return await self._client.sync_down(
+            remote_dir, local_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
         )
 
     @implements(ops.files_list, bound=True)
