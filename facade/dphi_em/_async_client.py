@@ -22,20 +22,29 @@ from . import _operations as ops
 from . import _timing
 from ._base import USER_AGENT, ClientBase, RetryArg
 from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
-from ._download import areceive_download
+from ._download import DownloadTarget, afeed_download, resume_key
 from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
 from ._generated import Client, parse_uplink_count
 from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
-from ._progress import ProgressCallback
+from ._progress import Progress, ProgressCallback
 from ._revision import ApiRevision
 from ._settings import NodeName
+from ._sync import (
+    DownlinkResult,
+    FetchItem,
+    SyncResult,
+    plan_folder_downlink,
+    plan_sync_down,
+    plan_sync_up,
+)
 from ._transport import (
     DEFAULT_CALL_TIMEOUT,
     AsyncRetryTransport,
     RetryPolicy,
     async_network_transport,
 )
+from ._uplink import UplinkFile
 from ._volumes import AsyncPod
 
 __all__ = ["AsyncEMClient"]
@@ -223,13 +232,17 @@ class AsyncEMClient(ClientBase):
         progress: ProgressArg = None,
     ) -> UplinkResult:
         call = ops.uplink(filepaths, dest_path, pod_name, progress=progress)
-        batches = self._plan_uplink(call)
+        return await self._send_batches(self._plan_uplink(call), call.pod_name, call.progress)
+
+    async def _send_batches(
+        self, batches: list[list[UplinkFile]], pod_name: str | None, progress: ProgressArg
+    ) -> UplinkResult:
         self._check_open()
         total = sum(item.size for batch in batches for item in batch)
-        reporter = self._progress_for(call.progress, total, "uplink")
+        reporter = self._progress_for(progress, total, "uplink")
         file_count = 0
         try:
-            for batch in self._uplink_batches(batches, call.pod_name, reporter):
+            for batch in self._uplink_batches(batches, pod_name, reporter):
                 request = batch.stream.attach(self._http.build_request(**batch.request))
                 with map_transport_errors():
                     response = await self._http.send(request)
@@ -251,22 +264,166 @@ class AsyncEMClient(ClientBase):
         progress: ProgressArg = None,
     ) -> Path:
         call = ops.downlink(filepath, downlink_folder, pod_name, overwrite, progress=progress)
-        folder = Path(call.folder)
         self._check_open()
         reporter = self._progress_for(call.progress, 0, "downlink")
         try:
-            with map_transport_errors():
-                async with self._http.stream(**call.request) as response:
-                    if response.is_error:
-                        await response.aread()
-                    raise_for_response(response)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    return await areceive_download(
-                        response, folder, call.filepath, overwrite=call.overwrite, progress=reporter
-                    )
+            return await self._fetch(
+                call.request,
+                call.filepath,
+                Path(call.folder),
+                call.pod_name,
+                overwrite=call.overwrite,
+                reporter=reporter,
+            )
         finally:
             if reporter is not None:
                 reporter.close()
+
+    async def _fetch(
+        self,
+        request: dict[str, Any],
+        filepath: str,
+        folder: Path,
+        pod_name: str | None,
+        *,
+        overwrite: bool,
+        reporter: Progress | None,
+        name: str | None = None,
+    ) -> Path:
+        """One file's downlink, resumed from a kept partial file when it can be."""
+        key = resume_key(str(self._base_url), pod_name, filepath)
+        with DownloadTarget(
+            folder,
+            filepath,
+            overwrite=overwrite,
+            progress=reporter,
+            resume_key=key,
+            name=name,
+            own_total=name is None,
+        ) as target:
+            headers = target.resume_headers()
+            while True:
+                sent = {**request, "headers": {**request.get("headers", {}), **headers}}
+                with map_transport_errors():
+                    async with self._http.stream(**sent) as response:
+                        if response.status_code == 416 and headers:  # the partial is no use
+                            target.discard_partial()
+                            headers = {}
+                            continue
+                        if response.is_error:
+                            await response.aread()
+                        raise_for_response(response)
+                        folder.mkdir(parents=True, exist_ok=True)
+                        return await afeed_download(target, response)
+
+    async def _fetch_all(
+        self,
+        items: Sequence[FetchItem],
+        pod_name: str | None,
+        overwrite: bool,
+        progress: ProgressArg,
+    ) -> list[Path]:
+        reporter = self._progress_for(progress, sum(item.size for item in items), "downlink")
+        try:
+            return [
+                await self._fetch(
+                    ops.downlink_request(item.filepath, pod_name),
+                    item.filepath,
+                    item.folder,
+                    pod_name,
+                    overwrite=overwrite,
+                    reporter=reporter,
+                    name=item.name,
+                )
+                for item in items
+            ]
+        finally:
+            if reporter is not None:
+                reporter.close()
+
+    @implements(ops.downlink_folder)
+    async def downlink_folder(
+        self,
+        folder: str,
+        downlink_folder: str | os.PathLike[str] = "downlink/",
+        pod_name: str | None = None,
+        overwrite: bool = False,
+        *,
+        progress: ProgressArg = None,
+    ) -> DownlinkResult:
+        call = ops.downlink_folder(folder, downlink_folder, pod_name, overwrite, progress=progress)
+        tree = await self.files_list(call.pod_name)
+        base, items = plan_folder_downlink(
+            call.folder, call.local_dir, tree, overwrite=call.overwrite
+        )
+        base.mkdir(parents=True, exist_ok=True)
+        paths = await self._fetch_all(items, call.pod_name, call.overwrite, call.progress)
+        return DownlinkResult(
+            local_dir=base,
+            files=tuple(paths),
+            total_bytes=sum(item.size for item in items),
+            calls=len(items),
+        )
+
+    @implements(ops.sync_up)
+    async def sync_up(
+        self,
+        local_dir: str | os.PathLike[str],
+        remote_dir: str = "",
+        pod_name: str | None = None,
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        progress: ProgressArg = None,
+    ) -> SyncResult:
+        call = ops.sync_up(
+            local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+        )
+        job = plan_sync_up(
+            call.local_dir,
+            call.remote_dir,
+            await self.files_list(call.pod_name),
+            delete=call.delete,
+            dry_run=call.dry_run,
+            max_bytes=self._max_uplink_bytes,
+        )
+        calls = 0
+        if not call.dry_run:
+            if job.batches:
+                sent = await self._send_batches(job.batches, call.pod_name, call.progress)
+                calls += sent.calls
+            for path in job.remote_deletes:
+                await self.delete(path, call.pod_name)
+                calls += 1
+        return job.result(calls)
+
+    @implements(ops.sync_down)
+    async def sync_down(
+        self,
+        remote_dir: str,
+        local_dir: str | os.PathLike[str],
+        pod_name: str | None = None,
+        *,
+        delete: bool = False,
+        dry_run: bool = False,
+        progress: ProgressArg = None,
+    ) -> SyncResult:
+        call = ops.sync_down(
+            remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+        )
+        job = plan_sync_down(
+            call.remote_dir,
+            call.local_dir,
+            await self.files_list(call.pod_name),
+            delete=call.delete,
+            dry_run=call.dry_run,
+        )
+        if call.dry_run:
+            return job.result(0)
+        call.local_dir.mkdir(parents=True, exist_ok=True)
+        await self._fetch_all(job.fetches, call.pod_name, True, call.progress)
+        job.delete_local()
+        return job.result(len(job.fetches))
 
     @implements(ops.files_list)
     async def files_list(self, pod_name: str | None = None) -> list[FileNode]:

@@ -108,7 +108,7 @@ def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
 
 
 @command("downlink")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH|DIR...")
 @click.option(
     "-o",
     "--output",
@@ -122,28 +122,65 @@ def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
 @pod_option
 @json_option
 def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | None) -> None:
-    """Fetch files of a volume into a local folder."""
+    """Fetch files or folders of a volume into a local folder.
+
+    A folder is fetched recursively, its tree kept: DIR becomes OUTPUT/DIR's name (the
+    volume root, '/', becomes OUTPUT). A cut transfer resumes where it stopped when run
+    again.
+
+    \b
+    Examples:
+      dphi-em downlink results/out.txt --pod job1
+      dphi-em downlink results -o ./run1 --pod job1
+    """
     state = get_state()
-    written: list[dict[str, str]] = []
+    written: list[dict[str, object]] = []
     with open_client(state) as em:
+        tree = list(em.files_list(pod_name=pod))
         for path in paths:
+            node = find_node(tree, path) if path.strip("/.") else None
+            is_dir = not path.strip("/.") or (node is not None and node_is_dir(node))
             with progress_for(state, "downlink") as progress:
                 try:
-                    local = em.downlink(
-                        path,
-                        downlink_folder=folder,
-                        pod_name=pod,
-                        overwrite=overwrite,
-                        progress=progress,
-                    )
+                    if is_dir:
+                        result = em.downlink_folder(
+                            path,
+                            downlink_folder=folder,
+                            pod_name=pod,
+                            overwrite=overwrite,
+                            progress=progress,
+                        )
+                    else:
+                        local = em.downlink(
+                            path,
+                            downlink_folder=folder,
+                            pod_name=pod,
+                            overwrite=overwrite,
+                            progress=progress,
+                        )
                 except FileExistsError as exc:  # the facade's LocalFileExistsError
                     what = str(exc).split(";")[0].rstrip(".")
                     raise CLIError(
                         f"{what}; use --overwrite to replace it", ExitCode.USAGE
                     ) from exc
-            written.append({"path": path, "local": str(local)})
-            if not state.json and not state.quiet:
-                echo(f"Downlinked {path} -> {local}")
+            if is_dir:
+                written.append(
+                    {
+                        "path": path,
+                        "local": str(result.local_dir),
+                        "files": [str(p) for p in result.files],
+                        "bytes": result.total_bytes,
+                    }
+                )
+                if not state.json and not state.quiet:
+                    echo(
+                        f"Downlinked {path.rstrip('/') or '/'}/ -> {result.local_dir} "
+                        f"({len(result.files)} file(s), {human_bytes(result.total_bytes)})"
+                    )
+            else:
+                written.append({"path": path, "local": str(local)})
+                if not state.json and not state.quiet:
+                    echo(f"Downlinked {path} -> {local}")
     if state.json:
         print_json(written)
 
