@@ -167,8 +167,11 @@ def test_busy_exit_6(make_emulator: Any) -> None:
     server.force_locked(5)
     result = invoke("--retries", "1", "nodes", env=env)
     assert result.exit_code == 6
-    assert "busy" in one_error_line(result)
-    assert "423" in result.stderr
+    retry_line, error_line = result.stderr.strip().splitlines()
+    assert re.fullmatch(r"EM busy \(423\), retry 1/1 in \d+\.\d s", retry_line)
+    assert error_line.startswith("Error: ")
+    assert "busy" in error_line
+    assert "423" in error_line
 
 
 def test_version_and_help() -> None:

@@ -102,7 +102,10 @@ def test_uplink_ls_downlink_rm(cli: Any, tree: Path, tmp_path: Path, pod_name: s
     assert forced.exit_code == 0
     assert json.loads(forced.stdout) == [{"path": "hello.txt", "local": str(out / "hello.txt")}]
 
-    rm = cli("rm", "echo-test", "--pod", pod_name)
+    folder = cli("rm", "echo-test", "--pod", pod_name)
+    assert folder.exit_code == 2, folder.output
+    assert "use 'rm -r'" in one_error_line(folder)
+    rm = cli("rm", "-r", "echo-test", "--pod", pod_name)
     assert rm.exit_code == 0, rm.output
     assert _names(json.loads(cli("ls", "--pod", pod_name, "--json").stdout)) == ["hello.txt"]
 
@@ -154,10 +157,38 @@ def test_downlink_outside_the_volume_is_forbidden(cli: Any, tmp_path: Path) -> N
     assert "../../etc/passwd" in one_error_line(result)
 
 
-def test_rm_missing_is_an_api_error(cli: Any, pod_name: str) -> None:
-    result = cli("rm", "nothing-here.txt", "--pod", pod_name)
-    assert result.exit_code == 1
+def test_rm_missing_is_not_found_and_deletes_nothing(
+    cli: Any, tree: Path, pod_name: str
+) -> None:
+    assert cli("uplink", str(tree / "hello.txt"), "--pod", pod_name, "-q").exit_code == 0
+    result = cli("rm", "hello.txt", "nothing-here.txt", "--pod", pod_name)
+    assert result.exit_code == 4
     assert "nothing-here.txt" in one_error_line(result)
+    assert _names(json.loads(cli("ls", "--pod", pod_name, "--json").stdout)) == ["hello.txt"]
+
+
+def test_rm_several_paths_and_a_folder_with_r(cli: Any, tree: Path, pod_name: str) -> None:
+    up = cli("uplink", str(tree / "echo-test"), str(tree / "hello.txt"), "--pod", pod_name)
+    assert up.exit_code == 0, up.output
+    refused = cli("rm", "hello.txt", "echo-test", "--pod", pod_name)
+    assert refused.exit_code == 2
+    assert "'echo-test' is a folder" in one_error_line(refused)
+    assert _names(json.loads(cli("ls", "--pod", pod_name, "--json").stdout)) == [
+        "echo-test",
+        "hello.txt",
+    ]  # nothing deleted, not even the file named first
+    done = cli("rm", "-r", "hello.txt", "echo-test/sub", "--pod", pod_name, "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {
+        "pod": pod_name,
+        "deleted": [
+            {"path": "hello.txt", "type": "file"},
+            {"path": "echo-test/sub", "type": "directory"},
+        ],
+    }
+    left = json.loads(cli("ls", "--pod", pod_name, "--json").stdout)
+    assert _names(left) == ["echo-test"]
+    assert _names(left[0]["contents"]) == ["Dockerfile", "echo-test.sh"]
 
 
 def test_global_options_after_the_command(cli: Any, emulator: Any, pod_name: str) -> None:

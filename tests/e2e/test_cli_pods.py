@@ -63,10 +63,10 @@ def test_image_build_ls_and_run_wait(
     image, pod = built_image
     listed = cli("image", "ls", "--json")
     assert listed.exit_code == 0
-    names = json.loads(listed.stdout)
-    assert isinstance(names, list)
-    assert f"client1-{image}" in names
-    assert f"client1-{image}" in cli("image", "ls").stdout.splitlines()
+    # listed by the name it was built as; the EM's stored name only in --json
+    assert {"name": image, "full_name": f"client1-{image}"} in json.loads(listed.stdout)
+    assert image in cli("image", "ls").stdout.splitlines()
+    assert f"client1-{image}" not in cli("image", "ls").stdout
 
     result = cli(
         "run", image, "--pod", pod, "--node", "GPU", "--max-duration", "2",
@@ -190,10 +190,13 @@ def test_run_at_relative_and_absolute_times(cli: Any, pod_name: str) -> None:
 def test_nodes(cli: Any) -> None:
     human = cli("nodes")
     assert human.exit_code == 0
-    assert human.stdout.splitlines()[0].split() == ["NODE", "STATE", "STATUS"]
+    assert human.stdout.splitlines()[0].split() == ["NODE", "KIND", "STATE", "STATUS"]
     data = json.loads(cli("nodes", "--json").stdout)
     assert [n["name"] for n in data] == ["fpga", "gpu", "mpu1"]
-    assert all(set(n) == {"name", "ready", "status"} for n in data)
+    assert all(set(n) == {"name", "kind", "ready", "status"} for n in data)
+    # the kind shown for a node is what run --node takes
+    assert {n["name"]: n["kind"] for n in data} == {"fpga": "fpga", "gpu": "gpu", "mpu1": "mpu"}
+    assert "mpu1  mpu" in human.stdout
 
 
 def test_nodes_not_ready(make_emulator: Any) -> None:

@@ -12,6 +12,7 @@ from . import _emulator, _files, _images, _login, _nodes, _pods, _sync, _volumes
 from ._common import State, global_options, json_option
 from ._debug import disable_logging
 from ._errors import ExitCode, report
+from ._notices import retry_notices
 
 PROG_NAME = "dphi-em"
 COMPLETE_VAR = "_DPHI_EM_COMPLETE"
@@ -22,9 +23,11 @@ Credentials: options, else DPHI_EM_URL / DPHI_EM_USERNAME / DPHI_EM_PASSWORD, el
 config file written by 'dphi-em login --save'.
 
 \b
-Exit codes: 0 ok, 1 API error, 2 bad input (nothing sent), 3 auth, 4 not found,
-5 forbidden path, 6 busy, 7 build/load failed, 8 connection/timeout, 9 server error,
-10 pod not running (run --wait), 130 interrupted.
+Exit codes: 0 ok (also for a bare 'dphi-em' or 'dphi-em GROUP', which print their help),
+1 API error, 2 bad input (nothing sent), 3 auth, 4 not found, 5 forbidden path, 6 busy,
+7 build/load failed, 8 connection/timeout, 9 server error, 10 pod failed (run --wait,
+status --watch: a non-zero exit code, or it cannot start), 11 wait timed out,
+130 interrupted.
 
 \b
 Shell completion (bash; zsh_source and fish_source for zsh and fish):
@@ -49,26 +52,32 @@ class App(click.Group):
         state = extra.pop("obj", None)
         if not isinstance(state, State):
             state = State()
-        try:
-            result = super().main(
-                args,
-                prog_name or PROG_NAME,
-                complete_var or COMPLETE_VAR,
-                standalone_mode=False,
-                obj=state,
-                **extra,
-            )
-            code = result if isinstance(result, int) else int(ExitCode.OK)
-        except BrokenPipeError:
-            _silence_stdout()
-            code = int(ExitCode.ERROR)
-        except Exception as exc:
-            code = report(exc, debug=state.debug, redactor=state.redactor, url=state.url_in_use)
-        except KeyboardInterrupt as exc:
-            code = report(exc, debug=False, redactor=state.redactor)
-        finally:
-            if state.debug:
-                disable_logging()
+        with retry_notices(state):
+            try:
+                result = super().main(
+                    args,
+                    prog_name or PROG_NAME,
+                    complete_var or COMPLETE_VAR,
+                    standalone_mode=False,
+                    obj=state,
+                    **extra,
+                )
+                code = result if isinstance(result, int) else int(ExitCode.OK)
+            except click.exceptions.NoArgsIsHelpError as exc:
+                # a bare 'dphi-em' or 'dphi-em image' asks for the help: shown as help, exit 0
+                # (as kubectl, docker and gh do; git exits 1)
+                click.echo(exc.ctx.get_help(), color=exc.ctx.color)
+                code = int(ExitCode.OK)
+            except BrokenPipeError:
+                _silence_stdout()
+                code = int(ExitCode.ERROR)
+            except Exception as exc:
+                code = report(exc, debug=state.debug, redactor=state.redactor, url=state.url_in_use)
+            except KeyboardInterrupt as exc:
+                code = report(exc, debug=False, redactor=state.redactor)
+            finally:
+                if state.debug:
+                    disable_logging()
         if standalone_mode:
             sys.exit(code)
         return code

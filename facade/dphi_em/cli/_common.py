@@ -11,7 +11,7 @@ import click
 
 from dphi_em import _settings
 
-from ._config import Credentials, Resolver
+from ._config import Credentials, Resolver, config_path
 from ._debug import Redactor, enable_logging
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ class State:
     json: bool = False
     retries: int | None = None
     url_in_use: str | None = None
+    username_in_use: str | None = None
+    max_retries: int = 0
     redactor: Redactor = field(default_factory=Redactor)
 
 
@@ -145,16 +147,26 @@ def global_options(*, hidden: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def json_option(f: F) -> F:
-    """``--json`` on a read command."""
+def _json_flag(f: F, *, hidden: bool) -> F:
     return click.option(
         "--json",
         "as_json",
         is_flag=True,
         expose_value=False,
         callback=_set_json,
-        help="Print JSON for scripts.",
+        hidden=hidden,
+        help="Print JSON for scripts (sizes in bytes, ISO 8601 times).",
     )(f)
+
+
+def json_option(f: F) -> F:
+    """``--json``: print one JSON document on stdout (every command takes it)."""
+    return _json_flag(f, hidden=False)
+
+
+def hidden_json_option(f: F) -> F:
+    """``--json`` accepted on a group (``dphi-em image --json ls``) without being listed."""
+    return _json_flag(f, hidden=True)
 
 
 def _check_pod(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -181,7 +193,8 @@ def pod_option(f: F) -> F:
 
 
 def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.Command]:
-    """``click.command(name)`` with the global options also accepted after the command name.
+    """``click.command(name)`` with the global options also accepted after the command name,
+    and ``--json``.
 
     Args:
         name: The command's name.
@@ -190,6 +203,9 @@ def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.C
 
     def decorate(f: F) -> click.Command:
         wrapped = global_options(hidden=not public_globals)(f)
+        params = getattr(wrapped, "__click_params__", [])
+        if not any("--json" in getattr(p, "opts", ()) for p in params):
+            wrapped = json_option(wrapped)  # unless the command declares it itself
         cmd: click.Command = click.command(name)(wrapped)
         return cmd
 
@@ -210,21 +226,31 @@ def open_client(
     if creds is None:
         creds = state.resolver.resolve(prompt=prompt)
     state.redactor.add(creds.password)
-    from dphi_em import DEFAULT_URL, EMClient
+    from dphi_em import DEFAULT_URL, EMClient, RetryPolicy
 
     state.url_in_use = creds.url or DEFAULT_URL
-
-    kwargs: dict[str, Any] = {}
-    if state.retries is not None:
-        from dphi_em import RetryPolicy
-
-        kwargs["retry"] = RetryPolicy(max_attempts=state.retries + 1)
+    state.username_in_use = creds.username
+    policy = RetryPolicy() if state.retries is None else RetryPolicy(max_attempts=state.retries + 1)
+    state.max_retries = policy.max_attempts - 1  # for the "retry 2/7" lines on stderr
     client = EMClient(
-        base_url=creds.url, username=creds.username, password=creds.password, **kwargs
+        base_url=creds.url, username=creds.username, password=creds.password, retry=policy
     )
+    from dphi_em import AuthenticationError
+
     with client:
         if state.debug:
             from ._debug import install_hooks
 
             install_hooks(client.http_client, state.redactor)
-        yield client
+        try:
+            yield client
+        except AuthenticationError as exc:
+            if creds.source != "config":
+                raise
+            from ._errors import CLIError, ExitCode
+
+            raise CLIError(
+                f"the EM refused the password saved for {creds.username} in {config_path()}: "
+                "run 'dphi-em login --prompt --save' to replace it, or 'dphi-em logout'",
+                ExitCode.AUTH,
+            ) from exc

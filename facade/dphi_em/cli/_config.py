@@ -72,9 +72,13 @@ class Credentials:
     url: str | None
     username: str
     password: str
+    source: str | None = None  # where the password came from: argument, environment, config
 
     def __repr__(self) -> str:
-        return f"Credentials(url={self.url!r}, username={self.username!r}, password='***')"
+        return (
+            f"Credentials(url={self.url!r}, username={self.username!r}, password='***', "
+            f"source={self.source!r})"
+        )
 
 
 def read_password_stdin() -> str:
@@ -116,11 +120,12 @@ class Resolver:
         """The URL, or None for the facade's default."""
         return self._settings().url
 
-    def resolve(self, *, prompt: bool | None = None) -> Credentials:
+    def resolve(self, *, prompt: bool | None = None, saved_password: bool = True) -> Credentials:
         """The URL, user name and password.
 
         Args:
             prompt: Ask for missing values. None: only when stdin is a terminal.
+            saved_password: Use the config file's password (``login --prompt``: no).
 
         Raises:
             CredentialsError: A value is missing and cannot be asked for.
@@ -138,12 +143,15 @@ class Resolver:
                 f"no user name: pass --username, set {ENV_USERNAME}, "
                 "or run 'dphi-em login --save' once"
             )
-        password = found.password
+        password, source = found.password, found.source
+        if not saved_password and source == "config":
+            password = source = None
         if password is None and prompt:
             password = click.prompt(f"Password for {username}", hide_input=True, err=True)
+            source = "prompt"
         if not password:
             raise CredentialsError(
                 f"no password for {username}: use --password-stdin, set {ENV_PASSWORD}, "
                 "or run 'dphi-em login --save' once"
             )
-        return Credentials(url=found.url, username=username, password=password)
+        return Credentials(url=found.url, username=username, password=password, source=source)

@@ -23,7 +23,11 @@ code  name             when
 7     BUILD_FAILED     ``image build`` or ``image load`` failed (the log tail is printed)
 8     CONNECTION       the EM could not be reached, or did not answer in time
 9     SERVER           the EM failed (5xx)
-10    POD              ``run --wait``: the pod did not reach the awaited state
+10    POD              ``run --wait``, ``status --watch``: the pod failed (it ended with a non-zero
+                       exit code, shown in the message) or cannot start (a waiting reason it does
+                       not recover from: ``ImagePullBackOff``, ``ErrImagePull``, ...)
+11    WAIT_TIMEOUT     ``run --wait``, ``status --watch --timeout``: the time ran out before the
+                       pod reached the awaited state (the last state seen is in the message)
 130   INTERRUPTED      Ctrl-C
 ====  ===============  ==========================================================================
 """
@@ -59,6 +63,7 @@ class ExitCode(enum.IntEnum):
     CONNECTION = 8
     SERVER = 9
     POD = 10
+    WAIT_TIMEOUT = 11
     INTERRUPTED = 130
 
 
@@ -117,7 +122,7 @@ def _facade_table() -> list[tuple[type[BaseException], Rule]]:
         (e.TransportError, Rule(ExitCode.CONNECTION, "")),
         (e.PodFailedError, Rule(ExitCode.POD, "")),
         (e.RevisionError, Rule(ExitCode.USAGE, "not on this EM")),
-        (e.WaitTimeoutError, Rule(ExitCode.POD, "")),
+        (e.WaitTimeoutError, Rule(ExitCode.WAIT_TIMEOUT, "")),
         (e.ValidationError, Rule(ExitCode.USAGE, "")),
         (e.LocalFileExistsError, Rule(ExitCode.USAGE, "")),
         (e.ConfigurationError, Rule(ExitCode.USAGE, "")),

@@ -50,7 +50,13 @@ def _count(nodes: Sequence[FileNode]) -> tuple[int, int, int]:
 @pod_option
 @json_option
 def ls(path: str, pod: str | None) -> None:
-    """List the files of a volume as a tree (PATH: a folder or file in it)."""
+    """List the files of a volume as a tree (PATH: a folder or file in it).
+
+    \b
+    Examples:
+      dphi-em ls --pod job1
+      dphi-em ls results --pod job1 --json   # sizes in bytes, ISO 8601 times
+    """
     state = get_state()
     with open_client(state) as em:
         tree = list(em.files_list(pod_name=pod))
@@ -93,7 +99,12 @@ def ls(path: str, pod: str | None) -> None:
 @pod_option
 @json_option
 def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
-    """Send local files or folders (recursively) to a volume."""
+    """Send local files or folders (recursively) to a volume.
+
+    \b
+    Example:
+      dphi-em uplink ./echo-test data.bin --dest inputs --pod job1
+    """
     state = get_state()
     with open_client(state) as em, progress_for(state, "uplink") as progress:
         result = em.uplink(list(paths), dest_path=dest, pod_name=pod, progress=progress)
@@ -185,20 +196,69 @@ def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | N
         print_json(written)
 
 
+def _not_found(exc: BaseException) -> bool:
+    """Whether a refused deletion means the path does not exist (the EM answers 400)."""
+    return getattr(exc, "status_code", None) == 404 or (
+        getattr(exc, "code", None) == "DELETE_FAILED" and "not found" in str(exc).lower()
+    )
+
+
 @command("rm")
-@click.argument("path")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "-r", "--recursive", is_flag=True, help="Delete folders too, with everything in them."
+)
 @pod_option
-def rm(path: str, pod: str | None) -> None:
-    """Delete a file or folder (with its contents) from a volume."""
-    if not path.strip().strip("/."):
-        raise click.BadParameter(
-            f"{path!r} is the volume root; name a file or folder in it", param_hint="'PATH'"
-        )
+def rm(paths: tuple[str, ...], recursive: bool, pod: str | None) -> None:
+    """Delete files (and with -r folders) from a volume.
+
+    Every PATH is checked first: if one does not exist (exit 4) or is a folder without -r
+    (exit 2), nothing is deleted.
+
+    \b
+    Examples:
+      dphi-em rm results/out.txt results/log.txt --pod job1
+      dphi-em rm -r results --pod job1
+    """
+    for path in paths:
+        if not path.strip().strip("/."):
+            raise click.BadParameter(
+                f"{path!r} is the volume root; name a file or folder in it", param_hint="'PATH'"
+            )
     state = get_state()
+    deleted: list[dict[str, str]] = []
     with open_client(state) as em:
-        em.delete(path, pod_name=pod)
-    if not state.quiet:
-        echo(f"Deleted {path} from the {volume_label(pod)}.")
+        tree = list(em.files_list(pod_name=pod))
+        kinds: dict[str, str] = {}
+        for path in paths:
+            node = find_node(tree, path)
+            if node is None:
+                raise CLIError(
+                    f"no file or folder {path!r} in the {volume_label(pod)}; nothing deleted",
+                    ExitCode.NOT_FOUND,
+                )
+            if node_is_dir(node) and not recursive:
+                raise CLIError(
+                    f"{path!r} is a folder; use 'rm -r' to delete it with its contents "
+                    "(nothing deleted)",
+                    ExitCode.USAGE,
+                )
+            kinds[path] = "directory" if node_is_dir(node) else "file"
+        for path in paths:
+            try:
+                em.delete(path, pod_name=pod)
+            except Exception as exc:
+                if _not_found(exc):  # gone since the listing
+                    raise CLIError(
+                        f"no file or folder {path!r} in the {volume_label(pod)}",
+                        ExitCode.NOT_FOUND,
+                    ) from exc
+                raise
+            deleted.append({"path": path, "type": kinds[path]})
+            if not state.quiet and not state.json:
+                echo(f"Deleted {path} from the {volume_label(pod)}.")
+    if state.json:
+        print_json({"pod": pod, "deleted": deleted})
 
 
 COMMANDS = [ls, uplink, downlink, rm]

@@ -7,15 +7,37 @@ from typing import Any
 
 import click
 
-from ._common import command, get_state, global_options, json_option, open_client, pod_option
+from ._common import (
+    command,
+    get_state,
+    global_options,
+    hidden_json_option,
+    json_option,
+    open_client,
+    pod_option,
+)
 from ._files import volume_label
-from ._output import echo, info, print_json, printable, style, table, to_plain
+from ._output import echo, info, print_json, printable, style, to_plain
 
 
 @click.group("image")
 @global_options(hidden=True)
+@hidden_json_option
 def image() -> None:
     """Build, load and list Docker images (built for arm64, from files in a volume)."""
+
+
+def full_name(name: str, username: str | None) -> str:
+    """The name the EM stores a built or loaded image under: ``<username>-<name>``."""
+    return f"{username}-{name}" if username else name
+
+
+def built_name(stored: str, username: str | None) -> str:
+    """The name an image was built or loaded as (the EM lists ``<username>-<name>``)."""
+    prefix = f"{username}-" if username else ""
+    if prefix and stored.startswith(prefix) and len(stored) > len(prefix):
+        return stored[len(prefix) :]
+    return stored
 
 
 def _default_context(dockerfile: str) -> str:
@@ -33,21 +55,38 @@ def _default_context(dockerfile: str) -> str:
     help="Build context, a folder in the volume [default: the Dockerfile's folder].",
 )
 @pod_option
+@json_option
 def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> None:
     """Build an image from a DOCKERFILE already uplinked to a volume.
 
     The build is air-gapped: base images come from the onboard registry. On failure the
     end of the build log is shown.
+
+    \b
+    Example:
+      dphi-em uplink ./echo-test --pod job1
+      dphi-em image build echo-test/Dockerfile --image echo-test --pod job1
     """
     state = get_state()
     context = context or _default_context(dockerfile)
     with open_client(state) as em:
         info(
             f"Building {name} from {dockerfile} (context {context}, {volume_label(pod)})...",
-            quiet=state.quiet,
+            quiet=state.quiet or state.json,
         )
-        em.image_build(dockerfile, name, context=context, pod_name=pod)
-    if not state.quiet:
+        message = em.image_build(dockerfile, name, context=context, pod_name=pod)
+    if state.json:
+        print_json(
+            {
+                "image": name,
+                "full_name": full_name(name, state.username_in_use),
+                "dockerfile": dockerfile,
+                "context": context,
+                "pod": pod,
+                "message": message,
+            }
+        )
+    elif not state.quiet:
         echo(f"Built image {style(name, bold=True)}. Run it with: dphi-em run {name}")
 
 
@@ -62,47 +101,70 @@ def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> N
     help="Name of the image (the name the tar was saved with).",
 )
 @pod_option
+@json_option
 def load(tarfile: str, name: str, pod: str | None) -> None:
-    """Load an image from a TAR file (docker save) already uplinked to a volume."""
+    """Load an image from a TAR file (docker save) already uplinked to a volume.
+
+    \b
+    Example:
+      docker save my-image -o my-image.tar && dphi-em uplink my-image.tar
+      dphi-em image load my-image.tar --image my-image
+    """
     state = get_state()
     with open_client(state) as em:
-        info(f"Loading {name} from {tarfile} ({volume_label(pod)})...", quiet=state.quiet)
-        em.image_load(tarfile, name, pod_name=pod)
-    if not state.quiet:
+        info(
+            f"Loading {name} from {tarfile} ({volume_label(pod)})...",
+            quiet=state.quiet or state.json,
+        )
+        message = em.image_load(tarfile, name, pod_name=pod)
+    if state.json:
+        print_json(
+            {
+                "image": name,
+                "full_name": full_name(name, state.username_in_use),
+                "tarfile": tarfile,
+                "pod": pod,
+                "message": message,
+            }
+        )
+    elif not state.quiet:
         echo(f"Loaded image {style(name, bold=True)}. Run it with: dphi-em run {name}")
 
 
-def _image_row(item: Any) -> list[str]:
+def _stored_name(item: Any) -> str:
     plain = to_plain(item)
     if isinstance(plain, dict):
-        name = plain.get("name") or plain.get("image") or plain.get("repository") or ""
-        extra = " ".join(
-            f"{k}={v}" for k, v in plain.items() if k not in ("name", "image", "repository")
-        )
-        return [str(name), extra]
-    return [str(plain), ""]
+        return str(plain.get("name") or plain.get("image") or plain.get("repository") or "")
+    return str(plain)
 
 
 @command("ls")
-@json_option
 def image_ls() -> None:
-    """List your own built and loaded images (public images are not listed)."""
+    """List your own built and loaded images (public images are not listed).
+
+    Each is shown by the name you built or loaded it as (what 'dphi-em run' takes); the EM
+    stores it as <username>-<name>, given as full_name in --json.
+
+    \b
+    Example:
+      dphi-em image ls --json
+    """
     state = get_state()
     with open_client(state) as em:
         images = list(em.image_list())
+    user = state.username_in_use
+    docs = [
+        {"name": built_name(stored, user), "full_name": stored}
+        for stored in (_stored_name(item) for item in images)
+    ]
     if state.json:
-        print_json(images)
+        print_json(docs)
         return
-    if not images:
+    if not docs:
         echo(style("(no images)", dim=True))
         return
-    rows = [_image_row(item) for item in images]
-    if any(extra for _, extra in rows):
-        for line in table(["IMAGE", "DETAILS"], rows):
-            echo(line)
-    else:
-        for name, _ in rows:
-            echo(printable(name))
+    for doc in docs:
+        echo(printable(doc["name"]))
 
 
 image.add_command(image_ls)

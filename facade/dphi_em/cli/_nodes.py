@@ -1,24 +1,56 @@
-"""``nodes``: which CG2 nodes can take a pod."""
+"""``nodes``: which CG2 nodes can take a pod, and the kind ``run --node`` takes for each."""
 
 from __future__ import annotations
 
-from ._common import command, get_state, json_option, open_client
+import re
+from typing import Any
+
+from dphi_em import _settings
+
+from ._common import command, get_state, open_client
 from ._output import echo, print_json, table
+
+_NUMBERED = re.compile(r"^([a-zA-Z]+)\d*$")
+
+
+def node_kind(name: str) -> str | None:
+    """The kind ``run --node`` takes for a node the EM lists: ``mpu1`` -> ``mpu``.
+
+    Args:
+        name: The node's name as the EM lists it (``fpga``, ``gpu``, ``mpu1``).
+
+    Returns:
+        One of ``fpga``, ``gpu``, ``mpu``; None for a node of no known kind.
+    """
+    match = _NUMBERED.match(name.strip())
+    if match and match.group(1).upper() in _settings.NODES:
+        return match.group(1).lower()
+    return None
 
 
 @command("nodes")
-@json_option
 def nodes() -> None:
-    """Show the CG2 nodes and whether each can take a pod."""
+    """Show the CG2 nodes and whether each can take a pod.
+
+    KIND is what 'dphi-em run --node' takes to run on that node (node mpu1 is --node mpu).
+
+    \b
+    Example:
+      dphi-em nodes --json
+    """
     state = get_state()
     with open_client(state) as em:
         found = list(em.nodes_status())
     if state.json:
-        print_json(found)
+        docs: list[dict[str, Any]] = [{**n.to_dict(), "kind": node_kind(n.name)} for n in found]
+        print_json(docs)
         return
-    rows = [[n.name, "ready" if n.ready else "not ready", n.status] for n in found]
-    colours = {1: {"fg": "green"}} if all(n.ready for n in found) else {}
-    for line in table(["NODE", "STATE", "STATUS"], rows, styles=colours):
+    rows = [
+        [n.name, node_kind(n.name) or "-", "ready" if n.ready else "not ready", n.status]
+        for n in found
+    ]
+    colours = {2: {"fg": "green"}} if all(n.ready for n in found) else {}
+    for line in table(["NODE", "KIND", "STATE", "STATUS"], rows, styles=colours):
         echo(line)
 
 

@@ -11,7 +11,15 @@ import click
 
 from dphi_em import _settings
 
-from ._common import command, get_state, global_options, json_option, open_client, pod_option
+from ._common import (
+    command,
+    get_state,
+    global_options,
+    hidden_json_option,
+    json_option,
+    open_client,
+    pod_option,
+)
 from ._output import echo, info, print_json, printable, style, to_plain
 
 NODES = tuple(node.lower() for node in _settings.NODES)
@@ -40,7 +48,7 @@ def parse_at(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
                 "e.g. +5m, +1h30m, +90s"
             )
         days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-        base = now or dt.datetime.now(dt.timezone.utc).astimezone()
+        base = (now or dt.datetime.now(dt.timezone.utc).astimezone()).replace(microsecond=0)
         return base + dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     from dphi_em._errors import ValidationError
     from dphi_em._validate import check_scheduled_time  # the facade's own check
@@ -79,6 +87,9 @@ def _check_envs(
     return envs
 
 
+WAIT_CHOICES = ("running", "terminated")
+
+
 @command("run")
 @click.argument("image")
 @click.option(
@@ -86,7 +97,7 @@ def _check_envs(
     type=click.Choice(NODES, case_sensitive=False),
     default="fpga",
     show_default=True,
-    help="Node to run on.",
+    help="Kind of node to run on (the KIND column of 'dphi-em nodes').",
 )
 @click.option(
     "--max-duration",
@@ -123,12 +134,23 @@ def _check_envs(
 )
 @pod_option
 @click.option("--namespace", is_flag=True, help="Run in your private namespace (inter-pod).")
-@click.option("--wait", is_flag=True, help="Wait until the pod runs (or fails to start).")
+@click.option(
+    "--wait",
+    "wait",
+    is_flag=False,
+    flag_value="running",
+    default=None,
+    type=click.Choice(WAIT_CHOICES),
+    metavar="[=running|terminated]",
+    help="Wait until the pod runs (--wait) or ends (--wait=terminated); exit 10 if it "
+    "failed or cannot start, 11 on timeout.",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="With --wait: how long to wait [default: 300 s after the start time].",
+    help="With --wait: how long to wait [default: 300 s after the start time, plus "
+    "--max-duration with --wait=terminated].",
 )
 def run(
     image: str,
@@ -141,13 +163,32 @@ def run(
     at: dt.datetime | None,
     pod: str | None,
     namespace: bool,
-    wait: bool,
+    wait: str | None,
     timeout: float | None,
 ) -> None:
-    """Run IMAGE as a pod (your built or loaded image, or a public one)."""
+    """Run IMAGE as a pod (your built or loaded image, or a public one).
+
+    With --wait=terminated the command ends with the pod: exit 0 only when it completed
+    with exit code 0, else 10 (its exit code is shown), 11 when --timeout ran out.
+
+    \b
+    Examples:
+      dphi-em run my-image --pod job1 --node gpu --max-duration 5 --env SIZE=1024
+      dphi-em run my-image --pod job1 --wait=terminated --json
+    """
     state = get_state()
+    who = f"pod '{pod}'" if pod else "the default pod"
+    doc: dict[str, Any] = {
+        "pod": pod,
+        "image": image,
+        "node": node.upper(),
+        "max_duration": max_duration,
+        "scheduled_time": to_plain(at),
+        "namespace": namespace,
+        "state": None,
+    }
     with open_client(state) as em:
-        em.run(
+        doc["message"] = em.run(
             image,
             node=node.upper(),
             max_duration=max_duration,
@@ -159,14 +200,15 @@ def run(
             args=list(args) or None,
             envs=envs or None,
         )
-        who = f"pod '{pod}'" if pod else "the default pod"
-        when = f" at {at.isoformat()}" if at else ""
-        if not state.quiet:
+        when = f" at {at.isoformat(timespec='seconds')}" if at else ""
+        if not state.quiet and not state.json:
             echo(
                 f"Scheduled {style(image, bold=True)} on {node.upper()} as {who}{when} "
                 f"(max {max_duration} min)."
             )
-        if not wait:
+        if wait is None:
+            if state.json:
+                print_json(doc)
             return
         if timeout is None:
             from dphi_em._config import DEFAULT_WAIT_TIMEOUT
@@ -175,19 +217,51 @@ def run(
             if at is not None:
                 delay = (at - dt.datetime.now(dt.timezone.utc)).total_seconds()
                 timeout += max(0.0, delay)
-        info("Waiting for the pod to run...", quiet=state.quiet)
-        final = em.wait_for_pod(pod, until="running", timeout=timeout)
-    if not state.quiet:
-        echo(f"{who.capitalize()}: {describe_state(final)}")
-    if final.kind == "terminated" and final.exit_code not in (0, None):
-        from dphi_em import PodFailedError
+            if wait == "terminated":
+                timeout += 60.0 * max_duration
+        verb = "end" if wait == "terminated" else "run"
+        info(f"Waiting for the pod to {verb}...", quiet=state.quiet or state.json)
+        try:
+            final = em.wait_for_pod(pod, until=wait, timeout=timeout)
+        except Exception as exc:
+            last = getattr(exc, "state", None)
+            if state.json and last is not None:
+                print_json({**doc, "state": to_plain(last)})
+            raise
+    doc["state"] = to_plain(final)
+    if state.json:
+        print_json(doc)
+    elif not state.quiet:
+        echo(f"{who[0].upper() + who[1:]}: {describe_state(final)}")
+    check_outcome(pod, final)
 
-        raise PodFailedError(
-            f"{who.capitalize()} ended with exit code {final.exit_code}"
-            f" ({final.reason or 'no reason given'}).",
-            pod_name=pod,
-            state=final,
-        )
+
+def succeeded(final: Any) -> bool:
+    """Whether a terminated pod completed: exit code 0 (or none given, reason Completed)."""
+    exit_code = getattr(final, "exit_code", None)
+    if exit_code is None:
+        return getattr(final, "reason", None) in (None, "Completed")
+    return bool(exit_code == 0)
+
+
+def check_outcome(pod: str | None, final: Any) -> None:
+    """Raise `PodFailedError` (exit 10) for a pod that terminated without succeeding.
+
+    Raises:
+        PodFailedError: It ended with a non-zero exit code (shown in the message).
+    """
+    if getattr(final, "kind", None) != "terminated" or succeeded(final):
+        return
+    from dphi_em import PodFailedError
+
+    who = f"Pod '{pod}'" if pod else "The default pod"
+    exit_code = getattr(final, "exit_code", None)
+    how = f"exit code {exit_code}" if exit_code is not None else "no exit code"
+    raise PodFailedError(
+        f"{who} ended with {how} ({final.reason or 'no reason given'}).",
+        pod_name=pod,
+        state=final,
+    )
 
 
 def _fmt_time(value: Any) -> str:
@@ -236,7 +310,13 @@ def _status_doc(pod: str | None, state: Any) -> dict[str, Any]:
 
 @command("status")
 @pod_option
-@click.option("--watch", "-w", is_flag=True, help="Print each change until the pod terminates.")
+@click.option(
+    "--watch",
+    "-w",
+    is_flag=True,
+    help="Print each change until the pod ends (exit 0) or fails (exit 10: a non-zero exit "
+    "code, or a waiting reason it does not recover from, e.g. ImagePullBackOff).",
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.1),
@@ -245,9 +325,20 @@ def _status_doc(pod: str | None, state: Any) -> dict[str, Any]:
     metavar="SECONDS",
     help="With --watch: seconds between polls.",
 )
-@json_option
-def status(pod: str | None, watch: bool, interval: float) -> None:
-    """Show a pod's state: waiting (with its reason), running or terminated."""
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --watch: give up (exit 11) after this long [default: never].",
+)
+def status(pod: str | None, watch: bool, interval: float, timeout: float | None) -> None:
+    """Show a pod's state: waiting (with its reason), running or terminated.
+
+    \b
+    Examples:
+      dphi-em status --pod job1
+      dphi-em status --pod job1 --watch --json   # one JSON document per change
+    """
     state = get_state()
     who = f"pod '{pod}'" if pod else "default pod"
     with open_client(state) as em:
@@ -258,6 +349,12 @@ def status(pod: str | None, watch: bool, interval: float) -> None:
             else:
                 echo(f"{who}: {describe_state(current)}")
             return
+        from dphi_em._waiting import PodWait
+
+        # the library's decisions: terminated ends the wait, a fatal waiting reason raises
+        # PodFailedError, the deadline raises WaitTimeoutError
+        waiter = PodWait(pod, "terminated", timeout or float("inf"), interval)
+        waiter.start()
         last: tuple[Any, ...] | None = None
         while True:
             key = _state_key(current)
@@ -268,29 +365,38 @@ def status(pod: str | None, watch: bool, interval: float) -> None:
                 else:
                     stamp = dt.datetime.now().strftime("%H:%M:%S")
                     echo(f"{style(stamp, dim=True)}  {who}: {describe_state(current)}")
-            if getattr(current, "kind", None) == "terminated":
-                return
-            time.sleep(interval)
+            if waiter.observe(current) is not None:
+                break
+            time.sleep(waiter.next_delay())
             current = em.pod_status(pod_name=pod)
+    check_outcome(pod, current)
 
 
 @click.group("namespace")
 @global_options(hidden=True)
+@hidden_json_option
 def namespace() -> None:
     """Your private namespace, for pods that talk to each other."""
 
 
 @namespace.command("create")
 @global_options(hidden=True)
+@json_option
 def namespace_create() -> None:
     """Create your private namespace (once; then run pods with --namespace).
 
     A pod exposing --port N is reached by the others as <username>-<pod>:N.
+
+    \b
+    Example:
+      dphi-em namespace create && dphi-em run server-image --pod api --namespace --port 80
     """
     state = get_state()
     with open_client(state) as em:
-        em.namespace_create()
-    if not state.quiet:
+        message = em.namespace_create()
+    if state.json:
+        print_json({"namespace": "created", "message": message})
+    elif not state.quiet:
         echo("Namespace created: run pods with --namespace to let them reach each other.")
 
 

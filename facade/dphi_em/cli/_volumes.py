@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ._common import command, get_state, global_options, json_option, open_client
+from ._common import (
+    command,
+    get_state,
+    global_options,
+    hidden_json_option,
+    json_option,
+    open_client,
+)
 from ._output import echo, human_bytes, info, print_json, table
 
 
@@ -40,12 +47,14 @@ def volumes() -> None:
 
 @click.group("volume")
 @global_options(hidden=True)
+@hidden_json_option
 def volume() -> None:
     """Manage your volumes (an EM of the January 2026 API revision)."""
 
 
 @volume.command("rm")
 @global_options(hidden=True)
+@json_option
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def volume_rm(name: str, yes: bool) -> None:
@@ -70,8 +79,11 @@ def volume_rm(name: str, yes: bool) -> None:
         if not click.confirm(prompt, default=False, err=True):
             raise click.Abort
     with open_client(state) as em:
-        em.delete_volume(checked)
-    info(f"Deleted volume {checked}.", quiet=state.quiet)
+        message = em.delete_volume(checked)
+    if state.json:
+        print_json({"deleted": checked, "message": message})
+    else:
+        info(f"Deleted volume {checked}.", quiet=state.quiet)
 
 
 COMMANDS = [volumes, volume]
