@@ -157,9 +157,7 @@ def test_downlink_outside_the_volume_is_forbidden(cli: Any, tmp_path: Path) -> N
     assert "../../etc/passwd" in one_error_line(result)
 
 
-def test_rm_missing_is_not_found_and_deletes_nothing(
-    cli: Any, tree: Path, pod_name: str
-) -> None:
+def test_rm_missing_is_not_found_and_deletes_nothing(cli: Any, tree: Path, pod_name: str) -> None:
     assert cli("uplink", str(tree / "hello.txt"), "--pod", pod_name, "-q").exit_code == 0
     result = cli("rm", "hello.txt", "nothing-here.txt", "--pod", pod_name)
     assert result.exit_code == 4

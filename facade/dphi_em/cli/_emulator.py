@@ -64,8 +64,11 @@ def emulator(
 ) -> None:
     """Start a local EM emulator over HTTP (Ctrl-C stops it).
 
-    Options after -- go to the emulator as they are, e.g.
-    dphi-em emulator --user client1:secret -- --time-scale 60 --no-lock
+    Options after -- go to the emulator as they are (--json is ignored: it prints a banner).
+
+    \b
+    Example:
+      dphi-em emulator --user client1:secret -- --time-scale 60 --no-lock
     """
     try:
         emulator_main: Callable[[list[str]], int] = importlib.import_module(
