@@ -50,10 +50,12 @@ def open_confined(path: Path, volume: Path) -> BinaryIO:
             swapped for a symlink) outside the volume.
         OSError: The file can't be opened (e.g. it does not exist).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    # O_NONBLOCK: a FIFO a pod planted must not block the open (it is refused below)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ConfinedPathError(f"{path.name}: not a regular file")
+        os.set_blocking(fd, True)
         if not _inside(os.path.realpath(f"/proc/self/fd/{fd}"), volume):
             raise ConfinedPathError(f"{path.name}: outside the volume")
     except BaseException:
@@ -160,7 +162,8 @@ def _add(archive: tarfile.TarFile, arcname: str, name: str, dir_fd: int) -> None
         archive.addfile(info)
     elif stat.S_ISREG(st.st_mode):
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+            fd = os.open(name, flags, dir_fd=dir_fd)
         except OSError:
             return
         with os.fdopen(fd, "rb") as file:

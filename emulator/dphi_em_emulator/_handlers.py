@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 from urllib.parse import quote
 
@@ -193,6 +194,8 @@ async def downlink(request: Request) -> Response:
         stat = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         raise EMError(404, FILE_NOT_FOUND, f"File {filepath!r} not found.") from None
+    if not S_ISREG(stat.st_mode):  # e.g. a FIFO a pod made: opening it would block for ever
+        raise EMError(400, INVALID_PATH, f"{filepath!r} is not a regular file.")
     return _FileResponse(
         path,
         stat_result=stat,

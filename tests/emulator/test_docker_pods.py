@@ -201,3 +201,27 @@ def test_a_restarted_emulator_picks_up_its_pods(
     third = make_docker_em(data_dir=data_dir)  # purges at the end of the test
     terminated = docker_http(third).wait(docker_pod)
     assert terminated["message"] == "stopped with the emulator"
+
+
+def test_special_files_a_pod_makes_never_block_the_emulator(docker_http, docker_pod) -> None:
+    em = docker_http()
+    script = (
+        "mkfifo /data/fifo /data/Dockerfile /data/image.tar; mkdir /data/ctx; mkfifo /data/ctx/f"
+    )
+    em.run(ONBOARD_BUSYBOX, docker_pod, command="/bin/sh -c", args=[script])
+    assert em.wait(docker_pod)["exitCode"] == 0
+    answer = em.fetch("fifo", docker_pod)
+    assert (answer.status_code, answer.json()["error"]) == (400, "INVALID_PATH")
+    answer = em.build("Dockerfile", "ctx", "fifo-test", pod=docker_pod)
+    assert (answer.status_code, answer.json()["error"]) == (400, "BUILD_FAILED")
+    body = {"tarfile": "image.tar", "image": "x", "pod_name": docker_pod}
+    answer = em.post("em/pod/image/load", json=body)
+    assert (answer.status_code, answer.json()["error"]) == (400, "IMAGE_LOAD_FAILED")
+    # a context holding a FIFO builds: the FIFO is left out
+    em.uplink({"Dockerfile": f"FROM {ONBOARD_BUSYBOX}\nCOPY . /ctx\n".encode()}, "ctx", docker_pod)
+    assert em.build("ctx/Dockerfile", "ctx", "fifo-test", pod=docker_pod).status_code == 200
+    names = {
+        node["name"]
+        for node in em.get("em/files/list", params={"pod_name": docker_pod}).json()["data"]
+    }
+    assert "fifo" not in names  # listings show regular files and folders only
