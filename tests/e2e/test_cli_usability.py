@@ -271,3 +271,22 @@ def test_logout_forgets_the_password(emulator: Any, config_file: Path) -> None:
         "config": str(config_file), "password_removed": False, "file_removed": True
     }  # fmt: skip
     assert not config_file.exists()
+
+
+def test_downlink_default_folder_is_the_librarys(
+    cli: Any, tmp_path: Path, pod_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspect
+
+    from dphi_em import EMClient
+
+    library_default = inspect.signature(EMClient.downlink).parameters["downlink_folder"].default
+    (tmp_path / "hello.txt").write_text("hello\n")
+    assert cli("uplink", str(tmp_path / "hello.txt"), "--pod", pod_name, "-q").exit_code == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = cli("downlink", "hello.txt", "--pod", pod_name)
+    assert result.exit_code == 0, result.output
+    assert (work / library_default / "hello.txt").read_text() == "hello\n"
+    assert sorted(p.name for p in work.iterdir()) == ["downlink"]

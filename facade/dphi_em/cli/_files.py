@@ -124,10 +124,10 @@ def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
     "-o",
     "--output",
     "folder",
-    default=".",
+    default="downlink",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Local folder to write into.",
+    help="Local folder to write into (created if missing; the library's default too).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace local files that exist.")
 @pod_option
