@@ -1,0 +1,249 @@
+"""`sync_up` / `sync_down` (both clients) and `dphi-em sync`, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from dphi_em import NotFoundError, SyncResult, ValidationError
+from dphi_em.cli import app
+from facade_helpers import client_for
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+FILES = {
+    "a.txt": b"alpha\n",
+    "sub/b.txt": b"bravo\n",
+    "sub/deep/c.bin": os.urandom(50_000),
+    "other/b.txt": b"another bravo\n",
+}
+
+
+def _remote(em: Any, pod: str, folder: str) -> dict[str, int]:
+    """The volume's files under `folder`, with their sizes."""
+    out: dict[str, int] = {}
+
+    def walk(nodes: Any, prefix: str) -> None:
+        for node in nodes:
+            if node.is_dir:
+                walk(node.contents, f"{prefix}{node.name}/")
+            else:
+                out[f"{prefix}{node.name}"] = node.size
+
+    walk(em.files_list(pod), "")
+    return {k.removeprefix(folder + "/"): v for k, v in out.items() if k.startswith(folder + "/")}
+
+
+def _local(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Move a file's modification time `seconds` into the past (negative: the future)."""
+    st = path.stat()
+    os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
+
+
+def test_sync_up_sends_only_what_differs_and_mirrors_deletions(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    local = tmp_path / "local"
+    _write(local, FILES)
+    with client_for(emulator, client_kind) as em:
+        first = em.sync_up(local, "mirror", pod_name)
+        assert isinstance(first, SyncResult)
+        assert sorted(i.path for i in first.transferred) == sorted(FILES)
+        assert {i.reason for i in first.transferred} == {"new"}
+        assert first.calls == 4  # one per volume folder: ., sub, sub/deep, other
+        assert _remote(em, pod_name, "mirror") == {k: len(v) for k, v in FILES.items()}
+
+        again = em.sync_up(local, "/mirror/", pod_name)
+        assert (again.transferred, again.deleted, again.calls) == ((), (), 0)
+        assert sorted(i.path for i in again.skipped) == sorted(FILES)
+
+        (local / "sub" / "b.txt").write_bytes(b"bravo, changed\n")  # a new size
+        _age(local / "a.txt", -3600)  # same size, modified after the volume's copy
+        changed = em.sync_up(local, "mirror", pod_name)
+        assert {(i.path, i.reason) for i in changed.transferred} == {
+            ("sub/b.txt", "size"),
+            ("a.txt", "newer"),
+        }
+        assert changed.calls == 2
+        assert _remote(em, pod_name, "mirror")["sub/b.txt"] == len(b"bravo, changed\n")
+
+        (local / "other" / "b.txt").unlink()
+        (local / "other").rmdir()
+        (local / "sub" / "deep" / "c.bin").unlink()
+        dry = em.sync_up(local, "mirror", pod_name, delete=True, dry_run=True)
+        assert dry.dry_run
+        assert dry.deleted == ("other", "sub/deep")  # a folder the source lacks goes whole
+        assert set(_remote(em, pod_name, "mirror")) == set(FILES)  # nothing changed
+
+        kept = em.sync_up(local, "mirror", pod_name)  # without delete=True: nothing deleted
+        assert kept.deleted == ()
+        assert set(_remote(em, pod_name, "mirror")) == set(FILES)
+
+        mirrored = em.sync_up(local, "mirror", pod_name, delete=True)
+        assert mirrored.deleted == ("other", "sub/deep")
+        assert set(_remote(em, pod_name, "mirror")) == {"a.txt", "sub/b.txt"}
+
+
+def test_sync_down_fetches_only_what_differs_and_mirrors_deletions(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    _write(src, FILES)
+    local = tmp_path / "local"
+    with client_for(emulator, client_kind) as em:
+        em.sync_up(src, "data", pod_name)
+        first = em.sync_down("data", local, pod_name)
+        assert sorted(i.path for i in first.transferred) == sorted(FILES)
+        assert _local(local) == FILES
+
+        again = em.sync_down("data", local, pod_name)
+        assert (again.transferred, again.calls) == ((), 0)
+
+        (src / "sub" / "b.txt").write_bytes(b"BRAVO\n")  # same size, new bytes on the volume
+        (src / "a.txt").write_bytes(b"alpha, longer\n")
+        em.uplink([src / "sub" / "b.txt"], "data/sub", pod_name)  # sent whatever its time
+        em.uplink([src / "a.txt"], "data", pod_name)
+        _age(local / "sub" / "b.txt", 3600)  # the local copy was fetched an hour ago
+        changed = em.sync_down("data", local, pod_name)
+        assert {(i.path, i.reason) for i in changed.transferred} == {
+            ("a.txt", "size"),
+            ("sub/b.txt", "newer"),
+        }
+        assert _local(local)["sub/b.txt"] == b"BRAVO\n"
+
+        (local / "extra.txt").write_text("only here\n")
+        (local / "junk" / "deeper").mkdir(parents=True)
+        (local / "junk" / "deeper" / "j.txt").write_text("junk\n")
+        dry = em.sync_down("data", local, pod_name, delete=True, dry_run=True)
+        assert dry.deleted == ("extra.txt", "junk")
+        assert (local / "extra.txt").exists()
+        mirrored = em.sync_down("data", local, pod_name, delete=True)
+        assert mirrored.deleted == ("extra.txt", "junk")
+        assert _local(local) == {**FILES, "sub/b.txt": b"BRAVO\n", "a.txt": b"alpha, longer\n"}
+        assert not (local / "junk").exists()
+
+        with pytest.raises(NotFoundError, match="nope"):
+            em.sync_down("nope", local, pod_name)
+
+
+def test_sync_refuses_bad_arguments_before_sending(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    with client_for(emulator, client_kind) as em:
+        with pytest.raises(ValidationError, match="not a local folder"):
+            em.sync_up(tmp_path / "missing", "x", pod_name)
+        with pytest.raises(ValidationError, match=r"'\.\.'"):
+            em.sync_up(tmp_path, "../x", pod_name)
+        with pytest.raises(ValidationError, match="pod"):
+            em.sync_down("x", tmp_path, "Bad Name")
+
+
+def test_a_pod_handle_syncs_both_ways(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    _write(tmp_path / "src", FILES)
+    with client_for(emulator, client_kind) as em:
+        pod = em.pod(pod_name)
+        assert len(pod.sync_up(tmp_path / "src").transferred) == len(FILES)
+        assert len(pod.sync_down("", tmp_path / "back").transferred) == len(FILES)
+    assert _local(tmp_path / "back") == FILES
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(emulator: Any) -> Any:
+    env = {
+        "DPHI_EM_URL": emulator.url,
+        "DPHI_EM_USERNAME": emulator.username,
+        "DPHI_EM_PASSWORD": emulator.password,
+    }
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
+
+    return run
+
+
+def test_cli_sync_up_and_down(cli: Any, pod_name: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _write(src, FILES)
+    remote = f"pod:{pod_name}/work"
+    first = cli("sync", str(src), remote)
+    assert first.exit_code == 0, first.output
+    assert f"Sent {len(FILES)} file(s)" in first.stderr
+
+    again = cli("sync", str(src), remote, "--json")
+    assert again.exit_code == 0, again.output
+    doc = json.loads(again.stdout)
+    assert (doc["direction"], doc["transferred"], doc["calls"]) == ("up", [], 0)
+    assert len(doc["skipped"]) == len(FILES)
+
+    back = tmp_path / "back"
+    down = cli("sync", remote, str(back))
+    assert down.exit_code == 0, down.output
+    assert _local(back) == FILES
+
+    (back / "stray.txt").write_text("stray\n")
+    dry = cli("sync", remote, str(back), "--delete", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would delete stray.txt" in dry.stdout
+    assert (back / "stray.txt").exists()
+
+    refused = cli("sync", remote, str(back), "--delete", input="n\n")
+    assert refused.exit_code != 0
+    assert "Delete 1 path(s)" in refused.stderr
+    assert (back / "stray.txt").exists()
+
+    confirmed = cli("sync", remote, str(back), "--delete", input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert not (back / "stray.txt").exists()
+
+    (back / "stray2.txt").write_text("stray\n")
+    yes = cli("sync", remote, str(back), "--delete", "--yes")
+    assert yes.exit_code == 0, yes.output
+    assert not (back / "stray2.txt").exists()
+    assert _local(back) == FILES
+
+
+def test_cli_sync_needs_one_local_and_one_volume_side(cli: Any, tmp_path: Path) -> None:
+    both_local = cli("sync", str(tmp_path), str(tmp_path / "x"))
+    assert both_local.exit_code == 2
+    assert "pod:NAME/DIR" in both_local.stderr
+    bad = cli("sync", str(tmp_path), "pod:Bad_Name/x")
+    assert bad.exit_code == 2
+
+
+def test_an_edit_in_the_minute_of_the_upload_is_missed_as_documented(
+    emulator: Any, pod_name: str, tmp_path: Path
+) -> None:
+    """The README's limit, pinned: same size, same minute as the upload, EM time as UTC."""
+    src = tmp_path / "src"
+    _write(src, {"f.txt": b"one\n"})
+    with client_for(emulator) as em:
+        em.sync_up(src, "", pod_name)
+        [node] = em.files_list(pod_name)
+        assert node.modified is not None
+        stored = node.modified.replace(tzinfo=timezone.utc).timestamp()
+        (src / "f.txt").write_bytes(b"two\n")
+        os.utime(src / "f.txt", (stored + 30, stored + 30))  # in the minute it was stored
+        missed = em.sync_up(src, "", pod_name)
+    assert [i.path for i in missed.skipped] == ["f.txt"]
