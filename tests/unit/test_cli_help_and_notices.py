@@ -160,3 +160,10 @@ def test_bars_are_off_with_json_or_quiet(monkeypatch: pytest.MonkeyPatch) -> Non
     for state in (State(json=True), State(quiet=True)):
         with progress_for(state, "uplink") as progress:
             assert progress is None
+
+
+def test_a_bare_wait_before_the_image_is_explained() -> None:
+    result = invoke("run", "--wait", "my-image")  # nothing sent: no credentials needed
+    assert result.exit_code == 2
+    assert "write --wait=running, or put --wait after IMAGE" in result.stderr
+    assert invoke("run", "x", "--wait=sometime").exit_code == 2

@@ -90,6 +90,16 @@ def _check_envs(
 WAIT_CHOICES = ("running", "terminated")
 
 
+def _check_wait(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value in WAIT_CHOICES:
+        return value
+    raise click.BadParameter(
+        f"{value!r} is not 'running' or 'terminated' (a bare --wait takes the word after it: "
+        "write --wait=running, or put --wait after IMAGE)",
+        param=param,
+    )
+
+
 @command("run")
 @click.argument("image")
 @click.option(
@@ -140,7 +150,8 @@ WAIT_CHOICES = ("running", "terminated")
     is_flag=False,
     flag_value="running",
     default=None,
-    type=click.Choice(WAIT_CHOICES),
+    callback=_check_wait,
+    shell_complete=lambda _c, _p, incomplete: [w for w in WAIT_CHOICES if w.startswith(incomplete)],
     metavar="[=running|terminated]",
     help="Wait until the pod runs (--wait) or ends (--wait=terminated); exit 10 if it "
     "failed or cannot start, 11 on timeout.",
