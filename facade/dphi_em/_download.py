@@ -38,6 +38,7 @@ import os
 import posixpath
 import re
 import secrets
+import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,8 @@ __all__ = [
 
 #: The names of resumable partial files and of their records (`.NAME.<digest>.part[.json]`).
 PARTIAL_NAME = re.compile(r"^\..*\.[0-9a-f]{16}\.part(\.json)?$", re.DOTALL)
+#: A partial file without a record, written to this recently, belongs to a running download.
+_IN_PROGRESS_SECONDS = 15 * 60
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]+)-([0-9]+)/([0-9]+)\s*$")
 
 
@@ -287,7 +290,9 @@ class DownloadTarget:
         """The headers that ask for the rest of a kept partial file, or `{}`.
 
         A partial file is used only with its record, when its length and modification time
-        are those recorded and it is shorter than the file; otherwise both are removed.
+        are those recorded and it is shorter than the file; otherwise both are removed. A
+        partial file without a record that was written to lately is another download of the
+        same file still running: it is left alone (this one then uses a name of its own).
         """
         self._record = None
         partial, record_path = self._partial, self._record_path
@@ -311,6 +316,10 @@ class DownloadTarget:
         except (OSError, ValueError):
             usable = False
         if not usable:
+            if os.path.lexists(partial) and not os.path.lexists(record_path):
+                with contextlib.suppress(OSError):
+                    if time.time() - os.lstat(partial).st_mtime < _IN_PROGRESS_SECONDS:
+                        return {}
             self.discard_partial()
             return {}
         self._record = record
@@ -403,9 +412,14 @@ class DownloadTarget:
             if offset:
                 fd = os.open(temp, flags)
                 os.lseek(fd, offset, os.SEEK_SET)
-            else:  # start over: a partial file of an older version goes
-                self.discard_partial()
-                fd = os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o666)
+            else:  # start over: our partial file of an older version goes
+                if self._record is not None:
+                    self.discard_partial()
+                try:
+                    fd = os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o666)
+                except FileExistsError:  # another download of it is running: not resumable
+                    temp = self.folder / f".{temp.name[1:-5]}.{secrets.token_hex(6)}.tmp"
+                    fd = os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o666)
             total = offset + self.expected if self.expected is not None else None
             validator = _validator(response)
             ranges = response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"

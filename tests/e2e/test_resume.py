@@ -313,3 +313,20 @@ def test_a_cut_without_validator_keeps_no_partial_file(tmp_path: Path) -> None:
     with HostileServer([cut]) as server, pytest.raises(EMError):
         _fetch(server.url, dl)
     assert os.listdir(dl) == []  # resume could not use it: removed
+
+
+def test_a_partial_file_being_written_by_another_download_is_left_alone(
+    server: Any, client_kind: str, tmp_path: Path
+) -> None:
+    data = os.urandom(3 * MIB)
+    _uplink(server, tmp_path, "f.bin", data, "busy")
+    out = tmp_path / "out"
+    _cut_small(server, client_kind, out, len(data), "busy")
+    partial = next(out / name for name in _partials(out) if name.endswith(".part"))
+    (out / (partial.name + ".json")).unlink()  # as while another process writes it
+    partial.write_bytes(b"someone else's bytes")
+    with client_for(server, client_kind) as em:
+        path = em.downlink("f.bin", out, pod_name="busy")
+    assert path.read_bytes() == data
+    assert partial.read_bytes() == b"someone else's bytes"  # not touched
+    assert sorted(p.name for p in out.iterdir()) == sorted(["f.bin", partial.name])
