@@ -17,6 +17,10 @@ import asyncio
 import gzip
 import inspect
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -468,3 +472,53 @@ def test_build_failed_error_message_carries_the_end_of_the_log() -> None:
     assert "step 0\n" not in text
     assert len(text) < 1500
     assert json.loads(json.dumps(error.log_tail)) == tail
+
+
+# -- 9: SIGTERM and SIGHUP to `dphi-em downlink` ------------------------------------------
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_terminated_downlink_exits_like_ctrl_c_and_leaves_no_part(
+    signum: int, code: int, tmp_path: Path
+) -> None:
+    data = b"z" * 4000  # about 8 s at 2 ms a byte: it is cut long before the end
+    slow = Answer(http_response(200, data, content_type="application/octet-stream"), pace=0.002)
+    out = tmp_path / "out"
+    listing = Answer(
+        json_response(
+            200,
+            {
+                "message": "Successfully fetched files",
+                "data": [{"type": "file", "name": "big.bin", "size": str(len(data))}],
+            },
+        )
+    )
+    handler = _serve({"/em/files/downlink": lambda seen: slow, "/em/files/list": lambda s: listing})
+    with HostileServer(handler) as server:
+        env = {
+            **os.environ,
+            "DPHI_EM_URL": server.url,
+            "DPHI_EM_USERNAME": "client1",
+            "DPHI_EM_PASSWORD": HOSTILE_PASSWORD,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dphi_em", "downlink", "big.bin", "-o", str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not (out.is_dir() and any(out.iterdir())):  # the temporary file is there
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the downlink never started"
+                time.sleep(0.02)
+            process.send_signal(signum)
+            _, err = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == code, err
+    assert list(out.iterdir()) == [], "the cut downlink left a file behind"

@@ -13,6 +13,7 @@ from ._common import State, global_options, json_option
 from ._debug import disable_logging
 from ._errors import ExitCode, report
 from ._notices import retry_notices
+from ._signals import termination_as_interrupt, termination_code
 
 PROG_NAME = "dphi-em"
 COMPLETE_VAR = "_DPHI_EM_COMPLETE"
@@ -27,7 +28,7 @@ Exit codes: 0 ok (also for a bare 'dphi-em' or 'dphi-em GROUP', which print thei
 1 API error, 2 bad input (nothing sent), 3 auth, 4 not found, 5 forbidden path, 6 busy,
 7 build/load failed, 8 connection/timeout, 9 server error, 10 pod failed (run --wait,
 status --watch: a non-zero exit code, or it cannot start), 11 wait timed out,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).
 
 \b
 Shell completion (bash; zsh_source and fish_source for zsh and fish):
@@ -52,7 +53,7 @@ class App(click.Group):
         state = extra.pop("obj", None)
         if not isinstance(state, State):
             state = State()
-        with retry_notices(state):
+        with retry_notices(state), termination_as_interrupt():
             try:
                 result = super().main(
                     args,
@@ -73,8 +74,9 @@ class App(click.Group):
                 code = int(ExitCode.ERROR)
             except Exception as exc:
                 code = report(exc, debug=state.debug, redactor=state.redactor, url=state.url_in_use)
-            except KeyboardInterrupt as exc:
-                code = report(exc, debug=False, redactor=state.redactor)
+                code = termination_code(exc, code)  # click wraps an interrupt in Abort
+            except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (`_signals`)
+                code = termination_code(exc, report(exc, debug=False, redactor=state.redactor))
             finally:
                 if state.debug:
                     disable_logging()
