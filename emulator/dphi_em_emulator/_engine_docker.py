@@ -69,6 +69,8 @@ PULL_BACKOFF = 10.0
 #: Most bytes of a pod's console output kept.
 MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 _TICK = 0.1
+#: Seconds a SIGKILLed pod's end waits for the engine's OOM event, which can trail the exit.
+_OOM_EVENT_WAIT = 1.0
 _PULLING = "pulling"
 #: Pod phases the supervisor has nothing more to do for.
 _SETTLED = frozenset({"done"})
@@ -777,6 +779,12 @@ class DockerEngine(PodEngine):
             return
         state = container.attrs["State"]
         if state.get("Status") in ("exited", "dead"):
+            killed = state.get("ExitCode") == 137 and not state.get("OOMKilled")
+            if killed and record.get("stop_sent") is None:
+                # the engine may learn of an OOM kill just after the exit: look once more
+                seen = record.setdefault("killed_seen", now)
+                if now < seen + _OOM_EVENT_WAIT:
+                    return
             self._finish(user, record, container, state)
             return
         if now < record["started"] + record["duration"]:

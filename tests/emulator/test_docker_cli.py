@@ -123,25 +123,6 @@ def test_auto_takes_the_engine_and_cleans_up_on_ctrl_c(
         )
         assert missing.returncode != 0
         assert "ErrImagePull" in missing.stderr or "ImagePullBackOff" in missing.stderr
-        # a pod still running when the emulator stops: stopped and removed with it
-        subprocess.run(
-            [
-                *dphi_em,
-                "run",
-                ONBOARD_BUSYBOX,
-                "--pod",
-                "long",
-                "--max-duration",
-                "60",
-                "--command",
-                "sleep 600",
-                "--wait",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
     finally:
         assert _stop(process, url) == 0
     instance = json.loads((tmp_path / "data/state/docker.json").read_text())["instance"]
