@@ -50,7 +50,7 @@ def parse_remote(value: str) -> tuple[str | None, str] | None:
 def sync(source: str, dest: str, delete: bool, dry_run: bool, yes: bool) -> None:
     """Send or fetch only what differs between a local folder and a volume folder.
 
-    One side is local, the other ``pod:NAME/DIR`` (``pod:/DIR`` is the default volume).
+    One side is local, the other pod:NAME/DIR (pod:/DIR is the default volume).
     The contents of SOURCE are mirrored into DEST. A file is transferred when DEST lacks
     it, its size differs, or SOURCE's copy was modified in a later minute (the EM lists
     times to the minute, in its own time zone: see the README). With --delete, what DEST
