@@ -137,3 +137,23 @@ def test_cli_downlink_of_a_folder(emulator: Any, pod_name: str, tmp_path: Path) 
     assert doc[0]["local"] == str(tmp_path / "j" / "a")
     assert len(doc[0]["files"]) == 2
     assert doc[1] == {"path": "top/x.txt", "local": str(tmp_path / "j" / "x.txt")}
+
+
+def test_cli_downlink_refuses_two_paths_with_one_local_name(
+    emulator: Any, pod_name: str, tmp_path: Path
+) -> None:
+    env = {
+        "DPHI_EM_URL": emulator.url,
+        "DPHI_EM_USERNAME": emulator.username,
+        "DPHI_EM_PASSWORD": emulator.password,
+    }
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["downlink", "top/a/x.txt", "top/b/x.txt", "-o", str(out), "--pod", pod_name],
+        env=env,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 2
+    assert "would both be written as" in result.stderr
+    assert not out.exists()  # nothing fetched

@@ -144,6 +144,17 @@ def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | N
       dphi-em downlink results/out.txt --pod job1
       dphi-em downlink results -o ./run1 --pod job1
     """
+    names: dict[str, str] = {}
+    for path in paths:  # one local name each, else the second would replace the first
+        name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        if name in names and name.strip("."):
+            raise CLIError(
+                f"{names[name]!r} and {path!r} would both be written as {str(folder / name)!r}; "
+                "fetch their common folder (dphi-em downlink DIR keeps the tree) or run "
+                "twice with different -o folders (nothing fetched)",
+                ExitCode.USAGE,
+            )
+        names.setdefault(name, path)
     state = get_state()
     written: list[dict[str, object]] = []
     with open_client(state) as em:
