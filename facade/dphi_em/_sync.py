@@ -121,7 +121,7 @@ class SyncResult:
         deleted: The paths deleted on the destination side (with `delete=True`).
         skipped: The files found the same on both sides.
         dry_run: Nothing was changed: `transferred` and `deleted` are what would be.
-        calls: The uplink, downlink and delete calls made.
+        calls: The uplink, downlink and delete calls made (the listing is not counted).
     """
 
     direction: Direction
@@ -161,7 +161,7 @@ class DownlinkResult:
         local_dir: The local folder the volume folder became.
         files: The local files written, in the tree's order.
         total_bytes: Their bytes.
-        calls: The calls made (the listing and one downlink per file).
+        calls: The downlink calls made, one per file (the listing is not counted).
     """
 
     local_dir: Path
