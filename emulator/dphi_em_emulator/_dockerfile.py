@@ -42,6 +42,51 @@ def _inside(real: str, volume: Path) -> bool:
     return real == root or real.startswith(root + os.sep)
 
 
+def opened_inside(fd: int, path: Path, volume: Path) -> bool:
+    """Whether the file open at `fd` (opened from `path`) is inside `volume`.
+
+    Checked after opening, so that a path a pod changes between the check of the request's
+    path and the open (a folder swapped for a symlink) cannot lead out: the open file must be
+    the very file (device and inode) that `path` now resolves to, inside the volume.
+    """
+    real = os.path.realpath(path)
+    if not _inside(real, volume):
+        return False
+    try:
+        now = os.stat(real)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (opened.st_dev, opened.st_ino) == (now.st_dev, now.st_ino)
+
+
+def open_fd_confined(path: Path, volume: Path, follow: bool = False) -> int:
+    """A read-only descriptor of the regular file `path` of `volume` (the caller closes it).
+
+    Args:
+        path: The file (already resolved inside the volume).
+        volume: The volume.
+        follow: Follow a symlink as the last component (its target must be inside too).
+
+    Raises:
+        ConfinedPathError: The file is not a regular file, or it is (now) outside the volume.
+        OSError: The file can't be opened (e.g. it does not exist; a symlink without `follow`).
+    """
+    # O_NONBLOCK: a FIFO a pod planted must not block the open (it is refused below)
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfinedPathError(f"{path.name}: not a regular file")
+        os.set_blocking(fd, True)
+        if not opened_inside(fd, path, volume):
+            raise ConfinedPathError(f"{path.name}: outside the volume")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def open_confined(path: Path, volume: Path) -> BinaryIO:
     """Open a regular file of `volume` for reading, without following a last symlink.
 
@@ -50,18 +95,7 @@ def open_confined(path: Path, volume: Path) -> BinaryIO:
             swapped for a symlink) outside the volume.
         OSError: The file can't be opened (e.g. it does not exist).
     """
-    # O_NONBLOCK: a FIFO a pod planted must not block the open (it is refused below)
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ConfinedPathError(f"{path.name}: not a regular file")
-        os.set_blocking(fd, True)
-        if not _inside(os.path.realpath(f"/proc/self/fd/{fd}"), volume):
-            raise ConfinedPathError(f"{path.name}: outside the volume")
-    except BaseException:
-        os.close(fd)
-        raise
-    return os.fdopen(fd, "rb")
+    return os.fdopen(open_fd_confined(path, volume), "rb")
 
 
 def read_dockerfile(path: Path, volume: Path) -> bytes:
@@ -110,14 +144,25 @@ def write_context(
     """
     dir_fd = os.open(context, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        if not _inside(os.path.realpath(f"/proc/self/fd/{dir_fd}"), volume):
+        if not opened_inside(dir_fd, context, volume):
             raise ConfinedPathError("the context is outside the volume")
+        return _write_context(dir_fd, dockerfile, out, excluded, ignore_patterns)
     finally:
         os.close(dir_fd)
+
+
+def _write_context(
+    dir_fd: int,
+    dockerfile: bytes,
+    out: BinaryIO,
+    excluded: Callable[[str], bool],
+    ignore_patterns: list[str],
+) -> str:
     names: set[str] = set()
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for top, folders, files, top_fd in os.fwalk(context, follow_symlinks=False):
-            relative_top = os.path.relpath(top, context)
+        # walked from the checked descriptor: every folder below is opened relative to it
+        for top, folders, files, top_fd in os.fwalk(".", dir_fd=dir_fd, follow_symlinks=False):
+            relative_top = os.path.normpath(top)
             prefix = "" if relative_top == "." else relative_top + "/"
             kept = []
             for folder in sorted(folders):

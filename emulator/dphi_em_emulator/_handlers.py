@@ -13,16 +13,19 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from . import _images
 from ._auth import TokenError
 from ._config import NODE_NAMES
+from ._dockerfile import ConfinedPathError, open_fd_confined
 from ._emulator import Emulator
 from ._engine import BuildRequest, LoadRequest, PodRun
 from ._errors import (
     BUILD_FAILED,
     DELETE_FAILED,
     FILE_NOT_FOUND,
+    ILLEGAL_PATH,
     IMAGE_LOAD_FAILED,
     INVALID_PATH,
     NAMESPACE_CREATION_FAILED,
@@ -196,12 +199,37 @@ async def downlink(request: Request) -> Response:
         raise EMError(404, FILE_NOT_FOUND, f"File {filepath!r} not found.") from None
     if not S_ISREG(stat.st_mode):  # e.g. a FIFO a pod made: opening it would block for ever
         raise EMError(400, INVALID_PATH, f"{filepath!r} is not a regular file.")
-    return _FileResponse(
-        path,
-        stat_result=stat,
+    # Pods change volumes while requests run: the file is opened first, then checked to be
+    # inside the volume (a folder swapped for a symlink meanwhile can't lead out), and what
+    # is streamed is that open file.
+    try:
+        fd = await run_in_threadpool(open_fd_confined, path, volume, True)
+    except ConfinedPathError:
+        raise EMError(
+            403, ILLEGAL_PATH, f"Illegal path {filepath!r}: outside the volume."
+        ) from None
+    except OSError:
+        raise EMError(404, FILE_NOT_FOUND, f"File {filepath!r} not found.") from None
+    return _OpenFileResponse(
+        fd,
+        stat_result=os.fstat(fd),
         media_type="application/octet-stream",
         headers={"content-disposition": _content_disposition(path.name)},
     )
+
+
+class _OpenFileResponse(_FileResponse):
+    """A `FileResponse` of a file already open (read through `/dev/fd/N`), closed after."""
+
+    def __init__(self, fd: int, **kwargs: Any) -> None:
+        super().__init__(f"/dev/fd/{fd}", **kwargs)
+        self._fd = fd
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            os.close(self._fd)
 
 
 def _delete(volume: Path, filepath: str) -> None:

@@ -20,6 +20,8 @@ from dphi_em_emulator._dockerfile import (
     base_images,
     onboard_source,
     open_confined,
+    open_fd_confined,
+    opened_inside,
     parse_registry_map,
     write_context,
 )
@@ -134,3 +136,27 @@ def test_the_pause_program_sleeps_until_killed(tmp_path: Path) -> None:
         process.wait(timeout=10)
     assert pause_program("riscv64") is None
     assert len(pause_program("arm64") or b"") < 200
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_caught(tmp_path: Path) -> None:
+    volume, outside = tmp_path / "volume", tmp_path / "outside"
+    (volume / "d").mkdir(parents=True)
+    outside.mkdir()
+    (volume / "d" / "f").write_text("inside\n")
+    (outside / "f").write_text("host secret\n")
+    path = volume / "d" / "f"  # checked by the request handler: inside
+    (volume / "d").rename(volume / "d-old")  # then a pod swaps the folder for a link out
+    (volume / "d").symlink_to(outside)
+    with pytest.raises(ConfinedPathError, match="outside the volume"):
+        open_fd_confined(path, volume, follow=True)
+    (volume / "d").unlink()
+    (volume / "d-old").rename(volume / "d")
+    fd = open_fd_confined(path, volume, follow=True)
+    try:
+        assert os.read(fd, 100) == b"inside\n"
+        assert opened_inside(fd, path, volume)
+        (volume / "d").rename(volume / "d-old")  # swapped after the open: no longer the file
+        (volume / "d").symlink_to(outside)
+        assert not opened_inside(fd, path, volume)
+    finally:
+        os.close(fd)
