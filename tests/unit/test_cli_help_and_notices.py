@@ -82,6 +82,9 @@ def test_retry_lines() -> None:
     assert retry_line(2, "ConnectError", 0.234, 7) == (
         "EM unreachable (ConnectError), retry 1/7 in 0.2 s"
     )
+    assert retry_line(2, "ReadError", 1.0, 3) == (
+        "connection to the EM lost (ReadError), retry 1/3 in 1.0 s"
+    )
 
 
 def _retry_record(attempt: int) -> logging.LogRecord:

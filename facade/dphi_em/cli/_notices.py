@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from ._common import State
 
 LOGGER_NAME = "dphi_em"
+#: Errors after the request left (the library retries them for GET only).
+_BROKEN = frozenset({"ReadError", "WriteError", "RemoteProtocolError", "ReadTimeout"})
+#: On a terminal: back to the start of the line and clear it (a progress bar may be drawn).
+_CLEAR_LINE = "\r\x1b[2K"
 
 
 def retry_line(attempt: int, reason: str, delay: float, max_retries: int) -> str:
@@ -40,6 +45,8 @@ def retry_line(attempt: int, reason: str, delay: float, max_retries: int) -> str
         head = "EM busy (423)"
     elif reason[:3].isdigit():
         head = f"EM answered {reason}"
+    elif reason in _BROKEN:
+        head = f"connection to the EM lost ({reason})"
     else:
         head = f"EM unreachable ({reason})"
     retry = max(attempt - 1, 1)
@@ -68,7 +75,9 @@ class RetryNotices(logging.Handler):
             return
         line = retry_line(attempt, str(reason or "error"), float(delay), self.state.max_retries)
         with contextlib.suppress(OSError, ValueError):  # stderr closed: retry regardless
-            click.echo(line, err=True)
+            stream = sys.stderr
+            prefix = _CLEAR_LINE if stream is not None and stream.isatty() else ""
+            click.echo(prefix + line, err=True)
 
 
 @contextmanager
