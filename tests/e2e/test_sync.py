@@ -247,3 +247,15 @@ def test_an_edit_in_the_minute_of_the_upload_is_missed_as_documented(
         os.utime(src / "f.txt", (stored + 30, stored + 30))  # in the minute it was stored
         missed = em.sync_up(src, "", pod_name)
     assert [i.path for i in missed.skipped] == ["f.txt"]
+
+
+def test_cli_sync_with_the_default_volume_dry_run(cli: Any, tmp_path: Path) -> None:
+    _write(tmp_path / "src", {"only-planned.txt": b"x\n"})
+    result = cli("sync", str(tmp_path / "src"), "pod:/never-sent", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["dry_run"] is True
+    assert doc["remote_dir"] == "never-sent"
+    assert [i["path"] for i in doc["transferred"]] == ["only-planned.txt"]
+    listing = cli("ls", "never-sent")
+    assert listing.exit_code == 4  # nothing was sent
