@@ -488,12 +488,15 @@ class DockerEngine(PodEngine):
             self._remove_image(_id(image))
 
     def load(self, request: LoadRequest) -> None:
-        _images.check_load(request.tarfile, request.tarfile_arg, request.image)
-        tags = _images.tar_tags(request.tarfile, request.tarfile_arg)
-        before = {_with_tag(tag): self._image(tag) for tag in tags}
         try:
+            # one open file, checked inside the volume, for the manifest and the load
             with _dockerfile.open_confined(request.tarfile, request.volume) as file:
+                tags = _images.check_load(request.tarfile, request.tarfile_arg, request.image, file)
+                before = {_with_tag(tag): self._image(tag) for tag in tags}
+                file.seek(0)
                 loaded = self._client.images.load(file)
+        except FileNotFoundError:
+            raise _load_failed([f"open {request.tarfile_arg}: no such file or directory"]) from None
         except (OSError, _dockerfile.ConfinedPathError) as exc:
             raise _load_failed([f"open {request.tarfile_arg}: {exc}"]) from None
         except DockerException as exc:

@@ -12,7 +12,7 @@ import re
 import tarfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ._errors import BUILD_FAILED, IMAGE_LOAD_FAILED, EMError
 from ._state import JsonDocument
@@ -143,16 +143,17 @@ def _load_failed(lines: list[str]) -> EMError:
     return EMError(400, IMAGE_LOAD_FAILED, "Tar file loading failed", lines)
 
 
-def tar_tags(path: Path, path_arg: str) -> list[str]:
-    """The `RepoTags` of a `docker save` tar's `manifest.json`.
+def tar_tags(path: Path, path_arg: str, file: BinaryIO | None = None) -> list[str]:
+    """The `RepoTags` of a `docker save` tar's `manifest.json` (read from `file` when given,
+    an open file of the tar, else from `path`).
 
     Raises:
         EMError: `IMAGE_LOAD_FAILED` with a docker-like log when the tar can't be read.
     """
-    if not path.is_file():
+    if file is None and not path.is_file():
         raise _load_failed([f"open {path_arg}: no such file or directory\n"])
     try:
-        with tarfile.open(path, "r:*") as archive:
+        with tarfile.open(None if file else path, "r:*", fileobj=file) as archive:
             for member in archive:
                 if member.name.lstrip("./") == "manifest.json" and member.isfile():
                     if member.size > _MAX_MANIFEST:
@@ -185,9 +186,10 @@ def tar_tags(path: Path, path_arg: str) -> list[str]:
     return tags
 
 
-def check_load(path: Path, path_arg: str, image: str) -> None:
-    """Raise `IMAGE_LOAD_FAILED` unless the tar at `path` was saved as `image`."""
-    tags = tar_tags(path, path_arg)
+def check_load(path: Path, path_arg: str, image: str, file: BinaryIO | None = None) -> list[str]:
+    """Raise `IMAGE_LOAD_FAILED` unless the tar at `path` (or open as `file`) was saved as
+    `image`; return its `RepoTags`."""
+    tags = tar_tags(path, path_arg, file)
     if not any(same_image(tag, image) for tag in tags):
         held = ", ".join(tags) if tags else "no tagged image"
         raise _load_failed(
@@ -197,3 +199,4 @@ def check_load(path: Path, path_arg: str, image: str) -> None:
                 "the image name must equal the name the tar was saved with\n",
             ]
         )
+    return tags
