@@ -40,7 +40,8 @@ def _user(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dphi_em_emulator",
-        description="A local emulator of the DPhi Space CG2 EM API (nothing is executed).",
+        description="A local emulator of the DPhi Space CG2 EM API (pods run on a Docker engine "
+        "when one answers, else they are simulated).",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
