@@ -585,9 +585,11 @@ _BEARER = "dphi_em.bearer"
 
 def _discard(response: httpx.Response) -> None:
     """Read a response not returned (a 423 retried) up to the limit, then close it."""
+    if response.is_closed:
+        return
     try:
         size = 0
-        for chunk in response.stream:
+        for chunk in _as_sync(response.stream):
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 break
@@ -597,9 +599,11 @@ def _discard(response: httpx.Response) -> None:
 
 async def _adiscard(response: httpx.Response) -> None:
     """The async twin of `_discard`."""
+    if response.is_closed:
+        return
     try:
         size = 0
-        async for chunk in response.stream:  # type: ignore[union-attr]
+        async for chunk in _as_async(response.stream):
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 break
