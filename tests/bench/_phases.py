@@ -87,6 +87,9 @@ class Bench:
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     curl_idle_kib: int = 0
     servers: list[Server] = field(default_factory=list)
+    #: The link figures (`_link.py`): the proxy's URL and their payloads.
+    link_url: str = ""
+    link: Any = None
 
     # ---- children
 

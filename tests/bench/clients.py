@@ -28,6 +28,7 @@ import io
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -111,6 +112,64 @@ def facade_help(args: Args) -> Args:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
             main(["--help"])
         return {}
+
+    return measure(work, profile=args.get("profile", False))
+
+
+def facade_tree_uplink(args: Args) -> Args:
+    """`EMClient.uplink([local_dir], dest_path=dest)`: a full re-uplink of a folder."""
+    with _facade(args) as em:
+
+        def work() -> Args:
+            result = em.uplink([args["local_dir"]], dest_path=args["dest"])
+            _check(result.total_bytes == args["bytes"], f"sent {result.total_bytes} bytes")
+            _check(result.file_count == args["files"], f"the server kept {result.file_count}")
+            return {"bytes": result.total_bytes, "calls": result.calls}
+
+        return measure(work, profile=args.get("profile", False))
+
+
+def facade_sync_up(args: Args) -> Args:
+    """`EMClient.sync_up(local_dir, remote_dir)` of a tree the volume already holds."""
+    with _facade(args) as em:
+
+        def work() -> Args:
+            result = em.sync_up(args["local_dir"], args["remote_dir"])
+            sent = len(result.transferred)
+            _check(sent == 0, f"the sync sent {sent} files of an unchanged tree")
+            skipped = len(result.skipped)
+            _check(skipped == args["files"], f"the sync found {skipped} files the same")
+            return {"skipped": skipped, "calls": result.calls}
+
+        return measure(work, profile=args.get("profile", False))
+
+
+def facade_workflow(args: Args) -> Args:
+    """The seed's simple operations with `EMClient`, log-in included (see `requests_workflow`).
+
+    The timed region starts before `EMClient(...)`: building the client (httpx's SSL
+    context) is part of a script's run; its share is reported as `construct_s`.
+    """
+    from dphi_em import EMClient
+
+    def work() -> Args:
+        started = time.perf_counter()
+        with EMClient(
+            base_url=args["url"],
+            username=args["username"],
+            password=args["password"],
+            progress=False,
+        ) as em:
+            constructed = time.perf_counter() - started
+            em.get_token()
+            em.uplink(args["paths"], dest_path="echo-test")
+            em.image_build("./echo-test/Dockerfile", "echo-test", "./echo-test")
+            em.run("echo-test", max_duration=1)
+            state = em.pod_status()
+            local = em.downlink("echo-test/echo-test.sh", args["out_dir"], overwrite=True)
+            _check(local.read_bytes() == args["script"].encode(), "the script came back changed")
+            em.delete("echo-test")
+        return {"state": state.kind, "construct_s": constructed}
 
     return measure(work, profile=args.get("profile", False))
 
@@ -269,6 +328,70 @@ def requests_list(args: Args) -> Args:
     return measure(work, profile=args.get("profile", False))
 
 
+def requests_workflow(args: Args) -> Args:
+    """The seed's simple operations the vendor client's way, one `requests` call per step
+    (a new connection each): log in, uplink the Dockerfile and script, build, run, status,
+    downlink the script, delete the folder."""
+    import requests
+
+    url = args["url"]
+
+    def work() -> Args:
+        answer = requests.post(
+            url + "auth/",
+            data={"username": args["username"], "password": args["password"]},
+            timeout=_TIMEOUT,
+        )
+        _check(answer.status_code == 200, f"auth answered {answer.status_code}")
+        headers = {"Authorization": f"Bearer {answer.json()['access']}"}
+
+        def post(path: str, **kwargs: Any) -> Any:
+            response = requests.post(url + path, headers=headers, timeout=_TIMEOUT, **kwargs)
+            _check(response.status_code == 200, f"{path} answered {response.status_code}")
+            return response.json()
+
+        handles = [open(path, "rb") for path in args["paths"]]  # noqa: SIM115
+        try:
+            post(
+                "em/files/uplink",
+                files=[("files", handle) for handle in handles],
+                data={"dest_path": "echo-test"},
+            )
+        finally:
+            for handle in handles:
+                handle.close()
+        post(
+            "em/pod/image/build",
+            json={
+                "dockerfile": "./echo-test/Dockerfile",
+                "image": "echo-test",
+                "context": "./echo-test",
+            },
+        )
+        post("em/pod/run", json={"image": "echo-test", "node": "FPGA", "max_duration": 1})
+        status = requests.get(url + "em/pod/status", headers=headers, timeout=_TIMEOUT)
+        _check(status.status_code == 200, f"status answered {status.status_code}")
+        state = status.json()["data"]["state"]
+        target = os.path.join(args["out_dir"], "echo-test.sh")
+        with requests.get(
+            url + "em/files/downlink",
+            params={"filepath": "echo-test/echo-test.sh"},
+            headers=headers,
+            stream=True,
+            timeout=_TIMEOUT,
+        ) as response:
+            _check(response.status_code == 200, f"downlink answered {response.status_code}")
+            with open(target, "wb") as out:
+                for chunk in response.iter_content(_MIB):
+                    out.write(chunk)
+        with open(target, "rb") as back:
+            _check(back.read() == args["script"].encode(), "the script came back changed")
+        post("em/files/delete", json={"filepath": "echo-test"})
+        return {"state": sorted(state)}
+
+    return measure(work, profile=args.get("profile", False))
+
+
 # -- raw httpx ------------------------------------------------------------------------------
 
 
@@ -338,6 +461,10 @@ CLIENTS: dict[str, Callable[[Args], Args]] = {
     "requests_downlink": requests_downlink,
     "requests_list": requests_list,
     "httpx_list": httpx_list,
+    "facade_tree_uplink": facade_tree_uplink,
+    "facade_sync_up": facade_sync_up,
+    "facade_workflow": facade_workflow,
+    "requests_workflow": requests_workflow,
     "httpx_async_list": httpx_async_list,
 }
 

@@ -12,6 +12,11 @@ Each direction of each connection is one pipe of two threads:
   chunk's bytes have passed, and the one-way delay (`rtt_ms / 2`) is added to that;
 - the **writer** sleeps until that time and writes the chunk to the other socket.
 
+A new connection pays one RTT before its first byte travels: the kernel completes the
+client's TCP handshake with the proxy on loopback at once, so the proxy holds the client's
+first bytes until one RTT after it accepted the connection (a real handshake's SYN and
+SYN-ACK), then delays them like any other.
+
 The two are separated by a queue of at most `QUEUE_BYTES` (the link's buffer): when it is
 full the reader stops reading, so TCP's flow control reaches the sender as on a slow link.
 Chunks are delayed in order and the delay does not add up (the writer sleeps until an
@@ -80,8 +85,12 @@ class TokenBucket:
 class _Pipe:
     """One direction of one connection: a reader thread, a queue, a writer thread."""
 
-    def __init__(self, conn: _Connection, src: socket.socket, dst: socket.socket, up: bool) -> None:
+    def __init__(
+        self, conn: _Connection, src: socket.socket, dst: socket.socket, up: bool, not_before: float
+    ) -> None:
         self.conn = conn
+        #: No byte leaves the link before this moment (the handshake, for the client's side).
+        self.not_before = not_before
         self.src = src
         self.dst = dst
         self.bucket = conn.proxy.up if up else conn.proxy.down
@@ -107,7 +116,7 @@ class _Pipe:
                     if self.conn.broken:
                         return
                 data = self.src.recv(CHUNK)
-                due = self.bucket.release(len(data)) + delay
+                due = max(self.bucket.release(len(data)), self.not_before) + delay
                 with self.cond:
                     self.queue.append((due, data))
                     self.queued += len(data)
@@ -158,7 +167,11 @@ class _Connection:
         self.broken = False
         self._lock = threading.Lock()
         self._open_pipes = 2
-        self.pipes = [_Pipe(self, client, server, up=True), _Pipe(self, server, client, up=False)]
+        established = time.monotonic() + 2 * proxy.delay  # SYN out, SYN-ACK back
+        self.pipes = [
+            _Pipe(self, client, server, up=True, not_before=established),
+            _Pipe(self, server, client, up=False, not_before=0.0),
+        ]
 
     def start(self) -> None:
         for pipe in self.pipes:

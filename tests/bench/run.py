@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from _link import link_profile, link_rows, make_link_payloads, run_link, start_proxy
 from _phases import Bench, make_payloads, seed_listing
 from _procs import EM, HERE, PASSWORD, PY, ROOT, USER, BenchError, Server, run_process
 from _report import figures, format_table, machine
@@ -47,6 +48,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--runs-list", type=int, default=7, help="children per client of the per-call figure")
     add("--list-calls", type=int, default=500, help="files_list calls per child (default 500)")
     add("--runs-startup", type=int, default=21, help="runs of each start-up command")
+    add(
+        "--only",
+        choices=("all", "link"),
+        default="all",
+        help="'link': only the link figures (6), with small payloads for the others' servers",
+    )
+    add("--link-rtt-ms", type=float, default=20.0, help="RTT of the emulated link (default 20)")
+    add("--link-mbit", type=float, default=50.0, help="its cap per direction (default 50)")
+    add("--link-mib", type=int, default=100, help="size of the link's big file (default 100)")
+    add("--link-tree-files", type=int, default=200, help="files of the synced tree (200)")
+    add("--link-runs", type=int, default=3, help="rounds of the link listing and sync (3)")
+    add("--link-runs-workflow", type=int, default=5, help="rounds of the link workflow (5)")
+    add("--link-runs-big", type=int, default=1, help="rounds of the link's big transfers (1)")
+    add("--link-calls", type=int, default=100, help="files_list calls per link child (100)")
     add("--json", type=Path, default=ROOT / "bench-results.json", help="where to write JSON")
     add("--no-profile", action="store_true", help="skip the profiles of missed targets")
     add(
@@ -69,7 +84,8 @@ def scratch_root(args: argparse.Namespace) -> Path | None:
     if args.tmp_dir is not None:
         return Path(args.tmp_dir)
     # At most: the payloads, two copies on the emulator, one download.
-    need = (args.big_mib * 4 / 1024 + 0.5) * 1024**3
+    big_mib = args.link_mib if args.only == "link" else max(args.big_mib, args.link_mib)
+    need = (big_mib * 4 / 1024 + 0.5) * 1024**3
     shm = Path("/dev/shm")
     with contextlib.suppress(OSError):
         free = shutil.disk_usage(shm).free
@@ -104,13 +120,21 @@ def run(args: argparse.Namespace, tmp: Path, servers: list[Server]) -> dict[str,
         raise BenchError("curl is not installed: it is the baseline of figures 1 and 2.")
     info = machine()
     times: dict[str, float] = {}
+    only_link = args.only == "link"
     with phase("payloads", times):
-        payloads = make_payloads(tmp / "payloads", args.big_mib, args.small_count, args.small_kib)
+        if only_link:  # the sink still serves a file: a small one
+            payloads = make_payloads(tmp / "payloads", 1, 1, 1)
+        else:
+            payloads = make_payloads(
+                tmp / "payloads", args.big_mib, args.small_count, args.small_kib
+            )
+        link_payloads = make_link_payloads(tmp / "link", args.link_mib, args.link_tree_files)
     with phase("servers", times):
         emulator_cmd = [
             PY, "-m", "dphi_em_emulator", "--host", "127.0.0.1", "--port", "0",
             "--data-dir", str(tmp / "emulator-data"), "--user", f"{USER}:{PASSWORD}",
             "--no-lock", "--access-lifetime", "7200", "--log-level", "warning",
+            "--pods", "simulated",
         ]  # fmt: skip
         servers.append(
             Server(
@@ -134,33 +158,44 @@ def run(args: argparse.Namespace, tmp: Path, servers: list[Server]) -> dict[str,
         servers=servers,
     )
     bench.curl_idle_kib = run_process(["curl", "--version"], tmp).maxrss_kib
-    with phase("5 start-up", times):
-        bench.startup(args.runs_startup)
-    with phase("3 per-call overhead", times):
-        bench.listings(args.runs_list, args.list_calls)
-    with phase("4 capacity of each side", times):
-        bench.capacity(args.runs_big, args.runs_small)
-    with phase("1 uplink big", times):
-        bench.uplinks("uplink_big", [payloads.big], args.runs_big)
-    with phase("1 uplink small", times):
-        bench.uplinks("uplink_small", payloads.small, args.runs_small)
-    with phase("2 downlink big", times):
-        bench.downlinks(args.runs_big)
+    if not only_link:
+        with phase("5 start-up", times):
+            bench.startup(args.runs_startup)
+        with phase("3 per-call overhead", times):
+            bench.listings(args.runs_list, args.list_calls)
+        with phase("4 capacity of each side", times):
+            bench.capacity(args.runs_big, args.runs_small)
+        with phase("1 uplink big", times):
+            bench.uplinks("uplink_big", [payloads.big], args.runs_big)
+        with phase("1 uplink small", times):
+            bench.uplinks("uplink_small", payloads.small, args.runs_small)
+        with phase("2 downlink big", times):
+            bench.downlinks(args.runs_big)
+    with phase("6 over the emulated link", times):
+        run_link(bench, link_payloads, start_proxy(bench, args.link_rtt_ms, args.link_mbit))
     for server in servers:
         server.check()
-    rows, bounds = figures(bench)
+    rows, bounds = ([], {}) if only_link else figures(bench)
+    rows += link_rows(bench)
     profiles: dict[str, str] = {}
     if not args.no_profile:
         with phase("profiles of misses", times):
             for row in rows:
                 if row.result.startswith("MISS") and row.profile and row.profile not in profiles:
-                    profiles[row.profile] = bench.profile(row.profile)
+                    profiles[row.profile] = (
+                        link_profile(bench, row.profile)
+                        if row.profile.startswith("link:")
+                        else bench.profile(row.profile)
+                    )
     info["loadavg_end"] = os.getloadavg()
     return {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": info,
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "emulator": "own process, 127.0.0.1, --no-lock (no 423 answers), uvicorn/h11",
+        "emulator": "own process, 127.0.0.1, --no-lock (no 423 answers), simulated pods, "
+        "uvicorn/h11",
+        "link": f"linkproxy.py in front of the emulator: {args.link_rtt_ms:g} ms RTT, "
+        f"{args.link_mbit:g} Mbit/s each way",
         "files": str(tmp),
         "rows": [vars(row) for row in rows],
         "table": format_table(rows),
