@@ -81,7 +81,7 @@ def _no_sleeping() -> Iterator[None]:
 
 def _retry_delays(caplog: pytest.LogCaptureFixture) -> list[float]:
     return [
-        record.retry_delay  # type: ignore[attr-defined]
+        record.retry_delay
         for record in caplog.records
         if record.name.startswith("dphi_em") and hasattr(record, "retry_delay")
     ]
