@@ -374,6 +374,13 @@ class RetryTransport(httpx.BaseTransport):
             return None
         return time.monotonic() + self.call_timeout
 
+    def _outlasts(self, deadline: float | None, total: float) -> bool:
+        """Whether a retry ending `total` seconds after the first attempt (on this
+        transport's clock) would end after the call's deadline."""
+        if deadline is None or self.call_timeout is None:
+            return False
+        return total > self.call_timeout or time.monotonic() >= deadline
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, retrying as the policy allows; hold the gate until it is closed."""
         self.gate.acquire(_label(request))
@@ -441,7 +448,7 @@ class RetryTransport(httpx.BaseTransport):
             delay = retry_delay(
                 policy, request, outcome, retry=retry, elapsed=elapsed, rand=self._rand
             )
-            if delay is not None and deadline is not None and time.monotonic() + delay > deadline:
+            if delay is not None and self._outlasts(deadline, elapsed + delay):
                 delay = None  # the wait would outlast the call's deadline
             if delay is None:
                 if isinstance(outcome, BaseException):
@@ -494,6 +501,13 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         if self.call_timeout is None or is_transfer(request):
             return None
         return time.monotonic() + self.call_timeout
+
+    def _outlasts(self, deadline: float | None, total: float) -> bool:
+        """Whether a retry ending `total` seconds after the first attempt (on this
+        transport's clock) would end after the call's deadline."""
+        if deadline is None or self.call_timeout is None:
+            return False
+        return total > self.call_timeout or time.monotonic() >= deadline
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, retrying as the policy allows; hold the gate until it is closed."""
@@ -561,7 +575,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             delay = retry_delay(
                 policy, request, outcome, retry=retry, elapsed=elapsed, rand=self._rand
             )
-            if delay is not None and deadline is not None and time.monotonic() + delay > deadline:
+            if delay is not None and self._outlasts(deadline, elapsed + delay):
                 delay = None
             if delay is None:
                 if isinstance(outcome, BaseException):
@@ -890,7 +904,9 @@ def network_transport(
 def async_network_transport(
     *, verify: Any = True, url: httpx.URL | str | None = None
 ) -> httpx.AsyncHTTPTransport:
-    """httpx's async transport, its connection pool on an `AsyncWideReadBackend`.
+    """httpx's async transport, its connection pool on an `AsyncWideReadBackend` over an
+    `AsyncioSocketBackend` (`_aio_backend`: plain TCP on asyncio read straight from the
+    socket, 1 MiB at a time; TLS, Unix sockets and trio on the pool's own backend).
 
     Same patch as `network_transport`, same fallback, same proxy choice, same tests.
     """
@@ -900,5 +916,7 @@ def async_network_transport(
     if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(
         backend, httpcore.AsyncNetworkBackend
     ):
-        pool._network_backend = AsyncWideReadBackend(backend)
+        from ._aio_backend import AsyncioSocketBackend
+
+        pool._network_backend = AsyncWideReadBackend(AsyncioSocketBackend(backend))
     return transport

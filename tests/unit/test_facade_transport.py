@@ -707,3 +707,61 @@ def test_em_client_talks_through_a_retry_transport_on_a_wide_read_pool(driver: D
             assert isinstance(transport, RetryTransport)
             assert isinstance(transport.inner, httpx.HTTPTransport)
             assert isinstance(transport.inner._pool._network_backend, WideReadBackend)
+
+
+# -- the call deadline and environment proxies (issue 11) -------------------------------------
+
+
+def test_a_retry_wait_that_would_outlast_the_call_timeout_is_not_taken(driver: Driver) -> None:
+    fake, seen = _locked_then_ok(100, retry_after="10")
+    rec = Recorder()
+    http = driver.client(fake, policy=RetryPolicy(max_attempts=100, max_total=600), recorder=rec)
+    http.transport.call_timeout = 25.0
+    response = http.get(IMAGES)
+    assert rec.sleeps == [10.0, 10.0]  # a third wait would end 30 s after the first attempt
+    assert response.status_code == 423
+    assert len(seen) == 3
+
+
+def test_transfers_have_no_total_deadline(driver: Driver) -> None:
+    fake, seen = _locked_then_ok(3, retry_after="10")
+    fake.routes[("GET", "/em/files/downlink")] = fake.routes.pop(("GET", IMAGES))
+    rec = Recorder()
+    http = driver.client(fake, policy=RetryPolicy(max_attempts=100, max_total=600), recorder=rec)
+    http.transport.call_timeout = 5.0
+    assert http.get("/em/files/downlink", params={"filepath": "a"}).status_code == 200
+    assert rec.sleeps == [10.0, 10.0, 10.0]  # 30 s of waits: more than 5, but a transfer
+    assert len(seen) == 4
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "expected"),
+    [
+        ({}, "http://em.test/", None),
+        ({"HTTP_PROXY": "http://proxy:3128"}, "http://em.test/", "http://proxy:3128"),
+        ({"HTTP_PROXY": "proxy:3128"}, "http://em.test/", "http://proxy:3128"),
+        ({"HTTP_PROXY": "http://proxy:3128"}, "https://em.test/", None),
+        ({"HTTPS_PROXY": "http://sproxy:3128"}, "https://em.test/", "http://sproxy:3128"),
+        ({"ALL_PROXY": "http://any:1"}, "https://em.test/", "http://any:1"),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "em.test"}, "http://em.test/", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "em.test"}, "http://a.em.test/", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": ".em.test"}, "http://em.test/", "http://p:1"),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "*"}, "http://em.test/", None),
+        ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "127.0.0.1"}, "http://127.0.0.1:8/", None),
+    ],
+)
+def test_environment_proxy_follows_httpx(
+    env: dict[str, str], url: str, expected: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dphi_em._transport import environment_proxy
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert environment_proxy(url) == expected
+    mounted = httpx.Client()._transport_for_url(httpx.URL(url))  # httpx's own choice
+    pool = getattr(mounted, "_pool", None)
+    via = getattr(pool, "_proxy_url", None)
+    assert (via is not None) == (expected is not None)
