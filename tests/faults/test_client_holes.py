@@ -371,11 +371,12 @@ def test_a_call_from_a_downlink_callback_does_not_deadlock_with_a_renewal(
     assert results["download"].read_bytes() == data
 
 
-# -- 10: --debug hides the session's opaque tokens ----------------------------------------
+# -- 10: --debug (and any error line) hides the session's opaque tokens ----------------------------------------
 
 
-def test_debug_output_hides_an_echoed_opaque_token(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("debug", [["--debug"], []])
+def test_output_hides_an_echoed_opaque_token(
+    debug: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from dphi_em.cli import main
 
@@ -393,7 +394,7 @@ def test_debug_output_hides_an_echoed_opaque_token(
         monkeypatch.setenv("DPHI_EM_URL", server.url)
         monkeypatch.setenv("DPHI_EM_USERNAME", "client1")
         monkeypatch.setenv("DPHI_EM_PASSWORD", HOSTILE_PASSWORD)
-        code = main(["--debug", "ls"])
+        code = main([*debug, "ls"])
     out, err = capsys.readouterr()
     assert code != 0
     assert server.requests_to("/em/files/list"), err

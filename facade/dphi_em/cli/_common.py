@@ -238,6 +238,9 @@ def open_client(
     from dphi_em import AuthenticationError
 
     with client:
+        from ._debug import redact_client_secrets
+
+        redact_client_secrets(client.http_client, state.redactor)  # echoed tokens: hidden
         if state.debug:
             from ._debug import install_hooks
 

@@ -116,15 +116,21 @@ def disable_logging() -> None:
         logger.setLevel(_saved_levels.pop(name, logging.NOTSET))
 
 
+def redact_client_secrets(http_client: Any, redactor: Redactor) -> None:
+    """Make the tokens of ``http_client``'s auth (``TokenAuth.secrets``) a source of
+    ``redactor``, when it has one: hidden in everything printed, ``--debug`` or not."""
+    secrets = getattr(http_client.auth, "secrets", None)
+    if callable(secrets):
+        redactor.add_source(secrets)
+
+
 def install_hooks(http_client: Any, redactor: Redactor) -> None:
     """Show each request and response of ``http_client`` (an ``httpx.Client``) on stderr.
 
     The client's auth, when it knows its secrets (``TokenAuth.secrets``), becomes a source
     of ``redactor``: the session's own tokens are hidden wherever a server echoes them.
     """
-    secrets = getattr(http_client.auth, "secrets", None)
-    if callable(secrets):
-        redactor.add_source(secrets)
+    redact_client_secrets(http_client, redactor)
 
     def on_request(request: Any) -> None:
         lines = [f"> {request.method} {redactor.redact(str(request.url))}"]
