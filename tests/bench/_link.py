@@ -41,6 +41,8 @@ __all__ = [
 EXAMPLE_FILES = ROOT / "examples" / "files"
 #: Where the link figures put things on the emulator's default volume.
 BIG_SRC, BIG_UP, TREE_DEST = "linksrc", "linkup", "linktree"
+#: Calls of the raw-socket check of the link.
+RAW_CALLS = 20
 
 
 @dataclass
@@ -90,6 +92,10 @@ def run_link(bench: Bench, payloads: LinkPayloads, proxy_url: str) -> None:
     a = bench.args
     bench.link_url = proxy_url
     bench.link = payloads
+    # The link itself: one round trip per call on a raw keep-alive socket (RTT + the
+    # emulator's floor; no client work).
+    raw = {"url": proxy_url, "token": bench.em.token, "pod_name": LIST_POD, "calls": RAW_CALLS}
+    bench.record("link_list.raw", bench.raw("list", raw))
     for _ in range(a.link_runs):
         _listing(bench, proxy_url, a.link_calls)
     for _ in range(a.link_runs_workflow):
@@ -205,6 +211,23 @@ def link_rows(bench: Bench) -> list[Row]:
     a = bench.args
     link = f"{a.link_rtt_ms:g} ms RTT, {a.link_mbit:g} Mbit/s"
     rows: list[Row] = []
+
+    raw_ms = _ms(s["link_list.raw"]) / RAW_CALLS
+    big_runs = s["link_uplink.curl"] + s["link_downlink.curl"]
+    big_runs += s["link_uplink.facade"] + s["link_downlink.facade"]
+    proxy_busy = statistics.median(x["linkproxy_cpu_s"] / x["seconds"] for x in big_runs)
+    rows.append(
+        Row(
+            "6",
+            f"{link}: the link (raw keep-alive files_list; the proxy's CPU)",
+            f"{raw_ms:.1f} ms/call",
+            f"RTT {a.link_rtt_ms:g} ms + emulator floor",
+            f"proxy busy {proxy_busy:.0%} at {_mbit(s['link_downlink.curl']):.1f} Mbit/s",
+            "info",
+            "info",
+            values={"raw_ms_per_call": raw_ms, "proxy_busy": proxy_busy},
+        )
+    )
 
     speedup, result = round_verdict(
         paired(s["link_list.requests"], s["link_list.facade"]), lambda r: r >= 1.8
