@@ -15,8 +15,9 @@ The only module that imports the Docker SDK for Python (`docker` on PyPI).
   pod's `terminated` state, its console output goes to `DATA_DIR/logs/`, and the container is
   removed.
 - **Containment.** Network `none`, or the user's namespace: one `pause` container per user
-  holding a loopback-only network namespace that the user's namespace pods join, with a hosts
-  file (kept in the data dir, mounted read-only) naming them. No privileges, no host network,
+  holding a loopback-only network namespace that the user's networked pods join (November:
+  `namespace=true`; January 2026 and `both` without it: every pod), with a hosts file (kept
+  in the data dir, mounted read-only) naming them `<user>-<pod_name>` and `<pod_name>`. No privileges, no host network,
   no mount but the volume at `/data` (and that hosts file), pids and memory limits,
   `no-new-privileges`. Every container and sandbox is labelled with the emulator instance.
 """
@@ -46,7 +47,7 @@ from docker.types import LogConfig
 from docker.utils.build import PatternMatcher
 
 from . import _dockerfile, _images
-from ._config import NODE_NAMES, EmulatorConfig
+from ._config import API_NOVEMBER_2025, NODE_NAMES, EmulatorConfig
 from ._engine import CONSOLE_NOTE, BuildRequest, LoadRequest, PodEngine, PodRun
 from ._errors import BUILD_FAILED, IMAGE_LOAD_FAILED, EMError
 from ._images import Images, same_image
@@ -70,8 +71,11 @@ PULL_BACKOFF = 10.0
 MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 _TICK = 0.1
 #: Seconds a SIGKILLed pod's end waits for the engine's OOM event, which can trail the exit.
-_OOM_EVENT_WAIT = 1.0
+_OOM_EVENT_WAIT = 3.0
 _PULLING = "pulling"
+#: A pod's network: the user's shared loopback-only namespace, or none at all.
+NETWORK_USER = "user"
+NETWORK_NONE = "none"
 #: Pod phases the supervisor has nothing more to do for.
 _SETTLED = frozenset({"done"})
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -101,6 +105,27 @@ def connect(docker_host: str | None) -> tuple[docker.DockerClient | None, str]:
     except DockerException as exc:
         return None, f"none answers at {where} ({_first_line(str(exc))})"
     return client, ""
+
+
+def _network(record: dict[str, Any]) -> str:
+    """A pod record's network (records written before January 2026 pods: by `namespace`)."""
+    network = record.get("network")
+    if network in (NETWORK_USER, NETWORK_NONE):
+        return str(network)
+    return NETWORK_USER if record["namespace"] else NETWORK_NONE
+
+
+def _addresses(user: str, record: dict[str, Any]) -> list[str]:
+    """The `host:port`s the user's other pods reach this pod's `ports` at (none: no network):
+    the revision's own name first (`<user>-<pod_name>` for a namespace pod, else the bare
+    pod name), both resolve."""
+    pod_name = record["pod_name"]
+    if not pod_name or _network(record) != NETWORK_USER:
+        return []
+    names = [f"{user}-{pod_name}", pod_name]
+    if not record["namespace"]:
+        names.reverse()
+    return [f"{name}:{port}" for port in record["ports"] or [] for name in names]
 
 
 def _id(thing: Image | Container) -> str:
@@ -559,6 +584,7 @@ class DockerEngine(PodEngine):
             "envs": spec.envs,
             "ports": spec.ports,
             "namespace": spec.namespace,
+            "network": self._network_of(spec.namespace),
             "volume": str(run.volume),
             "created": now,
             "start_at": now + delay,
@@ -580,6 +606,18 @@ class DockerEngine(PodEngine):
             self._records[key] = record
             self._save(run.user)
         self._wake.set()
+
+    def _network_of(self, namespace: bool) -> str:
+        """`user` (the user's shared loopback namespace) or `none` for a new pod.
+
+        November 2025: only pods run with `namespace=true` have one. January 2026 has no
+        namespaces and every pod reaches the user's other pods by pod name, so every pod joins.
+        `both`: `namespace=true` as November; a run without it follows January's rule (a
+        January client can't ask for a namespace, and nothing tells the two apart).
+        """
+        if namespace or self._config.api != API_NOVEMBER_2025:
+            return NETWORK_USER
+        return NETWORK_NONE
 
     def _supervise(self) -> None:
         while not self._stopping:
@@ -733,7 +771,7 @@ class DockerEngine(PodEngine):
             volume.chmod(0o777)  # as a local-path volume: a pod of any uid can write
         volumes = {str(volume): {"bind": "/data", "mode": "rw"}}
         network = "none"
-        if record["namespace"]:
+        if _network(record) == NETWORK_USER:
             sandbox = self._sandbox(user)
             network = f"container:{sandbox}"
             hosts = self._hosts_file(user, record["pod_name"])
@@ -926,6 +964,8 @@ class DockerEngine(PodEngine):
                 architecture=record.get("arch"),
                 console=CONSOLE_NOTE,
                 warnings=list(record.get("warnings") or []),
+                network=_network(record),
+                addresses=_addresses(user, record),
             )
             return {"state": state, "emulator": report}
 

@@ -17,7 +17,8 @@ Fixtures:
         Each is stopped (and checked for leftovers) at the end of the test.
     docker_http (function): `docker_http(server=None, username="client1") -> EMCalls`: an
         `httpx.Client` logged in to `server` (default: `docker_em`) with a few shorthands
-        for the calls the tests repeat (`uplink`, `build`, `run`, `state`, `wait`, `fetch`).
+        for the calls the tests repeat (`uplink`, `build`, `run`, `state`, `wait`, `fetch`),
+        in the revision a `2026-01` emulator speaks when `server` is one.
     docker_pod (function): a fresh pod name (so a fresh volume).
     docker_leftovers (function): `docker_leftovers(instance) -> list[str]`, the containers and
         images an emulator instance left in the engine.
@@ -145,25 +146,37 @@ def make_docker_em(
 
 
 class EMCalls(httpx.Client):
-    """An authenticated client of one emulator, with shorthands for the common calls."""
+    """An authenticated client of one emulator, with shorthands for the common calls.
+
+    Against a `2026-01` emulator (`january`), the shorthands speak that revision: the volume
+    is named by `pvc_name` (a run's too: the pod's own name), status is a `POST`.
+    """
+
+    january = False
+
+    def _volume(self, pod: str | None) -> dict[str, str]:
+        return {"pvc_name" if self.january else "pod_name": pod or ""}
 
     def uplink(self, files: dict[str, bytes], dest: str = "", pod: str | None = None) -> None:
         parts = [("files", (name, data)) for name, data in files.items()]
-        fields = {"dest_path": dest, "pod_name": pod or ""}
+        fields = {"dest_path": dest, **self._volume(pod)}
         answer = self.post("em/files/uplink", files=parts, data=fields)
         assert answer.status_code == 200, answer.text
 
     def build(self, dockerfile: str, context: str, image: str, pod: str | None = None) -> Any:
-        body = {"dockerfile": dockerfile, "context": context, "image": image, "pod_name": pod}
+        body = {"dockerfile": dockerfile, "context": context, "image": image, **self._volume(pod)}
         return self.post("em/pod/image/build", json=body)
 
     def run(self, image: str, pod: str | None = None, **fields: Any) -> None:
         body = {"image": image, "max_duration": 1, "pod_name": pod, **fields}
+        if self.january:
+            body.setdefault("pvc_name", pod)
         answer = self.post("em/pod/run", json=body)
         assert answer.status_code == 200, answer.text
 
     def status(self, pod: str | None = None) -> dict[str, Any]:
-        answer = self.get("em/pod/status", params={"pod_name": pod or ""})
+        method = "POST" if self.january else "GET"
+        answer = self.request(method, "em/pod/status", params={"pod_name": pod or ""})
         assert answer.status_code == 200, answer.text
         data: dict[str, Any] = answer.json()["data"]
         return data
@@ -184,7 +197,7 @@ class EMCalls(httpx.Client):
             time.sleep(0.1)
 
     def fetch(self, path: str, pod: str | None = None) -> httpx.Response:
-        return self.get("em/files/downlink", params={"filepath": path, "pod_name": pod or ""})
+        return self.get("em/files/downlink", params={"filepath": path, **self._volume(pod)})
 
 
 @pytest.fixture
@@ -201,6 +214,7 @@ def docker_http(docker_em: EmulatorServer) -> Iterator[Callable[..., EMCalls]]:
             headers={"Authorization": f"Bearer {answer.json()['access']}"},
             timeout=120,
         )
+        client.january = server.config.api == "2026-01"
         clients.append(client)
         return client
 

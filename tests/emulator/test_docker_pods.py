@@ -125,11 +125,10 @@ def test_pods_are_contained(docker_em, docker_client, docker_http, docker_pod) -
         mounts = {mount["Destination"]: mount for mount in container.attrs["Mounts"]}
         volume = Path(docker_em.config.data_dir).resolve() / "volumes" / "client2" / pod
         assert mounts.pop("/data")["Source"] == str(volume)
-        if namespace:
-            assert host["NetworkMode"].startswith("container:")
-            assert mounts.pop("/etc/hosts")["RW"] is False
-        else:
-            assert host["NetworkMode"] == "none"
+        # `both` mode: a run without `namespace=true` follows January's rule and joins the
+        # user's loopback namespace too (November's "none": test_docker_networking.py)
+        assert host["NetworkMode"].startswith("container:")
+        assert mounts.pop("/etc/hosts")["RW"] is False
         assert mounts == {}  # nothing else of the host
         em.run(ONBOARD_BUSYBOX, pod, command="true")  # replace: stops it now
         em.wait(pod)
