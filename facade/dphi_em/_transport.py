@@ -24,7 +24,8 @@ calls all get the same behaviour:
   waits at most what is left. Transfers are bounded by progress only: the read timeout
   between two reads, not a total.
 - **Bounded answers**: a body is read into memory up to `MAX_ANSWER_BYTES` (16 MiB) plus
-  one read at most, except a successful transfer's (a downlink's file is streamed to disk).
+  one read at most, except a successful transfer's (a downlink's file is streamed to disk);
+  a `gzip` or `deflate` answer is inflated here, to that limit, instead of by httpx.
   An answer cut there is longer than the limit, which the parsers refuse (`APIError`), and
   its connection is closed.
 - **No leftovers**: a connection holding bytes after its response's end (a body longer than
@@ -54,6 +55,7 @@ import logging
 import random
 import threading
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -217,6 +219,40 @@ class AsyncInFlightGate:
                     waiter.set_result(None)
 
 
+class _Inflater:
+    """A gzip or deflate decoder that never makes more than it is asked for."""
+
+    def __init__(self, encoding: str) -> None:
+        gzip = encoding in ("gzip", "x-gzip")
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+        self._raw_deflate_next = not gzip  # `deflate` is zlib-wrapped, or raw as some send it
+        self.failed = False
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """At most `room` bytes decoded from `data` (b"" and `failed` when it is not)."""
+        try:
+            out = self._inflater.decompress(data, max(1, room))
+        except zlib.error:
+            if self._raw_deflate_next:
+                self._raw_deflate_next = False
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(data, room)
+            self.failed = True
+            return b""
+        self._raw_deflate_next = False
+        return out
+
+
+def _inflater_for(response: httpx.Response, limit: int | None) -> _Inflater | None:
+    """For a bounded answer sent gzip or deflate: a bounded decoder, taking over from httpx's
+    (which would inflate a small bomb into gigabytes before any limit is checked)."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if limit is None or encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    del response.headers["Content-Encoding"]
+    return _Inflater(encoding)
+
+
 def _answer_limit(request: httpx.Request, response: httpx.Response) -> int | None:
     """Most body bytes read into memory: none for a successful transfer, else the limit."""
     if is_transfer(request) and response.is_success:
@@ -235,11 +271,13 @@ class _GatedStream(httpx.SyncByteStream):
         *,
         deadline: float | None,
         limit: int | None,
+        inflater: _Inflater | None = None,
     ) -> None:
         self._stream = stream
         self._on_close = on_close
         self._deadline = deadline
         self._limit = limit
+        self._inflater = inflater
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._stream)
@@ -252,6 +290,10 @@ class _GatedStream(httpx.SyncByteStream):
                 _deadline.reset(token)
             if chunk is None:
                 return
+            if self._inflater is not None and self._limit is not None:
+                chunk = self._inflater.feed(chunk, self._limit - size + 1)
+                if self._inflater.failed:
+                    return  # not what it said it is: the answer ends here, unreadable
             yield chunk
             size += len(chunk)
             if self._limit is not None and size > self._limit:
@@ -276,11 +318,13 @@ class _AsyncGatedStream(httpx.AsyncByteStream):
         *,
         deadline: float | None,
         limit: int | None,
+        inflater: _Inflater | None = None,
     ) -> None:
         self._stream = stream
         self._on_close = on_close
         self._deadline = deadline
         self._limit = limit
+        self._inflater = inflater
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = self._stream.__aiter__()
@@ -293,6 +337,10 @@ class _AsyncGatedStream(httpx.AsyncByteStream):
                 return
             finally:
                 _deadline.reset(token)
+            if self._inflater is not None and self._limit is not None:
+                chunk = self._inflater.feed(chunk, self._limit - size + 1)
+                if self._inflater.failed:
+                    return
             yield chunk
             size += len(chunk)
             if self._limit is not None and size > self._limit:
@@ -419,11 +467,13 @@ class RetryTransport(httpx.BaseTransport):
             if on_close is not None:
                 on_close()
             return response
+        limit = _answer_limit(request, response)
         response.stream = _GatedStream(
             _as_sync(response.stream),
             on_close if on_close is not None else self._drop_leftovers,
             deadline=deadline,
-            limit=_answer_limit(request, response),
+            limit=limit,
+            inflater=_inflater_for(response, limit),
         )
         return response
 
@@ -545,11 +595,13 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             if on_close is not None:
                 await on_close()
             return response
+        limit = _answer_limit(request, response)
         response.stream = _AsyncGatedStream(
             _as_async(response.stream),
             on_close if on_close is not None else self._drop_leftovers,
             deadline=deadline,
-            limit=_answer_limit(request, response),
+            limit=limit,
+            inflater=_inflater_for(response, limit),
         )
         return response
 

@@ -14,6 +14,7 @@ server closed goes out on a new connection.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import inspect
 import json
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -187,6 +189,45 @@ def test_a_100_mb_answer_is_refused_without_reading_it_all(
         finally:
             tracemalloc.stop()
     assert peak < 64 * 1024 * 1024, f"the client held {peak} bytes at its peak"
+
+
+@functools.cache
+def _gzip_bomb(size: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [packer.compress(b'{"message": "')]
+    block = b"a" * (1024 * 1024)
+    parts += [packer.compress(block) for _ in range(size // len(block))]
+    parts.append(packer.compress(b'"}') + packer.flush())
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_gzip_bomb_is_refused_without_inflating_it(
+    kind: str, make_client: Callable[..., Any]
+) -> None:
+    bomb = http_response(200, _gzip_bomb(256 * 1024 * 1024), headers={"Content-Encoding": "gzip"})
+    with HostileServer(_serve({_DELETE: lambda seen: Answer(bomb)})) as server:
+        client = make_client(kind, server.url)
+        tracemalloc.start()
+        try:
+            with pytest.raises(APIError, match="/em/files/delete"):
+                client.delete("x.txt")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024, f"the client held {peak} bytes at its peak"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_answer_is_still_read(
+    kind: str, encoding: str, make_client: Callable[..., Any]
+) -> None:
+    body = json.dumps({"message": "deleted, compressed"}).encode()
+    packed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
+    answer = Answer(http_response(200, packed, headers={"Content-Encoding": encoding}))
+    with HostileServer(_serve({_DELETE: lambda seen: answer})) as server:
+        assert make_client(kind, server.url).delete("x.txt") == "deleted, compressed"
 
 
 # -- 4: a total deadline for calls, not for transfers -------------------------------------
@@ -371,7 +412,7 @@ def test_a_call_from_a_downlink_callback_does_not_deadlock_with_a_renewal(
     assert results["download"].read_bytes() == data
 
 
-# -- 10: --debug (and any error line) hides the session's opaque tokens ----------------------------------------
+# -- 10: --debug (and any error line) hides the session's opaque tokens ----------------------
 
 
 @pytest.mark.parametrize("debug", [["--debug"], []])
