@@ -17,9 +17,10 @@ The only module that imports the Docker SDK for Python (`docker` on PyPI).
 - **Containment.** Network `none`, or the user's namespace: one `pause` container per user
   holding a loopback-only network namespace that the user's networked pods join (November:
   `namespace=true`; January 2026 and `both` without it: every pod), with a hosts file (kept
-  in the data dir, mounted read-only) naming them `<user>-<pod_name>` and `<pod_name>`. No privileges, no host network,
-  no mount but the volume at `/data` (and that hosts file), pids and memory limits,
-  `no-new-privileges`. Every container and sandbox is labelled with the emulator instance.
+  in the data dir, mounted read-only) naming them `<user>-<pod_name>` and `<pod_name>`.
+  No privileges, no host network, no mount but the volume at `/data` (and that hosts file),
+  pids and memory limits, `no-new-privileges`. Every container and sandbox is labelled with
+  the emulator instance.
 """
 
 from __future__ import annotations
