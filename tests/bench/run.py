@@ -7,6 +7,9 @@ interleaved run by run (A B C A B C ...) so that a disturbance on a shared machi
 clients alike. Every figure is a median over the runs, compared with a baseline of the same
 run. Prints one table and writes it, with every sample, as JSON (`bench-results.json`).
 
+Figure 6 runs the facade and its baselines over an emulated link (`linkproxy.py`: 20 ms RTT,
+50 Mbit/s each way) in front of the emulator; `--only link` runs that figure alone.
+
 Run: `make bench`, or `.venv/bin/python tests/bench/run.py --help` for smaller settings.
 Everything it creates (1 GiB files included) is removed at the end, also on failure or
 Ctrl-C. See `tests/bench/README.md` for what each figure means.
@@ -250,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, text in document["profiles"].items():
         kind, _, figure = key.rpartition(":")
         who = "AsyncEMClient" if kind == "async" else "EMClient"
+        if kind == "link":
+            figure = f"{figure} over the link"
         print(f"\nProfile of the {who} child for the missed figure {figure!r} (cProfile, top 15):")
         print(text)
     args.json.write_text(json.dumps(document, indent=2) + "\n")
