@@ -127,3 +127,45 @@ def test_auto_takes_the_engine_and_cleans_up_on_ctrl_c(
         assert _stop(process, url) == 0
     instance = json.loads((tmp_path / "data/state/docker.json").read_text())["instance"]
     assert docker_leftovers(instance) == []
+
+
+def test_dphi_em_emulator_with_a_throwaway_data_dir_purges_its_images(
+    tmp_path: Path, docker_client, docker_leftovers, busybox_image: str
+) -> None:
+    """`dphi-em emulator` without --data-dir deletes its data dir at exit: the images it built
+    go too (`--on-stop purge`), not only its pods."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DPHI_EM_")}
+    env["HOME"] = str(tmp_path)
+    command = [sys.executable, "-m", "dphi_em", "emulator", "--port", "0"]
+    command += ["--user", "client1:secret", "--", "--pods", "docker"]
+    command += [f"--registry-map={ONBOARD_BUSYBOX}={busybox_image}"]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = _startup_lines(process)
+    url = lines[0].split()[-1]
+    image = f"throwaway-{os.getpid()}"
+    try:
+        assert lines[-1].startswith("pods: docker (")
+        token = httpx.post(
+            f"{url}auth/", data={"username": "client1", "password": "secret"}, timeout=30
+        ).json()["access"]
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        ) as em:
+            dockerfile = f"FROM {ONBOARD_BUSYBOX}\nRUN echo built > /built\n".encode()
+            uplink = em.post("em/files/uplink", files=[("files", ("Dockerfile", dockerfile))])
+            assert uplink.status_code == 200, uplink.text
+            body = {"dockerfile": "Dockerfile", "context": ".", "image": image}
+            build = em.post("em/pod/image/build", json=body)
+            assert build.status_code == 200, build.text
+        built = docker_client.images.get(f"client1-{image}")
+        instance = built.labels["space.dphi.em.emulator"]
+    finally:
+        assert _stop(process, url) == 0
+    assert docker_leftovers(instance) == []
+    assert not docker_client.images.list(name=f"client1-{image}")

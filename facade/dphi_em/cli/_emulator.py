@@ -16,6 +16,11 @@ from ._common import command
 from ._config import ENV_PASSWORD, ENV_USERNAME
 from ._errors import CLIError, ExitCode
 
+#: What a throwaway data dir's emulator does at exit: remove its pods and every image it
+#: built, loaded or tagged in the Docker engine (the emulator's `--on-stop purge`).
+THROWAWAY_ON_STOP_OPTION = "--on-stop"
+THROWAWAY_ON_STOP = "purge"
+
 
 def _check_users(
     _ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
@@ -41,7 +46,8 @@ def _check_users(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="Where volumes, images and pods are kept [default: a temporary folder, deleted at exit].",
+    help="Where volumes, images and pods are kept [default: a temporary folder, deleted at "
+    "exit with the pods and images the emulator made in a Docker engine].",
 )
 @click.option(
     "--user",
@@ -95,9 +101,12 @@ def emulator(
         argv += ["--port", str(port)]
     for user in users:
         argv += ["--user", user]
-    argv += list(extra)
     if data_dir is not None:
-        ctx.exit(emulator_main([*argv, "--data-dir", str(data_dir)]))
+        ctx.exit(emulator_main([*argv, *extra, "--data-dir", str(data_dir)]))
+    # A throwaway data dir: nothing it names may outlive it, so the images the emulator built,
+    # loaded or tagged in a Docker engine go with it (an --on-stop after -- still wins: the
+    # last one given counts).
+    argv += [THROWAWAY_ON_STOP_OPTION, THROWAWAY_ON_STOP, *extra]
     with tempfile.TemporaryDirectory(prefix="dphi-em-emulator-") as tmp, _term_as_interrupt():
         code = emulator_main([*argv, "--data-dir", tmp])
     ctx.exit(code)
