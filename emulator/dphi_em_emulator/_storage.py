@@ -27,7 +27,8 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 #: Longest file name and path (bytes) a volume takes: Linux's NAME_MAX, and a safe PATH_MAX.
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 3072
-#: Deepest folder nesting a path may name (listing and deleting walk folders recursively).
+#: Deepest folder nesting a path may name, and how deep `files/list` lists (deeper folders
+#: are listed as `truncated`).
 MAX_DEPTH = 128
 
 
@@ -122,34 +123,56 @@ def _node_hash(relpath: str, st: os.stat_result) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def tree(folder: Path, prefix: str = "") -> tuple[list[dict[str, Any]], int]:
+def tree(folder: Path) -> tuple[list[dict[str, Any]], int]:
     """The nodes of `folder` (sorted by name) and their total size (bytes).
 
-    Symlinks are left out (a volume can't make them; one planted on disk is not followed).
+    The listing goes `MAX_DEPTH` folders deep, exactly as deep as a path may name: a folder
+    whose contents would be deeper (a pod can make folders of any depth) is listed with
+    `"contents": []` and `"truncated": true`, and what is inside it is not counted in any
+    `size`. Folders are read through directory file descriptors, so no path length or depth
+    the file system allows can fail the listing. Symlinks are left out (a volume can't make
+    them; one planted on disk is not followed), and so are special files.
     """
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], 0
+    try:
+        return _tree(fd, "", 1)
+    finally:
+        os.close(fd)
+
+
+def _tree(fd: int, prefix: str, depth: int) -> tuple[list[dict[str, Any]], int]:
+    """The nodes of the folder open as `fd`, whose entries' paths have `depth` parts."""
     nodes: list[dict[str, Any]] = []
     total = 0
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except FileNotFoundError:
-        return [], 0
+    with os.scandir(fd) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
     for entry in entries:
-        if entry.is_symlink():
+        try:
+            if entry.is_symlink():
+                continue
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:  # removed meanwhile (a pod is at work)
             continue
         name = entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        st = entry.stat(follow_symlinks=False)
         relpath = f"{prefix}{entry.name}"
         if stat.S_ISDIR(st.st_mode):
-            contents, size = tree(Path(entry.path), relpath + "/")
-            nodes.append(
-                {
-                    "type": "directory",
-                    "name": name,
-                    "size": str(size),
-                    "time": _node_time(st.st_mtime),
-                    "contents": contents,
-                }
-            )
+            node: dict[str, Any] = {
+                "type": "directory",
+                "name": name,
+                "size": "0",
+                "time": _node_time(st.st_mtime),
+                "contents": [],
+            }
+            size = 0
+            if depth >= MAX_DEPTH:
+                node["truncated"] = True
+            else:
+                node["contents"], size = _subtree(fd, entry.name, relpath + "/", depth + 1)
+            node["size"] = str(size)
+            nodes.append(node)
         elif stat.S_ISREG(st.st_mode):
             size = st.st_size
             nodes.append(
@@ -165,3 +188,14 @@ def tree(folder: Path, prefix: str = "") -> tuple[list[dict[str, Any]], int]:
             continue
         total += size
     return nodes, total
+
+
+def _subtree(parent: int, name: str, prefix: str, depth: int) -> tuple[list[dict[str, Any]], int]:
+    try:  # O_NOFOLLOW: a folder swapped for a symlink meanwhile is not followed
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+    except OSError:  # gone, or no longer a folder
+        return [], 0
+    try:
+        return _tree(fd, prefix, depth)
+    finally:
+        os.close(fd)
