@@ -18,6 +18,7 @@ import functools
 import gzip
 import inspect
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -378,6 +379,15 @@ def test_a_call_from_a_downlink_callback_does_not_deadlock_with_a_renewal(
     )
     results: dict[str, Any] = {}
     other_waits = threading.Event()
+    gate_wait = threading.Event()
+
+    class _GateWait(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waits for the request in flight" in record.getMessage():
+                gate_wait.set()
+
+    watcher = _GateWait(logging.DEBUG)
+    logging.getLogger("dphi_em").addHandler(watcher)
 
     with HostileServer(handler) as server:
         client = make_client("sync", server.url)
@@ -393,6 +403,8 @@ def test_a_call_from_a_downlink_callback_does_not_deadlock_with_a_renewal(
             if not other_waits.is_set():
                 other_waits.set()
                 threading.Thread(target=other, daemon=True).start()
+                # the other thread is at the gate (the download holds it), renewing
+                assert gate_wait.wait(timeout=10), "the other call never waited at the gate"
                 return
             results["callback"] = "pending"
             results["callback"] = client.delete("b.txt")  # needs a renewal too
@@ -406,6 +418,7 @@ def test_a_call_from_a_downlink_callback_does_not_deadlock_with_a_renewal(
         deadline = time.monotonic() + 20
         while "other" not in results and time.monotonic() < deadline:
             time.sleep(0.05)
+    logging.getLogger("dphi_em").removeHandler(watcher)
     assert not threads[0].is_alive(), "the downlink and its callback's call deadlocked"
     assert results.get("callback") == "deleted"
     assert results.get("other") == "deleted"
