@@ -40,13 +40,12 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 from urllib.parse import unquote
 
-import anyio.to_thread
 import httpx
 
 from ._config import CHUNK_SIZE
@@ -71,6 +70,8 @@ __all__ = [
     "resume_key",
     "safe_file_name",
 ]
+
+_T = TypeVar("_T")
 
 #: The names of resumable partial files and of their records (`.NAME.<digest>.part[.json]`).
 PARTIAL_NAME = re.compile(r"^\..*\.[0-9a-f]{16}\.part(\.json)?$", re.DOTALL)
@@ -598,27 +599,65 @@ def feed_download(target: DownloadTarget, response: httpx.Response) -> Path:
 async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Path:
     """Stream a downlink response (`httpx.AsyncClient`) into an entered `target`; commit it.
 
-    Chunks are counted as they arrive and written to disk in a worker thread, 1 MiB at a
-    time: a 1 MiB write takes milliseconds on a busy disk, and the event loop must not wait
-    for it. A cancelled task lets the running write finish.
+    Chunks are counted as they arrive and written to disk in a worker thread, about 1 MiB
+    (`CHUNK_SIZE`) per hop: a 1 MiB write takes milliseconds on a busy disk, and the event
+    loop must not wait for it. One write is in flight while the next megabyte is received
+    (so memory stays at about two chunks), and the chunks are written as they came, without
+    a copy. A cancelled task (or a body that broke off) lets the running write finish before
+    the file is closed.
     """
     target.open(response)
     body = _already_read(response)
-    pending = bytearray()
-    with target.receiving():
-        if body is not None:
-            target.account(body)
-            pending += body
-        else:
-            async for chunk in response.aiter_raw():
+    loop = asyncio.get_running_loop()
+    writing: asyncio.Future[None] | None = None
+    batch: list[bytes] = []
+    size = 0
+    try:
+        with target.receiving():
+            chunks = _once(body) if body is not None else response.aiter_raw()
+            async for chunk in chunks:
                 target.account(chunk)
-                pending += chunk
-                if len(pending) >= CHUNK_SIZE:
-                    await anyio.to_thread.run_sync(target.store, pending)
-                    pending.clear()
-    if pending:
-        await anyio.to_thread.run_sync(target.store, pending)
-    return await anyio.to_thread.run_sync(target.commit)
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= CHUNK_SIZE:
+                    if writing is not None:
+                        await asyncio.shield(writing)
+                    writing = loop.run_in_executor(None, _store_all, target, batch)
+                    batch, size = [], 0
+        if writing is not None:
+            await asyncio.shield(writing)
+        if batch:
+            writing = loop.run_in_executor(None, _store_all, target, batch)
+            await asyncio.shield(writing)
+    finally:
+        if writing is not None:
+            await _settle(writing)
+    return await _settle(loop.run_in_executor(None, target.commit))
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+def _store_all(target: DownloadTarget, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        target.store(chunk)
+
+
+async def _settle(future: asyncio.Future[_T]) -> _T:
+    """The result of `future` (work in a worker thread), waiting until the thread is done
+    even when the task is cancelled meanwhile; the cancellation is raised after that."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not future.cancelled():
+            future.exception()  # retrieved: the cancellation is what propagates
+        raise asyncio.CancelledError
+    return future.result()
 
 
 def receive_download(
