@@ -479,7 +479,9 @@ class RetryTransport(httpx.BaseTransport):
 
     def _send_unauthorized(self, request: httpx.Request) -> httpx.Response:
         """Send a token call (refresh, login) while the gate is held by this caller."""
-        return self._send(request, self._deadline_of(request), None)
+        response = self._send(request, self._deadline_of(request), None)
+        response.request = request  # as httpx.Client sets it: errors name the call
+        return response
 
     def _send_with_retries(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
         policy = self.policy
@@ -606,7 +608,9 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _send_unauthorized(self, request: httpx.Request) -> httpx.Response:
-        return await self._send(request, self._deadline_of(request), None)
+        response = await self._send(request, self._deadline_of(request), None)
+        response.request = request
+        return response
 
     async def _send_with_retries(
         self, request: httpx.Request, deadline: float | None

@@ -354,6 +354,32 @@ def test_a_retry_after_a_long_backoff_carries_a_renewed_token(
     assert refused == [], "a retry carried a token older than the current one"
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_bad_refresh_answer_during_a_backoff_is_an_api_error_naming_it(
+    kind: str, make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = _FakeClock()
+    monkeypatch.setattr(_timing, "monotonic", clock.monotonic)
+    monkeypatch.setattr(_timing, "sleep", clock.sleep)
+    monkeypatch.setattr(_timing, "asleep", clock.asleep)
+
+    def auth(seen: Seen) -> Answer:
+        if seen.path.rstrip("/") == "/auth/refresh":
+            return Answer(http_response(200, _DEEP))
+        return Answer(
+            json_response(
+                200, {"access": fake_jwt("access", lifetime=10), "refresh": fake_jwt("refresh")}
+            )
+        )
+
+    locked = Answer(json_response(423, {"error": "LOCKED"}, headers={"Retry-After": "8"}))
+    handler = _serve({"/auth/": auth, "/auth/refresh": auth, _DELETE: lambda seen: locked})
+    with HostileServer(handler) as server:
+        client = make_client(kind, server.url, retry=True)
+        with pytest.raises(APIError, match="/auth/refresh"):
+            client.delete("x.txt")
+
+
 # -- 8: a call from a progress callback while another thread renews -----------------------
 
 
