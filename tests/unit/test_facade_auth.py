@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -480,3 +481,52 @@ def test_large_uplink_gets_a_fresh_token(driver: Driver, tmp_path: Path) -> None
         em.uplink([big])
         assert fake.refreshes == 1
         assert fake.calls[-2:] == [("POST", "/auth/refresh"), ("POST", "/em/files/uplink")]
+
+
+# -- lock order and the bearer at send time (issue 11) ----------------------------------------
+
+
+def test_a_renewal_waits_for_the_gate_without_holding_the_lock() -> None:
+    from dphi_em._transport import InFlightGate
+    from http_drivers import log_signal
+
+    auth = TokenAuth(Credentials(USER, PASSWORD), httpx.URL("http://em.test/"))
+    gate = InFlightGate()
+    auth.use_gate(gate)
+    tokens = {"access": make_jwt("access", 3600), "refresh": make_jwt("refresh", 86400)}
+
+    def send(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=tokens, request=request)
+
+    gate.acquire()  # a streamed downlink holds it
+    done = threading.Event()
+
+    def log_in() -> None:
+        auth.login(send, httpx.Request("POST", "http://em.test/"))
+        done.set()
+
+    with log_signal("a token renewal waits for the request in flight") as waiting:
+        thread = threading.Thread(target=log_in)
+        thread.start()
+        assert waiting.event.wait(timeout=10)
+        assert not auth._lock.locked(), "the renewal lock is held while waiting for the gate"
+        assert not done.is_set()
+        gate.release()
+        thread.join(timeout=10)
+    assert done.is_set()
+    assert auth.has_token
+
+
+@pytest.mark.parametrize("token", ["t\u00f6ken-Secret-1", "tok-Secret-2\r\nX: y", "a b"])
+def test_an_access_token_unfit_for_a_header_is_an_api_error_without_it(token: str) -> None:
+    from dphi_em import APIError
+
+    auth = TokenAuth(Credentials(USER, PASSWORD), httpx.URL("http://em.test/"))
+
+    def send(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access": token, "refresh": "r-Secret-3"}, request=request)
+
+    with pytest.raises(APIError, match="/auth/") as caught:
+        auth.login(send, httpx.Request("POST", "http://em.test/"))
+    assert "Secret" not in str(caught.value)
+    assert PASSWORD not in str(caught.value)
