@@ -168,6 +168,43 @@ def test_a_file_gone_before_the_send_is_a_validation_error(tmp_path: Path, drive
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
+def test_a_small_file_gone_among_small_files_is_named(tmp_path: Path, driver: str) -> None:
+    # the async driver reads small files ahead, in one thread hop: the error still names
+    # the file that failed, and comes when the body reaches it
+    files = _files(tmp_path, [5, 6, 7, 8])
+    stream = MultipartFileStream([], files)
+    files[2].path.unlink()
+    with pytest.raises(ValidationError, match="Cannot read") as caught:
+        _iterate(stream, driver)
+    assert str(files[2].path) in str(caught.value)
+
+
+def test_async_iteration_takes_one_thread_hop_per_gathered_send_of_small_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio.to_thread
+
+    hops: list[int] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(len(args[-1]) if args and isinstance(args[-1], list) else 1)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    small = _files(tmp_path, [1024] * 200)  # 200 KiB in all: 4 sends of 64 KiB
+    stream = MultipartFileStream([], small)
+    assert _iterate(stream, "async") == _iterate(stream, "sync")
+    assert sum(hops) == 200  # every file read once
+    assert len(hops) <= 5
+    hops.clear()
+    (tmp_path / "big").mkdir()
+    big = _files(tmp_path / "big", [3 * MiB])  # large files keep one hop per 1 MiB read
+    assert b"".join(_iterate(MultipartFileStream([], big), "async")) != b""
+    assert hops == [1, 1, 1, 1]  # three chunks, then the read that finds the end
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_a_64_mib_stream_holds_a_few_mib_at_most(tmp_path: Path, driver: str) -> None:
     big = tmp_path / "big.bin"
     with open(big, "wb") as f:
