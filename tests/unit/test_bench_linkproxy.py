@@ -21,7 +21,11 @@ from linkproxy import LinkProxy, TokenBucket
 
 
 class Upstream:
-    """A TCP server on 127.0.0.1: echoes, or (first byte `S`) sends N bytes, or records."""
+    """A TCP server on 127.0.0.1: a connection whose first byte is `E` echoes; others record.
+
+    The mode is the connection's, chosen by its first byte only: a recorded payload may
+    contain `E` anywhere, even at the start of a later read.
+    """
 
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -43,9 +47,12 @@ class Upstream:
     def _handle(self, conn: socket.socket) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         got = bytearray()
+        echo: bool | None = None
         try:
             while data := conn.recv(65536):
-                if data[:1] == b"E":  # echo mode: one-byte pings
+                if echo is None:
+                    echo = data[:1] == b"E"  # echo mode: one-byte pings
+                if echo:
                     conn.sendall(data)
                     continue
                 got += data
