@@ -494,3 +494,23 @@ def test_module_helpers_use_a_default_client_from_the_environment(
         }
     finally:
         dphi_em.close_default_client()
+
+
+def test_a_malformed_file_tree_is_an_api_error_naming_the_call() -> None:
+    fake = FakeEM()
+    bad = [{"type": "link", "name": "x"}]
+    fake.routes[("GET", "/em/files/list")] = lambda r: httpx.Response(
+        200, json={"message": "m", "data": bad}
+    )
+    with make_client(fake) as em, pytest.raises(dphi_em.APIError, match="GET /em/files/list"):
+        em.files_list()
+
+
+def test_file_times_parse_the_ems_format_and_refuse_nonsense() -> None:
+    node = dphi_em.FileNode.from_dict
+    assert node({"name": "a", "type": "file", "time": "2025-11-20-12-31"}).modified == datetime(
+        2025, 11, 20, 12, 31
+    )
+    assert node({"name": "a", "type": "file", "time": "2025-13-20-12-31"}).modified is None
+    assert node({"name": "a", "type": "file", "size": "\u00b2"}).size is None  # a digit, not ASCII
+    assert node({"name": "a", "type": "file", "size": "12"}).size == 12
