@@ -121,17 +121,26 @@ class FileNode:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FileNode:
-        """Build from one entry of the server's `files/list` tree (as JSON), recursively."""
+        """Build from one entry of the server's `files/list` tree (as JSON), recursively.
+
+        Raises:
+            ValueError: An entry without a string `name` or with a `type` other than `file`
+                and `directory`, or `contents` that is not a list.
+        """
+        name = data.get("name")
+        kind = data.get("type", "file")
         contents = data.get("contents")
+        if not isinstance(name, str) or kind not in ("file", "directory"):
+            raise ValueError(f"not a file tree entry: name {name!r}, type {kind!r}")
+        if contents is not None and not isinstance(contents, list):
+            raise ValueError(f"contents of {name!r} is not a list")
         return cls.from_wire(
-            name=str(data.get("name", "")),
-            type=str(data.get("type", "file")),
+            name=name,
+            type=kind,
             size=data.get("size"),
             time=data.get("time"),
             hash=data.get("hash"),
-            contents=tuple(cls.from_dict(c) for c in contents)
-            if isinstance(contents, list)
-            else (),
+            contents=tuple(cls.from_dict(c) for c in contents) if contents else (),
         )
 
     def to_dict(self) -> dict[str, Any]:
