@@ -4,8 +4,8 @@ Two engines implement it:
 
 - `SimulatedEngine` (`_engine_simulated.py`): nothing runs; images are records and a pod's
   state follows the clock (the emulator's original behaviour, for machines without Docker).
-- `DockerEngine` (`_engine_docker.py`): images are built and loaded into a Docker engine and
-  pods run as containers. Only that module imports the Docker SDK.
+- `DockerEngine` (the `_docker` package): images are built and loaded into a Docker engine
+  and pods run as containers. Only that package imports the Docker SDK.
 
 `make_engine(config, ...)` picks one from `EmulatorConfig.pods` (`auto`, `docker`,
 `simulated`) and says which, and why when `auto` fell back to the simulated engine.
@@ -152,7 +152,7 @@ def make_engine(
     if config.pods == PODS_SIMULATED:
         return SimulatedEngine(config, images, pods), "pods: simulated (nothing runs)"
     try:
-        from ._engine_docker import DockerEngine, connect
+        from ._docker import DockerEngine, connect
     except ImportError as exc:
         reason = f"the Docker SDK for Python is not installed ({exc})"
         client = None

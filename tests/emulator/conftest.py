@@ -68,7 +68,7 @@ def docker_client() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def busybox_image(docker_client: Any) -> Iterator[str]:
     import docker
-    from dphi_em_emulator._engine_docker import build_busybox_image
+    from dphi_em_emulator._docker import build_busybox_image
 
     built = False
     try:

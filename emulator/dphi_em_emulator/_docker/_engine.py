@@ -1,0 +1,123 @@
+"""`DockerEngine`: the `PodEngine` interface on a Docker engine, made of its parts.
+
+`DockerImages` (`_images.py`) builds, loads and owns images; `Namespaces` (`_network.py`)
+holds each user's loopback-only network namespace; `DockerPods` (`_pods.py`) runs pods as
+containers, with `_states.py` mapping them to Kubernetes' ContainerState. They share one
+`EngineContext` (`_common.py`): the configuration, the client, `docker.json` and a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from typing import Any
+
+import docker
+from docker.errors import DockerException
+
+from .._config import EmulatorConfig
+from .._engine import BuildRequest, LoadRequest, PodEngine, PodRun
+from .._images import Images
+from .._state import DataDir, JsonDocument
+from ._client import where
+from ._common import LABEL_EMULATOR, EngineContext, object_id
+from ._images import DockerImages
+from ._network import Namespaces
+from ._pods import DockerPods
+
+
+class DockerEngine(PodEngine):
+    """Images in a Docker engine, pods as its containers.
+
+    Args:
+        config: The emulator's configuration (`registry_map`, `pull`, `require_arch`,
+            `pod_memory`, `pod_pids`, `stop_grace`, `on_stop`, `time_scale`, `api`, ...).
+        data: The data dir (pod records, console logs, namespace hosts files).
+        images: The simulated engine's image record (unused here: kept for the interface
+            of `make_engine`).
+        client: A connected Docker client (see `connect`).
+    """
+
+    name = "docker"
+
+    def __init__(
+        self, config: EmulatorConfig, data: DataDir, images: Images, client: docker.DockerClient
+    ) -> None:
+        state = JsonDocument(data.state / "docker.json")
+        instance = state.get("instance")
+        if not isinstance(instance, str):
+            instance = uuid.uuid4().hex[:12]
+            state.update("instance", instance)
+        self.instance: str = instance
+        self._where = where(config.docker_host)
+        version = client.version()
+        self._version = str(version.get("Version", "?"))
+        self.arch: str = str(version.get("Arch", "?"))
+        self._ctx = EngineContext(config, data, client, state, instance, self.arch)
+        security = client.info().get("SecurityOptions") or []
+        rootless = any("rootless" in str(option) for option in security)
+        # Files a pod writes must stay manageable through the API: an emulator that is not
+        # root runs pods as itself (unless the engine is rootless, where root in a container
+        # is the emulator's own user already).
+        pod_user = None if os.geteuid() == 0 or rootless else f"{os.getuid()}:{os.getgid()}"
+        self._images = DockerImages(self._ctx)
+        self._network = Namespaces(self._ctx, self._images)
+        self._pods = DockerPods(self._ctx, self._images, self._network, pod_user)
+        self._remove_orphans()
+        self._pods.start()
+
+    def describe(self) -> str:
+        """One line for the start-up output."""
+        config = self._ctx.config
+        pull = "pulls missing images" if config.pull else "pulls nothing"
+        arch = f"; refuses images not built for {config.require_arch}" * bool(config.require_arch)
+        return (
+            f"Docker {self._version} at {self._where}, {self.arch}, "
+            f"instance {self.instance}; {pull}{arch}"
+        )
+
+    def build(self, request: BuildRequest) -> None:
+        self._images.build(request)
+
+    def load(self, request: LoadRequest) -> None:
+        self._images.load(request)
+
+    def image_names(self, user: str) -> list[str]:
+        return self._images.image_names(user)
+
+    def run(self, run: PodRun) -> None:
+        self._pods.run(run)
+
+    def status(self, user: str, pod_name: str | None) -> dict[str, Any] | None:
+        return self._pods.status(user, pod_name)
+
+    def console_log(self, user: str, pod_name: str | None) -> bytes | None:
+        return self._pods.console_log(user, pod_name)
+
+    def _remove_orphans(self) -> None:
+        """Remove this instance's containers that no record knows (e.g. after a crash)."""
+        known = self._pods.container_ids() | self._network.sandbox_ids()
+        with contextlib.suppress(DockerException):
+            for container in self._ctx.client.containers.list(
+                all=True, filters={"label": f"{LABEL_EMULATOR}={self.instance}"}
+            ):
+                if object_id(container) not in known:
+                    self._pods.remove_container(object_id(container))
+
+    def close(self) -> None:
+        """Stop the supervisor; then, by `on_stop`, keep the pods, stop and remove them
+        (`remove-pods`), or also remove every image the emulator built, loaded or tagged
+        (`purge`)."""
+        if not self._pods.stop():
+            return
+        if self._ctx.config.on_stop == "keep-pods":
+            self._ctx.client.close()
+            return
+        with self._ctx.lock:
+            self._pods.discard_running("stopped with the emulator")
+            self._network.remove_sandboxes()
+            self._remove_orphans()
+            if self._ctx.config.on_stop == "purge":
+                self._images.purge()
+        self._ctx.client.close()

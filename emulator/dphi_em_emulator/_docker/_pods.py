@@ -1,0 +1,478 @@
+"""Pods as containers: the records, the supervisor, creating, watching and ending them.
+
+A record per pod (`docker-pods.json`); a supervisor thread starts each at its (scaled)
+`scheduled_time`, stops it gracefully `max_duration` (scaled) minutes after it started and
+kills it after the grace period. A finished container's state becomes the pod's `terminated`
+state (`_states.py`), its console output goes to `DATA_DIR/logs/`, and the container is
+removed. Containment: no privileges, no host network, no mount but the volume at `/data` (and
+the namespace's hosts file, `_network.py`), pids and memory limits, `no-new-privileges`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from docker.errors import DockerException, NotFound
+from docker.models.containers import Container
+from docker.models.images import Image
+from docker.types import LogConfig
+
+from .._config import NODE_NAMES
+from .._engine import CONSOLE_NOTE, PodRun
+from .._errors import EMError
+from .._images import same_image
+from .._pods import pod_report
+from .._state import DEFAULT_VOLUME, JsonDocument
+from ._common import (
+    CG2_ARCH,
+    LABEL_POD,
+    EngineContext,
+    engine_time,
+    explain,
+    object_id,
+    rfc3339,
+    with_tag,
+)
+from ._images import DockerImages
+from ._network import NETWORK_USER, Namespaces, addresses, pod_network
+from ._states import PULLING, SETTLED, container_state, finish, terminate
+
+#: Kubernetes' first image pull back-off (seconds, divided by the time scale).
+PULL_BACKOFF = 10.0
+#: Most bytes of a pod's console output kept.
+MAX_CONSOLE_BYTES = 10 * 1024 * 1024
+_TICK = 0.1
+#: Seconds a SIGKILLed pod's end waits for the engine's OOM event, which can trail the exit.
+_OOM_EVENT_WAIT = 3.0
+
+
+class DockerPods:
+    """The users' pods: records, a supervisor thread, and their containers.
+
+    Args:
+        ctx: The engine's shared context.
+        images: The engine's images (what a pod runs).
+        network: The users' namespaces (what a networked pod joins).
+        pod_user: `uid:gid` to run pods as, or None for the image's `USER`.
+    """
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        images: DockerImages,
+        network: Namespaces,
+        pod_user: str | None,
+    ) -> None:
+        self._ctx = ctx
+        self._images = images
+        self._network = network
+        self._pod_user = pod_user
+        self._logs = ctx.data.root / "logs"
+        self._pods_doc = JsonDocument(ctx.data.state / "docker-pods.json")
+        self._records: dict[tuple[str, str], dict[str, Any]] = {}
+        for user in ctx.config.users:
+            for key, record in (self._pods_doc.get(user) or {}).items():
+                if record.get("phase") == PULLING:
+                    record["phase"] = "scheduled"  # the pull stopped with the emulator
+                self._records[(user, key)] = record
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._supervise, name=f"dphi-em-pods-{ctx.instance}", daemon=True
+        )
+
+    def container_ids(self) -> set[str]:
+        """The containers the pod records know."""
+        return {str(r["container"]) for r in self._records.values() if r.get("container")}
+
+    def start(self) -> None:
+        """Start the supervisor (pods recorded before a restart are picked up)."""
+        self._thread.start()
+
+    def stop(self) -> bool:
+        """Stop the supervisor; False when it was stopped already."""
+        if self._stopping:
+            return False
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+        return True
+
+    def discard_running(self, why: str) -> None:
+        """Stop and remove every running pod's container now (its state says `why`)."""
+        with self._ctx.lock:
+            for (user, _), record in self._records.items():
+                if record["phase"] == "running":
+                    with contextlib.suppress(DockerException):
+                        self._discard_container(user, record, why)
+                    self._save(user)
+
+    def _save(self, user: str) -> None:
+        pods = {pod: record for (owner, pod), record in self._records.items() if owner == user}
+        self._pods_doc.update(user, pods or None)
+
+    def run(self, run: PodRun) -> None:
+        """Record a pod (replacing the user's pod of that name); the supervisor starts it."""
+        spec = run.spec
+        if spec.command is not None:
+            try:
+                shlex.split(spec.command)
+            except ValueError as exc:
+                raise EMError(
+                    400, "INVALID_PARAMETERS", f"Invalid command {spec.command!r}: {exc}."
+                ) from None
+        now = time.time()
+        delay = 0.0
+        if spec.scheduled_time is not None:
+            delay = max(0.0, spec.scheduled_time.timestamp() - now) / self._ctx.config.time_scale
+        record: dict[str, Any] = {
+            "pod_name": run.pod_name or "",
+            "image": spec.image,
+            "image_ref": spec.image,
+            "node": spec.node,
+            "max_duration": spec.max_duration,
+            "scheduled_time": spec.scheduled_time.isoformat() if spec.scheduled_time else None,
+            "command": spec.command,
+            "args": spec.args,
+            "envs": spec.envs,
+            "ports": spec.ports,
+            "namespace": spec.namespace,
+            "network": self._network.network_of(spec.namespace),
+            "volume": str(run.volume),
+            "created": now,
+            "start_at": now + delay,
+            "duration": spec.max_duration * 60.0 / self._ctx.config.time_scale,
+            "phase": "scheduled",
+            "warnings": [],
+        }
+        if NODE_NAMES[spec.node] in self._ctx.config.not_ready_nodes:
+            record["phase"] = "waiting"
+            record["waiting"] = {
+                "reason": "Unschedulable",
+                "message": f"0/3 nodes are available: node {NODE_NAMES[spec.node]!r} is not ready.",
+            }
+        key = (run.user, run.pod_name or "")
+        with self._ctx.lock:
+            old = self._records.get(key)
+            if old is not None:
+                self._discard_container(run.user, old, "replaced by a new run")
+            self._records[key] = record
+            self._save(run.user)
+        self._wake.set()
+
+    def _supervise(self) -> None:
+        while not self._stopping:
+            self._wake.wait(_TICK)
+            self._wake.clear()
+            if self._stopping:
+                return
+            for key in list(self._records):
+                with self._ctx.lock:
+                    record = self._records.get(key)
+                    if record is None or self._stopping or record["phase"] in SETTLED:
+                        continue
+                    self._advance_and_save(key[0], record, time.time())
+
+    def _advance_and_save(self, user: str, record: dict[str, Any], now: float) -> None:
+        """Advance a pod; write the records only when it changed."""
+        before = json.dumps(record, sort_keys=True)
+        try:
+            self._advance(user, record, now)
+        except DockerException as exc:  # the engine went away: say so (once), go on
+            warning = f"engine: {explain(exc)}"
+            if warning not in record["warnings"]:
+                record["warnings"].append(warning)
+        if json.dumps(record, sort_keys=True) != before:
+            self._save(user)
+
+    def _advance(self, user: str, record: dict[str, Any], now: float) -> None:
+        phase = record["phase"]
+        if phase == "scheduled" and now >= record["start_at"]:
+            self._start(user, record, now)
+        elif phase == "running":
+            self._watch(user, record, now)
+        elif phase == "waiting":
+            waiting = record["waiting"]
+            if waiting["reason"] == "ErrImagePull" and now >= waiting["since"] + (
+                PULL_BACKOFF / self._ctx.config.time_scale
+            ):
+                waiting["reason"] = "ImagePullBackOff"
+                waiting["message"] = (
+                    f'Back-off pulling image "{record["image_ref"]}": ErrImagePull: '
+                    + waiting["message"]
+                )
+
+    def _resolve(self, user: str, image: str) -> tuple[Image | None, str, str]:
+        """(the image or None, the reference run or tried, why it is missing)."""
+        own = f"{user}-{image}"
+        records = self._images.records().get(user) or {}
+        for name in (own, image):
+            if name.startswith(f"{user}-") and any(same_image(name, key) for key in records):
+                found = self._images.get(name)
+                if found is not None:
+                    return found, name, ""
+        looks_public = (
+            ":" in image
+            or "/" in image
+            or any(same_image(image, public) for public in self._ctx.config.public_images)
+        )
+        shown = image if looks_public else own
+        found = self._images.get(image)
+        owner = self._images.owner(image, found)
+        if owner is not None and owner != user:
+            return (
+                None,
+                shown,
+                (
+                    f'failed to resolve reference "{image}": pull access denied, repository does '
+                    "not exist or may require authorization"
+                ),
+            )
+        found = found or self._images.provide(image, pull=False)
+        if found is not None:
+            return found, image, ""
+        if self._ctx.config.pull and looks_public:
+            return None, image, PULLING
+        pulling = "" if self._ctx.config.pull else " (the emulator pulls nothing: --pull is off)"
+        return None, shown, f"No such image: {with_tag(shown)}{pulling}"
+
+    def _start(self, user: str, record: dict[str, Any], now: float) -> None:
+        image, ref, problem = self._resolve(user, record["image"])
+        record["image_ref"] = ref
+        if problem == PULLING and record.get("pulled"):
+            image, problem = None, f'image "{with_tag(ref)}" is still not in the engine'
+        elif problem == PULLING:  # in a thread of its own: the engine lock is not held
+            record["phase"] = "pulling"
+            threading.Thread(
+                target=self._pull_for, args=(user, record), name="dphi-em-pull", daemon=True
+            ).start()
+            return
+        if image is None:
+            record["phase"] = "waiting"
+            record["waiting"] = {"reason": "ErrImagePull", "message": problem, "since": now}
+            return
+        arch = str(image.attrs.get("Architecture") or "?")
+        record["arch"] = arch
+        wrong_arch = self._images.architecture_problem(image, ref)
+        if wrong_arch is not None:
+            self._write_log(user, record, f"exec format error: {wrong_arch}\n".encode())
+            terminate(record, 1, "Error", now, now, f"exec format error: {wrong_arch}")
+            return
+        if arch != CG2_ARCH:
+            record["warnings"].append(
+                f"image {ref} is built for linux/{arch}: CG2 runs linux/{CG2_ARCH}, where it "
+                "would fail with 'exec format error' (--require-arch arm64 refuses it here)"
+            )
+        try:
+            container = self._create(user, record, image)
+        except DockerException as exc:
+            record["phase"] = "waiting"
+            record["waiting"] = {"reason": "CreateContainerError", "message": explain(exc)}
+            return
+        record["container"] = object_id(container)
+        record["container_name"] = container.name
+        try:
+            container.start()
+        except DockerException as exc:
+            self._save_console(user, record, container)
+            self.remove_container(object_id(container))
+            terminate(record, 128, "StartError", now, now, explain(exc))
+            return
+        record["phase"] = "running"
+        record["started"] = time.time()
+        container.reload()
+        record["started_at"] = engine_time(container.attrs["State"].get("StartedAt"))
+        record["started_at"] = record["started_at"] or rfc3339(record["started"])
+
+    def _pull_for(self, user: str, record: dict[str, Any]) -> None:
+        """Pull a pod's image (`--pull`); then let the supervisor start it, or say why not."""
+        log: list[str] = []
+        image = self._images.provide(record["image_ref"], log)
+        with self._ctx.lock:
+            if self._records.get((user, record["pod_name"])) is not record:
+                return  # replaced meanwhile
+            if image is not None:
+                record["phase"] = "scheduled"  # its time has come: started at the next tick
+                record["pulled"] = True
+            else:
+                reason = log[-1].strip() if log else f"pull {record['image_ref']} failed"
+                record["phase"] = "waiting"
+                record["waiting"] = {
+                    "reason": "ErrImagePull",
+                    "message": reason,
+                    "since": time.time(),
+                }
+            self._save(user)
+        self._wake.set()
+
+    def _create(self, user: str, record: dict[str, Any], image: Image) -> Container:
+        volume = Path(record["volume"])
+        volume.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            volume.chmod(0o777)  # as a local-path volume: a pod of any uid can write
+        volumes = {str(volume): {"bind": "/data", "mode": "rw"}}
+        network = "none"
+        if pod_network(record) == NETWORK_USER:
+            sandbox = self._network.sandbox(user)
+            network = f"container:{sandbox}"
+            hosts = self._network.hosts_file(user, record["pod_name"])
+            volumes[str(hosts)] = {"bind": "/etc/hosts", "mode": "ro"}
+        entrypoint: list[str] | None = None
+        command: list[str] | None = list(record["args"]) if record["args"] else None
+        if record["command"] is not None and shlex.split(record["command"]):
+            entrypoint = shlex.split(record["command"])
+            command = list(record["args"] or [])
+        environment = {name: str(value) for name, value in (record["envs"] or {}).items()}
+        kwargs: dict[str, Any] = {}
+        if self._pod_user is not None:
+            kwargs["user"] = self._pod_user
+        return self._ctx.client.containers.create(
+            object_id(image),
+            command=command,
+            entrypoint=entrypoint,
+            environment=environment,
+            name=self._ctx.container_name(user, record["pod_name"] or DEFAULT_VOLUME),
+            labels=self._ctx.labels("pod", user, **{LABEL_POD: record["pod_name"]}),
+            network_mode=network,
+            volumes=volumes,
+            mem_limit=self._ctx.config.pod_memory,
+            memswap_limit=self._ctx.config.pod_memory,
+            pids_limit=self._ctx.config.pod_pids,
+            security_opt=["no-new-privileges"],
+            privileged=False,
+            log_config=LogConfig(
+                type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}
+            ),
+            **kwargs,
+        )
+
+    def _watch(self, user: str, record: dict[str, Any], now: float) -> None:
+        try:
+            container = self._ctx.client.containers.get(record["container"])
+        except NotFound:
+            terminate(
+                record,
+                137,
+                "ContainerStatusUnknown",
+                record["started"],
+                now,
+                "The container could not be located when the pod was terminated",
+            )
+            return
+        state = container.attrs["State"]
+        if state.get("Status") in ("exited", "dead"):
+            killed = state.get("ExitCode") == 137 and not state.get("OOMKilled")
+            if killed and record.get("stop_sent") is None:
+                # the engine may learn of an OOM kill just after the exit: look once more
+                seen = record.setdefault("killed_seen", now)
+                if now < seen + _OOM_EVENT_WAIT:
+                    return
+            self._finish(user, record, container, state)
+            return
+        if now < record["started"] + record["duration"]:
+            return
+        grace = self._ctx.config.stop_grace / self._ctx.config.time_scale
+        if record.get("stop_sent") is None:
+            record["stop_sent"] = now
+            with contextlib.suppress(DockerException):
+                container.kill(signal="SIGTERM")
+        elif not record.get("killed") and now >= record["stop_sent"] + grace:
+            record["killed"] = True
+            with contextlib.suppress(DockerException):
+                container.kill(signal="SIGKILL")
+
+    def _finish(
+        self, user: str, record: dict[str, Any], container: Container, state: dict[str, Any]
+    ) -> None:
+        self._save_console(user, record, container)
+        self.remove_container(object_id(container))
+        finish(record, state)
+
+    def _discard_container(self, user: str, record: dict[str, Any], why: str) -> None:
+        """Stop and remove a pod's container at once (its console log is kept)."""
+        container_id = record.get("container")
+        if record["phase"] != "running" or not container_id:
+            return
+        try:
+            container = self._ctx.client.containers.get(container_id)
+        except DockerException:
+            return
+        with contextlib.suppress(DockerException):
+            container.kill(signal="SIGKILL")
+        with contextlib.suppress(DockerException):
+            container.reload()
+        self._save_console(user, record, container)
+        self.remove_container(container_id)
+        terminate(record, 137, "Error", record.get("started", time.time()), time.time(), why)
+
+    def remove_container(self, container_id: str) -> None:
+        """Remove a container (stopping it), whatever became of it."""
+        with contextlib.suppress(DockerException):
+            self._ctx.client.api.remove_container(container_id, force=True)
+
+    def _log_path(self, user: str, record: dict[str, Any]) -> Path:
+        return self._logs / user / f"{record['pod_name'] or DEFAULT_VOLUME}.log"
+
+    def _write_log(
+        self, user: str, record: dict[str, Any], chunks: bytes | Iterator[bytes]
+    ) -> None:
+        path = self._log_path(user, record)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with open(path, "wb") as file:
+            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                if written >= MAX_CONSOLE_BYTES:
+                    break
+                file.write(chunk[: MAX_CONSOLE_BYTES - written])
+                written += len(chunk)
+
+    def _save_console(self, user: str, record: dict[str, Any], container: Container) -> None:
+        with contextlib.suppress(DockerException, OSError):
+            self._write_log(user, record, container.logs(stdout=True, stderr=True, stream=True))
+
+    def console_log(self, user: str, pod_name: str | None) -> bytes | None:
+        """The pod's console output so far, or None for an unknown pod."""
+        with self._ctx.lock:
+            record = self._records.get((user, pod_name or ""))
+            if record is None:
+                return None
+            if record["phase"] == "running":
+                with contextlib.suppress(DockerException):
+                    data: bytes = self._ctx.client.api.logs(
+                        record["container"], stdout=True, stderr=True
+                    )
+                    return data[-MAX_CONSOLE_BYTES:]
+            try:
+                return self._log_path(user, record).read_bytes()
+            except OSError:
+                return b""
+
+    def status(self, user: str, pod_name: str | None) -> dict[str, Any] | None:
+        """`{"state": <ContainerState>, "emulator": {...}}`, or None for an unknown pod."""
+        with self._ctx.lock:
+            record = self._records.get((user, pod_name or ""))
+            if record is None:
+                return None
+            now = time.time()
+            if record["phase"] in ("running", "waiting"):  # the supervisor starts pods
+                self._advance_and_save(user, record, now)
+            state = container_state(record, now)
+            report = pod_report(record, user)
+            report.update(
+                engine="docker",
+                container=record.get("container_name"),
+                architecture=record.get("arch"),
+                console=CONSOLE_NOTE,
+                warnings=list(record.get("warnings") or []),
+                network=pod_network(record),
+                addresses=addresses(user, record),
+            )
+            return {"state": state, "emulator": report}
