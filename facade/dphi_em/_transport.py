@@ -53,6 +53,7 @@ import asyncio
 import contextvars
 import logging
 import random
+import ssl
 import threading
 import time
 import zlib
@@ -935,6 +936,25 @@ def environment_proxy(url: httpx.URL | str | None) -> str | None:
     return None
 
 
+def _tls_verify(verify: Any, url: httpx.URL | str | None, proxy: Any) -> Any:
+    """`verify` as given, except for a client that will never speak TLS.
+
+    httpx builds a verifying SSL context, loading the whole CA bundle (about 50 ms, most of
+    an `EMClient()`'s construction), even for an `http://` server. When neither the server
+    nor its proxy is `https://`, the transport gets an SSL context without any CA instead:
+    nothing is loaded, and a TLS connection through it (an absolute `https://` URL sent on
+    `http_client`) fails verification rather than passing unverified.
+    """
+    if verify is not True or url is None:
+        return verify
+    proxy_url = getattr(proxy, "url", None)
+    if httpx.URL(str(url)).scheme == "https" or (
+        proxy_url is not None and httpx.URL(str(proxy_url)).scheme == "https"
+    ):
+        return verify
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, and trusts no CA
+
+
 def network_transport(
     *, verify: Any = True, url: httpx.URL | str | None = None
 ) -> httpx.HTTPTransport:
@@ -949,7 +969,8 @@ def network_transport(
         url: The server address; the environment's proxy for it is used
             (`environment_proxy`), as httpx does for the transports it builds itself.
     """
-    transport = httpx.HTTPTransport(verify=verify, proxy=environment_proxy(url))
+    proxy = environment_proxy(url)
+    transport = httpx.HTTPTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
@@ -966,7 +987,8 @@ def async_network_transport(
 
     Same patch as `network_transport`, same fallback, same proxy choice, same tests.
     """
-    transport = httpx.AsyncHTTPTransport(verify=verify, proxy=environment_proxy(url))
+    proxy = environment_proxy(url)
+    transport = httpx.AsyncHTTPTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(
