@@ -39,7 +39,7 @@ from ._forms import Fields, NotAnObjectError, read_fields
 from ._middleware import USER_KEY
 from ._pods import parse_run
 from ._revisions import run_fields, run_volume, volume_of
-from ._storage import pod_name_or_none, resolve, tree
+from ._storage import pod_name_or_none, remove_tree, resolve, tree
 from ._uplink import commit, receive_uplink
 from ._volumes_api import pod_volumes
 
@@ -240,7 +240,7 @@ def _delete(volume: Path, filepath: str) -> None:
         raise EMError(400, DELETE_FAILED, f"File {filepath!r} not found.")
     try:
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            remove_tree(path)  # not shutil.rmtree: it recurses once per level
         else:
             path.unlink()
     except OSError as exc:

@@ -10,6 +10,8 @@ is ever read, written or listed.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -199,3 +201,76 @@ def _subtree(parent: int, name: str, prefix: str, depth: int) -> tuple[list[dict
         return _tree(fd, prefix, depth)
     finally:
         os.close(fd)
+
+
+#: Errors of a rename onto a name that is taken in a way rename won't replace.
+_NAME_TAKEN = frozenset({errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR})
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove `folder` and everything in it, however deep, without recursion.
+
+    `shutil.rmtree` recurses once per folder level, so a pod's folders a thousand levels deep
+    make it fail (RecursionError). Here, with two directory file descriptors at a time: each
+    pass over `folder` unlinks its files and empty folders and moves the contents of each other
+    folder up into `folder` (under fresh names), then removes that folder; every pass brings
+    what is left one level up. Symlinks are removed, never followed.
+
+    Raises:
+        OSError: What the file system refused (e.g. `folder` is not a folder).
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    moved = 0
+    try:
+        while True:
+            with os.scandir(fd) as scan:
+                entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in scan]
+            if not entries:
+                break
+            for name, is_dir in entries:
+                if not is_dir:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name, dir_fd=fd)
+                    continue
+                try:
+                    os.rmdir(name, dir_fd=fd)
+                    continue
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+                moved = _move_contents_up(fd, name, moved)
+                try:
+                    os.rmdir(name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:  # written to meanwhile: the next pass takes it
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+    finally:
+        os.close(fd)
+    os.rmdir(folder)
+
+
+def _move_contents_up(fd: int, name: str, moved: int) -> int:
+    """Move what the folder `name` (in the folder open as `fd`) holds into that folder, under
+    fresh names; returns the count of names used so far."""
+    sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+    try:
+        with os.scandir(sub) as scan:
+            children = [entry.name for entry in scan]
+        for child in children:
+            while True:
+                moved += 1
+                try:
+                    os.rename(child, f".dphi-em-removing-{moved}", src_dir_fd=sub, dst_dir_fd=fd)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno not in _NAME_TAKEN:
+                        raise
+    finally:
+        os.close(sub)
+    return moved

@@ -3,7 +3,8 @@
 The listing goes `MAX_DEPTH` (128) folders deep, as deep as a path may name; a folder whose
 contents would be deeper is listed with `"contents": []` and `"truncated": true`. However
 deep and long the folders are, the listing answers 200 (it used to recurse without a bound
-and build paths longer than the file system takes: a 500).
+and build paths longer than the file system takes: a 500), and `files/delete` removes them
+(`remove_tree`: no recursion, where `shutil.rmtree` recurses once per level).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dphi_em_emulator._storage import MAX_DEPTH
+from dphi_em_emulator._storage import MAX_DEPTH, remove_tree
 
 ONBOARD = "fpga.dphi.space:5000/busybox:1.36"
 LONG = "f" * 40  # 200 of them: a path of 8,200 bytes, twice Linux's PATH_MAX
@@ -82,8 +83,29 @@ def test_folders_deeper_than_the_recursion_limit_are_listed_truncated(
         listing = em.get("em/files/list")
         assert listing.status_code == 200, listing.text[:300]
         _check_truncated_listing(listing.json()["data"])
+        # and it can be deleted by name (shutil.rmtree would recurse 1,200 levels: a 500)
+        deleted = em.post("em/files/delete", data={"filepath": LONG})
+        assert deleted.status_code == 200, deleted.text
+        assert [n["name"] for n in em.get("em/files/list").json()["data"]] == ["top.txt"]
     finally:
-        remove_chain(volume, LONG)
+        if (volume / LONG).exists():
+            remove_chain(volume, LONG)
+
+
+def test_remove_tree_removes_branches_and_never_follows_a_symlink(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_bytes(b"keep")
+    top = tmp_path / "top"
+    for folder in ("a/b/c", "a/x", "d", "e/f/g/h"):
+        (top / folder).mkdir(parents=True)
+        (top / folder / "file").write_bytes(b"x")
+    (top / "a" / "b" / ".dphi-em-removing-1").write_bytes(b"a name the removal also uses")
+    (top / "e" / "f" / "link").symlink_to(outside)
+    os.mkfifo(top / "a" / "fifo")
+    remove_tree(top)
+    assert not top.exists()
+    assert (outside / "keep.txt").read_bytes() == b"keep"
 
 
 def remove_chain(folder: Path, name: str) -> None:
