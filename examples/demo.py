@@ -46,7 +46,7 @@ def pod_engine() -> str:
     """`docker` when an engine answers and has (or can be given) the base image, else
     `simulated`, saying why in one line."""
     try:
-        from dphi_em_emulator._engine_docker import build_busybox_image, connect
+        from dphi_em_emulator._docker import build_busybox_image, connect
     except ImportError as exc:
         print(f"Pods are simulated (nothing runs): the Docker SDK is missing ({exc}).")
         return "simulated"

@@ -563,3 +563,28 @@ def test_a_leading_slash_does_not_follow_a_symlink_out(
 def test_api_is_checked_in_the_config(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="api must be one of 2025-11, 2026-01, both"):
         EmulatorConfig(data_dir=tmp_path, users=USERS, api="2026-02")
+
+
+def test_a_volume_a_thousand_folders_deep_is_measured_and_deleted(http, servers, name: str) -> None:
+    """A pod can make folders deeper than Python's recursion limit: listing the volumes and
+    deleting one must not turn into a 500 (both walk without recursion)."""
+    client = http(JAN, "client1")
+    assert uplink(client, {"top.txt": b"top"}, pvc_name=name).status_code == 200
+    import os
+
+    fd = os.open(volume_dir(servers[JAN], name), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(1200):
+            os.mkdir("d", dir_fd=fd)
+            child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        with open(os.open("leaf.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as f:
+            f.write(b"leaf")
+    finally:
+        os.close(fd)
+    listed = _volumes(client)[name]
+    assert (listed["file_count"], listed["size"]) == (2, 7)
+    deleted = client.post("em/pvc/delete", json={"pvc_name": name})
+    assert deleted.status_code == 200, deleted.text
+    assert not volume_dir(servers[JAN], name).exists()
