@@ -132,8 +132,9 @@ class AsyncioSocketStream(httpcore.AsyncNetworkStream):
         if self._handed_over or sock.fileno() == -1:
             return
         loop = asyncio.get_running_loop()
-        loop.remove_reader(sock.fileno())
-        loop.remove_writer(sock.fileno())
+        with contextlib.suppress(NotImplementedError):  # a loop without readers (Proactor)
+            loop.remove_reader(sock.fileno())  # a cancelled wait may not have done it yet
+            loop.remove_writer(sock.fileno())
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_WR)  # as anyio's stream does (write_eof), then close
         sock.close()
