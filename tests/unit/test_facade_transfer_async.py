@@ -313,6 +313,20 @@ def test_target_writes_aside_and_commits_whole(dl: Path) -> None:
     assert path.read_bytes() == b"abcdef"
 
 
+def test_target_store_many_writes_chunks_in_order_after_buffered_bytes(dl: Path) -> None:
+    # the async driver's write: one writev per batch (more chunks than one call takes here)
+    chunks = [os.urandom(1 + i % 50) for i in range(3000)] + [b""]
+    total = 3 + sum(len(c) for c in chunks)
+    with DownloadTarget(dl, "f.bin", overwrite=False, progress=None) as target:
+        target.open(_response(b"", {"Content-Length": str(total)}))
+        target.write(b"abc")  # still in the file's buffer: must come first
+        for chunk in chunks:
+            target.account(chunk)
+        target.store_many(chunks)
+        path = target.commit()
+    assert path.read_bytes() == b"abc" + b"".join(chunks)
+
+
 def test_target_short_body_leaves_nothing(dl: Path) -> None:
     with DownloadTarget(dl, "f.bin", overwrite=False, progress=None) as target:
         target.open(_response(b"", {"Content-Length": "6"}))
