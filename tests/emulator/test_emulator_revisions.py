@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
+from dphi_em_emulator._storage import remove_tree
 
 NOV, JAN, BOTH = "2025-11", "2026-01", "both"
 USERS = {"client1": "secret", "client2": "secret2"}
@@ -583,8 +584,12 @@ def test_a_volume_a_thousand_folders_deep_is_measured_and_deleted(http, servers,
             f.write(b"leaf")
     finally:
         os.close(fd)
-    listed = _volumes(client)[name]
-    assert (listed["file_count"], listed["size"]) == (2, 7)
-    deleted = client.post("em/pvc/delete", json={"pvc_name": name})
-    assert deleted.status_code == 200, deleted.text
-    assert not volume_dir(servers[JAN], name).exists()
+    try:
+        listed = _volumes(client)[name]
+        assert (listed["file_count"], listed["size"]) == (2, 7)
+        deleted = client.post("em/pvc/delete", json={"pvc_name": name})
+        assert deleted.status_code == 200, deleted.text
+        assert not volume_dir(servers[JAN], name).exists()
+    finally:  # never leave the chain to pytest's own (recursive) clean-up of old temp folders
+        if volume_dir(servers[JAN], name).exists():
+            remove_tree(volume_dir(servers[JAN], name))
