@@ -2,8 +2,8 @@
 
 The two clients differ only in their loops (send, await, sleep); everything decided before
 or between I/O lives here or in the cores it calls: the operation table (`_operations`),
-the token flow (`_auth`), the retry decisions (`_transport`), the upload plan and stream and
-the download target (`_transfer`), the pod-wait decisions (`_waiting`).
+the token flow (`_auth`), the retry decisions (`_retry`), the upload plan and stream
+(`_uplink`) and the download target (`_download`), the pod-wait decisions (`_waiting`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ MODULES = [
     "dphi_em._errors",
     "dphi_em._models",
     "dphi_em._progress",
-    "dphi_em._transfer",
     "dphi_em._transport",
     "dphi_em._uplink",
     "dphi_em._validate",

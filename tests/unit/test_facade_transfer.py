@@ -16,13 +16,8 @@ from dphi_em import (
     LocalFileExistsError,
     ValidationError,
 )
-from dphi_em._transfer import (
-    MultipartFileStream,
-    UplinkFile,
-    content_disposition_filename,
-    plan_uplink,
-    safe_file_name,
-)
+from dphi_em._download import content_disposition_filename, safe_file_name
+from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
 from fake_em import FakeEM, make_client
 
 
