@@ -650,10 +650,16 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
             await asyncio.shield(writing)
         if batch:
             writing = loop.run_in_executor(None, _store_all, target, batch)
+            batch = []
             await asyncio.shield(writing)
     finally:
         if writing is not None:
             await _settle(writing)
+        if batch:  # stopped early (a cut, a callback that raised, a cancel): what arrived
+            # is stored too, so a resume continues from every byte counted so far, not from
+            # the last full batch (which may be none at all)
+            with contextlib.suppress(OSError):
+                await _settle(loop.run_in_executor(None, _store_all, target, batch))
     return await _settle(loop.run_in_executor(None, target.commit))
 
 

@@ -10,6 +10,7 @@ a server without validators leaves no partial file behind.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -22,7 +23,13 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em import APIError, EMError
-from dphi_em._download import PARTIAL_NAME, DownloadTarget, feed_download, resume_key
+from dphi_em._download import (
+    PARTIAL_NAME,
+    DownloadTarget,
+    afeed_download,
+    feed_download,
+    resume_key,
+)
 from facade_helpers import client_for
 from hostile import HostileServer, http_response
 
@@ -247,6 +254,47 @@ def _fetch(url: str, folder: Path) -> Path:
         headers = target.resume_headers()
         with http.stream("GET", url + "em/files/downlink", headers=headers) as response:
             return feed_download(target, response)
+
+
+async def _afetch(url: str, folder: Path) -> Path:
+    key = resume_key(url, "pod-x", "data.bin")
+    async with httpx.AsyncClient() as http:
+        with DownloadTarget(
+            folder, "data.bin", overwrite=False, progress=None, resume_key=key
+        ) as target:
+            headers = target.resume_headers()
+            async with http.stream("GET", url + "em/files/downlink", headers=headers) as r:
+                return await afeed_download(target, r)
+
+
+def test_an_async_cut_before_the_first_full_batch_keeps_what_arrived(tmp_path: Path) -> None:
+    """The async driver writes 1 MiB batches: bytes counted but not yet written when the
+    body breaks off (or a callback raises) are stored too, so the resume starts after them."""
+    dl = tmp_path / "dl"
+    dl.mkdir()
+    body = os.urandom(10_000)
+    first = http_response(
+        body[:4000],
+        headers={
+            "Content-Length": str(len(body)),
+            "ETag": '"v1"',
+            "Accept-Ranges": "bytes",
+            "Connection": "close",
+        },
+    )
+    rest = http_response(
+        body[4000:],
+        status=206,
+        reason="Partial Content",
+        headers={"Content-Range": f"bytes 4000-9999/{len(body)}", "ETag": '"v1"'},
+    )
+    with HostileServer([first, rest]) as server:
+        with pytest.raises(EMError):
+            asyncio.run(_afetch(server.url, dl))
+        assert len(_partials(dl)) == 2  # the 4,000 bytes are on disk, with their record
+        path = asyncio.run(_afetch(server.url, dl))
+        assert b"range: bytes=4000-" in server.requests[1].lower()
+    assert path.read_bytes() == body
 
 
 def test_a_206_whose_content_range_does_not_match_is_refused(tmp_path: Path) -> None:
