@@ -7,6 +7,7 @@ The rest of the end-to-end suite runs `AsyncEMClient` and `EMClient` from one bo
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,12 @@ def test_concurrent_tasks_share_one_client_on_two_second_tokens(
     assert all(count > 0 for count in counts)
 
 
-def test_cancelled_downlink_leaves_no_partial_file(emulator: Any, tmp_path: Path) -> None:
+def test_cancelled_downlink_leaves_only_a_resumable_partial(emulator: Any, tmp_path: Path) -> None:
+    """A cancelled task leaves no target file and nothing stray: only the partial file and
+    its record that resume uses, and the next downlink completes the file byte-exact."""
     big = tmp_path / "big.bin"
     with big.open("wb") as out:
+        out.write(os.urandom(1024 * 1024))
         out.truncate(64 * 1024 * 1024)
     folder = tmp_path / "out"
 
@@ -71,13 +75,17 @@ def test_cancelled_downlink_leaves_no_partial_file(emulator: Any, tmp_path: Path
             task = asyncio.ensure_future(pod.downlink("big.bin", folder, progress=progress))
             with pytest.raises(asyncio.CancelledError):
                 await task
-            # the client is still usable after a cancelled call
-            assert [n.name for n in await pod.files_list()] == ["big.bin"]
+            names = sorted(p.name for p in folder.iterdir())
+            assert "big.bin" not in names
+            assert [n.rsplit(".", 1)[-1] for n in names] == ["part", "json"]
+            # the client is still usable after a cancelled call, and the next run resumes
+            path = await pod.downlink("big.bin", folder)
+            assert path.read_bytes() == big.read_bytes()
             return seen[-1]
 
     done = asyncio.run(main())
     assert 0 < done < 64 * 1024 * 1024
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert sorted(p.name for p in folder.iterdir()) == ["big.bin"]
 
 
 def test_cancelled_uplink_is_not_left_half_sent(emulator: Any, tmp_path: Path) -> None:
