@@ -78,8 +78,8 @@ if _typing.TYPE_CHECKING:
     from ._progress import ProgressCallback
     from ._revision import API_REVISIONS, ApiRevision
     from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
-    from ._sync import DownlinkResult, SyncItem, SyncResult
     from ._transport import RetryPolicy
+    from ._treesync import DownlinkResult, SyncItem, SyncResult
     from ._volumes import POD_NAME_RULE, AsyncPod, Pod, validate_pod_name
     from ._waiting import FATAL_WAITING_REASONS
 
@@ -142,9 +142,9 @@ _LAZY: dict[str, str] = {
     "delete_volume": "._default",
     "downlink": "._default",
     "downlink_folder": "._default",
-    "DownlinkResult": "._sync",
-    "SyncItem": "._sync",
-    "SyncResult": "._sync",
+    "DownlinkResult": "._treesync",
+    "SyncItem": "._treesync",
+    "SyncResult": "._treesync",
     "sync_down": "._default",
     "sync_up": "._default",
     "ensure_token": "._default",

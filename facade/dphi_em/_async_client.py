@@ -30,19 +30,19 @@ from ._operations import ProgressArg, implements
 from ._progress import Progress, ProgressCallback
 from ._revision import ApiRevision
 from ._settings import NodeName
-from ._sync import (
+from ._transport import (
+    DEFAULT_CALL_TIMEOUT,
+    AsyncRetryTransport,
+    RetryPolicy,
+    async_network_transport,
+)
+from ._treesync import (
     DownlinkResult,
     FetchItem,
     SyncResult,
     plan_folder_downlink,
     plan_sync_down,
     plan_sync_up,
-)
-from ._transport import (
-    DEFAULT_CALL_TIMEOUT,
-    AsyncRetryTransport,
-    RetryPolicy,
-    async_network_transport,
 )
 from ._uplink import UplinkFile
 from ._volumes import AsyncPod

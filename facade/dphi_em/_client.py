@@ -30,7 +30,8 @@ from ._operations import ProgressArg, implements
 from ._progress import Progress, ProgressCallback
 from ._revision import ApiRevision
 from ._settings import NodeName
-from ._sync import (
+from ._transport import DEFAULT_CALL_TIMEOUT, RetryPolicy, RetryTransport, network_transport
+from ._treesync import (
     DownlinkResult,
     FetchItem,
     SyncResult,
@@ -38,7 +39,6 @@ from ._sync import (
     plan_sync_down,
     plan_sync_up,
 )
-from ._transport import DEFAULT_CALL_TIMEOUT, RetryPolicy, RetryTransport, network_transport
 from ._uplink import UplinkFile
 from ._volumes import Pod
 

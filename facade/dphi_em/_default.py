@@ -23,7 +23,7 @@ from ._client import EMClient
 from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
 from ._settings import NodeName
-from ._sync import DownlinkResult, SyncResult
+from ._treesync import DownlinkResult, SyncResult
 
 __all__ = [
     "close_default_client",

@@ -39,7 +39,7 @@ from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
 from ._settings import NodeName
-from ._sync import normalize_remote_dir
+from ._treesync import normalize_remote_dir
 from ._validate import (
     check_args,
     check_command,

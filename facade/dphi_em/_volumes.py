@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._async_client import AsyncEMClient
     from ._client import EMClient
     from ._models import FileNode, PodState, UplinkResult
-    from ._sync import DownlinkResult, SyncResult
+    from ._treesync import DownlinkResult, SyncResult
 
 __all__ = ["POD_NAME_RULE", "AsyncPod", "Pod", "validate_pod_name"]
 

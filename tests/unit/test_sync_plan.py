@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dphi_em import ValidationError
 from dphi_em._models import FileNode
-from dphi_em._sync import (
+from dphi_em._treesync import (
     LocalEntry,
     RemoteEntry,
     normalize_remote_dir,

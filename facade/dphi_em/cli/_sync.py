@@ -12,7 +12,7 @@ from ._output import echo, human_bytes, info, print_json
 from ._progress import progress_for
 
 if TYPE_CHECKING:
-    from dphi_em._sync import SyncResult
+    from dphi_em._treesync import SyncResult
 
 REMOTE_PREFIX = "pod:"
 
