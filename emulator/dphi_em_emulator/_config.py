@@ -52,8 +52,17 @@ DEFAULT_STOP_GRACE = 30.0
 #: What stopping the emulator does to its Docker pods: stop and remove them (`remove-pods`),
 #: leave them running (`keep-pods`), or also remove its images (`purge`).
 ON_STOP_MODES: tuple[str, ...] = ("remove-pods", "keep-pods", "purge")
+#: Docker engine builds: most seconds a build may take (the EM's builder gives up on a build
+#: after 10 minutes), most processes and most bytes of build output (past them the build
+#: fails with `BUILD_FAILED`, and its step's container is killed).
+DEFAULT_BUILD_TIMEOUT = 600.0
+DEFAULT_BUILD_PIDS = 512
+DEFAULT_BUILD_LOG_BYTES = 4 * 1024 * 1024
 
-_USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
+#: A user name: Django's user name characters except `-`, which separates the user from the
+#: image in the engine's `<user>-<image>` names (user `team` with image `b-app` and user
+#: `team-b` with image `app` would otherwise share `team-b-app`).
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@+]{1,150}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +96,9 @@ class EmulatorConfig:
         pod_pids: Most processes in a Docker pod.
         stop_grace: Seconds (scaled) between a pod's SIGTERM at `max_duration` and its kill.
         on_stop: "remove-pods", "keep-pods" or "purge" (see `ON_STOP_MODES`).
+        build_timeout: Most seconds (wall clock) a Docker build may take.
+        build_pids: Most processes in a Docker build's step.
+        build_log_bytes: Most bytes of output a Docker build may print.
         api: Which revision of the EM API to serve: "2025-11" or "2026-01" strictly (the
             other revision's methods and paths are answered 405 and 404, as Django REST
             Framework does), or "both" (either form; `pvc_name` wins over `pod_name`).
@@ -115,6 +127,9 @@ class EmulatorConfig:
     stop_grace: float = DEFAULT_STOP_GRACE
     on_stop: str = "remove-pods"
     api: str = DEFAULT_API
+    build_timeout: float = DEFAULT_BUILD_TIMEOUT
+    build_pids: int = DEFAULT_BUILD_PIDS
+    build_log_bytes: int = DEFAULT_BUILD_LOG_BYTES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -125,7 +140,10 @@ class EmulatorConfig:
             raise ValueError("at least one user is required (none is built in)")
         for name in self.users:
             if not _USERNAME.fullmatch(name) or name in {".", ".."}:
-                raise ValueError(f"invalid user name: {name!r}")
+                raise ValueError(
+                    f"invalid user name: {name!r} (1 to 150 letters, digits and _ . @ +; "
+                    "no '-', which separates the user from the image in image names)"
+                )
         if self.access_lifetime <= 0 or self.refresh_lifetime <= 0:
             raise ValueError("token lifetimes must be positive")
         if self.max_uplink_bytes < 0:
@@ -147,6 +165,11 @@ class EmulatorConfig:
             )
         if self.pod_memory < 6 * 1024 * 1024 or self.pod_pids < 1:
             raise ValueError("pod_memory must be at least 6 MiB and pod_pids at least 1")
+        if self.build_timeout <= 0 or self.build_pids < 1 or self.build_log_bytes < 1024:
+            raise ValueError(
+                "build_timeout must be positive, build_pids at least 1 and build_log_bytes "
+                "at least 1024"
+            )
         if self.stop_grace < 0:
             raise ValueError("stop_grace must not be negative")
         unknown = self.not_ready_nodes - set(NODE_NAMES.values())

@@ -15,15 +15,17 @@ Used by the Docker engine, but free of the Docker SDK:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
+import json
 import os
+import re
 import stat
 import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO
-
-from ._images import _instructions
 
 #: The registry the EM's air-gapped builds take base images from.
 ONBOARD_REGISTRY = "fpga.dphi.space:5000/"
@@ -237,25 +239,211 @@ class _Exactly(io.RawIOBase):
         return data
 
 
-def base_images(dockerfile: str) -> list[str]:
-    """The images the Dockerfile's `FROM` lines name (not `scratch`, stages, or `$ARG`s)."""
-    stages: set[str] = set()
-    found: list[str] = []
-    for _, instruction in _instructions(dockerfile):
-        words = instruction.split()
-        if not words or words[0].upper() != "FROM":
+class DockerfileRefused(Exception):
+    """A Dockerfile the sandbox will not build (the message is the log's `ERROR:` line)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Instruction:
+    """One Dockerfile instruction, as the engine's parser reads it.
+
+    Attributes:
+        line: Its first line's number.
+        keyword: The instruction, upper case (`FROM`, `COPY`...).
+        flags: Its `--name=value` flags (`--from`, `--platform`...), names lower case.
+        words: Its arguments: the JSON form's strings, else the words split on white space.
+    """
+
+    line: int
+    keyword: str
+    flags: dict[str, str]
+    words: list[str]
+
+
+_DIRECTIVE = re.compile(r"^#\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$")
+_VARIABLE = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
+_REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) with continuations joined as the engine's parser joins them: the
+    escape character (`\\`, or another one set by a leading `# escape=` directive) ending a
+    line continues it, and comment or empty lines inside a continuation are skipped."""
+    lines = text.splitlines()
+    escape = "\\"
+    for raw in lines:  # parser directives: only at the very top
+        match = _DIRECTIVE.match(raw.strip())
+        if match is None:
+            break
+        if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
+            escape = match.group(2)
+    result: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue  # outside a continuation too: a comment is never an instruction
+        start, sofar = pending if pending is not None else (number, "")
+        if line.endswith(escape):
+            pending = (start, sofar + line[: -len(escape)] + " ")
             continue
-        args = [word for word in words[1:] if not word.startswith("--")]
-        if not args:
+        pending = None
+        result.append((start, sofar + line))
+    if pending is not None:
+        result.append(pending)
+    return result
+
+
+def parse_dockerfile(text: str) -> list[Instruction]:
+    """A Dockerfile's instructions (`ONBUILD X` is `X` with keyword `ONBUILD X`)."""
+    instructions = []
+    for number, line in _logical_lines(text):
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "ONBUILD":
+            inner, _, rest = rest.strip().partition(" ")
+            keyword = f"ONBUILD {inner.upper()}"
+        flags: dict[str, str] = {}
+        rest = rest.strip()
+        while rest.startswith("--"):
+            word, _, rest = rest.partition(" ")
+            name, _, value = word[2:].partition("=")
+            flags[name.lower()] = value
+            rest = rest.strip()
+        words: list[str] = []
+        if rest.startswith("["):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(rest)
+                if isinstance(parsed, list) and all(isinstance(w, str) for w in parsed):
+                    words = list(parsed)
+        if not words:
+            words = rest.split()
+        instructions.append(Instruction(number, keyword, flags, words))
+    return instructions
+
+
+def expand(word: str, variables: Mapping[str, str]) -> str:
+    """`word` with `$X`, `${X}`, `${X:-default}` and `${X:+alternative}` expanded as the engine
+    expands them (an unknown variable is empty).
+
+    Raises:
+        DockerfileRefused: A `$` remains that the engine might read otherwise.
+    """
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(4)
+        value = variables.get(name, "")
+        if match.group(2) == "-":
+            return value or match.group(3)
+        if match.group(2) == "+":
+            return match.group(3) if value else ""
+        return value
+
+    expanded = _VARIABLE.sub(one, word)
+    if "$" in expanded or "\\" in word or "`" in word:
+        raise DockerfileRefused(
+            f"{word!r}: the emulator's sandbox cannot tell which image or source this names "
+            "(write it without escapes or nested variables)"
+        )
+    return expanded
+
+
+def _declare(words: list[str], variables: dict[str, str], keyword: str) -> None:
+    """Record what an `ARG` or `ENV` instruction declares (`ARG X` without a default is
+    empty, as without build args)."""
+    if keyword == "ENV" and len(words) >= 2 and "=" not in words[0]:
+        variables[words[0]] = " ".join(words[1:])
+        return
+    for word in words:
+        name, sep, value = word.partition("=")
+        if keyword == "ARG" and not sep and name in variables:
+            continue  # `ARG X` after a global `ARG X=1`: the global default
+        with contextlib.suppress(DockerfileRefused):
+            value = expand(value.strip("\"'"), variables)
+        variables[name] = value
+
+
+@dataclasses.dataclass
+class BuildReferences:
+    """What a Dockerfile makes the engine read from outside its context.
+
+    Attributes:
+        images: Image references in `FROM` and `COPY --from` (ARGs expanded), in order.
+        remote: Remote sources of `ADD` (URLs, git), which the engine would fetch.
+    """
+
+    images: list[str] = dataclasses.field(default_factory=list)
+    remote: list[str] = dataclasses.field(default_factory=list)
+
+
+def build_references(dockerfile: str, triggers_only: bool = False) -> BuildReferences:
+    """The images and remote sources a Dockerfile makes the engine read, resolved as the
+    engine resolves them: `FROM` expanded with the ARGs declared before the first `FROM`,
+    `COPY --from`/`ADD --from` naming an image (not a stage), `ADD <url>`; `ONBUILD` triggers
+    count too (they run in a later build that starts `FROM` this image).
+
+    Args:
+        dockerfile: The Dockerfile's text, or (with `triggers_only`) an image's `OnBuild`
+            triggers, one per line.
+        triggers_only: Read `dockerfile` as triggers.
+
+    Raises:
+        DockerfileRefused: A reference the sandbox cannot resolve for sure.
+    """
+    found = BuildReferences()
+    global_args: dict[str, str] = {}
+    stage_vars: dict[str, str] = {}
+    stages: list[str] = []
+    seen_from = triggers_only
+    for instruction in parse_dockerfile(dockerfile):
+        keyword = instruction.keyword.removeprefix("ONBUILD ")
+        words = instruction.words
+        if keyword == "FROM" and not instruction.keyword.startswith("ONBUILD"):
+            seen_from = True
+            if not words:
+                continue
+            ref = expand(words[0], global_args)
+            if len(words) >= 3 and words[1].upper() == "AS":
+                stages.append(words[2].lower())
+            else:
+                stages.append(str(len(stages)))
+            stage_vars = dict(global_args)
+            if ref.lower() != "scratch" and ref.lower() not in stages[:-1]:
+                found.images.append(ref)
             continue
-        ref = args[0]
-        if len(args) >= 3 and args[1].upper() == "AS":
-            stages.add(args[2].lower())
-        if ref.lower() == "scratch" or ref.lower() in stages or "$" in ref:
+        if keyword == "ARG" and not seen_from:
+            _declare(words, global_args, "ARG")
             continue
-        if ref not in found:
-            found.append(ref)
+        if keyword in ("ARG", "ENV"):
+            _declare(words, stage_vars, keyword)
+            continue
+        if keyword in ("COPY", "ADD"):
+            source = instruction.flags.get("from")
+            if source is not None:
+                if "$" in source:
+                    raise DockerfileRefused(
+                        f"--from={source}: a variable in --from is not allowed by the "
+                        "emulator's sandbox (name the stage or image)"
+                    )
+                index = source.isdigit() and int(source) < len(stages)
+                if source.lower() not in stages and not index:
+                    found.images.append(source)
+            if keyword == "ADD":
+                for word in words[:-1]:
+                    value = expand(word, stage_vars) if "$" in word else word
+                    if _REMOTE.match(value.strip()):
+                        found.remote.append(value)
     return found
+
+
+def base_images(dockerfile: str) -> list[str]:
+    """The images the Dockerfile's `FROM` and `COPY --from` name, ARGs expanded (not
+    `scratch`, nor stages)."""
+    with contextlib.suppress(DockerfileRefused):
+        return list(dict.fromkeys(build_references(dockerfile).images))
+    return []
 
 
 def onboard_source(ref: str, registry_map: Mapping[str, str]) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ class BuildRequest:
         volume: The volume holding the Dockerfile and the context.
         dockerfile: The Dockerfile on disk; `dockerfile_arg` as the request named it.
         context: The context folder on disk; `context_arg` as the request named it.
+        cancel: Set when the client has gone away: the build stops (Docker engine).
     """
 
     user: str
@@ -56,6 +58,7 @@ class BuildRequest:
     dockerfile_arg: str
     context: Path
     context_arg: str
+    cancel: threading.Event = dataclasses.field(default_factory=threading.Event, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)

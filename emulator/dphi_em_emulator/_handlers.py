@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
@@ -280,8 +281,22 @@ async def image_build(request: Request) -> Response:
     _images.check_image_name(image, name)
     dockerfile_path, context_path = resolve(volume, dockerfile), resolve(volume, context)
     build = BuildRequest(user, name, volume, dockerfile_path, dockerfile, context_path, context)
-    await run_in_threadpool(_emulator(request).engine.build, build)
+    work = asyncio.ensure_future(run_in_threadpool(_emulator(request).engine.build, build))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not work.done():
+            build.cancel.set()  # the client gave up: the build stops, its slot is freed
+        gone.cancel()
+    await work
     return _ok("Docker Image built successfully")
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client goes away (its body is read: only a disconnect can come)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def image_load(request: Request) -> Response:

@@ -8,6 +8,7 @@ the volume and the Dockerfile has a build stage (`FROM`); a load succeeds when t
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import tarfile
 import time
@@ -152,18 +153,30 @@ def tar_tags(path: Path, path_arg: str, file: BinaryIO | None = None) -> list[st
     """
     if file is None and not path.is_file():
         raise _load_failed([f"open {path_arg}: no such file or directory\n"])
+    manifest: Any = None
     try:
         with tarfile.open(None if file else path, "r:*", fileobj=file) as archive:
+            # The engine unpacks the whole tar, then reads manifest.json: the last entry of
+            # that name would win there. Two are refused, so that what is checked here is
+            # what the engine loads.
+            found: tarfile.TarInfo | None = None
             for member in archive:
-                if member.name.lstrip("./") == "manifest.json" and member.isfile():
-                    if member.size > _MAX_MANIFEST:
-                        raise _load_failed(
-                            [f"invalid manifest.json: larger than {_MAX_MANIFEST} bytes\n"]
-                        )
-                    stream = archive.extractfile(member)
-                    manifest = json.loads(stream.read()) if stream is not None else None
-                    break
-            else:
+                if posixpath.normpath("/" + member.name).lstrip("/") != "manifest.json":
+                    continue
+                if found is not None:
+                    raise _load_failed(
+                        ["invalid tar: it holds manifest.json more than once (refused)\n"]
+                    )
+                if not member.isfile():
+                    raise _load_failed(["invalid tar: manifest.json is not a regular file\n"])
+                if member.size > _MAX_MANIFEST:
+                    raise _load_failed(
+                        [f"invalid manifest.json: larger than {_MAX_MANIFEST} bytes\n"]
+                    )
+                found = member
+                stream = archive.extractfile(member)
+                manifest = json.loads(stream.read()) if stream is not None else None
+            if found is None:
                 raise _load_failed(
                     [
                         "open /var/lib/docker/tmp/docker-import-emulator/repositories: "
@@ -174,6 +187,8 @@ def tar_tags(path: Path, path_arg: str, file: BinaryIO | None = None) -> list[st
         raise _load_failed(
             [f"Error processing tar file(exit status 1): {exc or 'unexpected EOF'}\n"]
         ) from exc
+    except RecursionError:
+        raise _load_failed(["invalid manifest.json: nested too deeply\n"]) from None
     except ValueError as exc:
         raise _load_failed([f"invalid manifest.json: {exc}\n"]) from exc
     if not isinstance(manifest, list):

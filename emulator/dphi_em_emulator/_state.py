@@ -76,5 +76,9 @@ class JsonDocument:
             else:
                 self._data[key] = value
             tmp = self._path.with_name(f".{self._path.name}.{uuid.uuid4().hex}.tmp")
-            tmp.write_text(json.dumps(self._data, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self._path)
+            try:
+                tmp.write_text(json.dumps(self._data, indent=1, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, self._path)
+            except OSError:  # e.g. a full disk: no half-written file is left behind
+                tmp.unlink(missing_ok=True)
+                raise

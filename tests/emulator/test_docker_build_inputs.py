@@ -40,7 +40,12 @@ from \\
     busybox:1.36
 FROM fpga.dphi.space:5000/alpine:3.20
 """
-    assert base_images(dockerfile) == ["fpga.dphi.space:5000/alpine:3.20", "busybox:1.36"]
+    # a FROM naming an ARG is the ARG's value, as the engine reads it (issue 16)
+    assert base_images(dockerfile) == [
+        "fpga.dphi.space:5000/alpine:3.20",
+        "alpine",
+        "busybox:1.36",
+    ]
 
 
 def test_onboard_names_map_to_local_images() -> None:

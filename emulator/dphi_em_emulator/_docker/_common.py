@@ -40,6 +40,8 @@ class EngineContext:
         state: `docker.json`: the instance id, images, sandboxes, onboard tags, hosts names.
         instance: This emulator's id (kept in the data dir: a restart is the same instance).
         arch: The engine's architecture (`amd64`, `arm64`...).
+        cgroup_driver: The engine's cgroup driver (`cgroupfs`, `systemd`) when it runs on
+            this machine's cgroups (a local socket), else "".
         lock: Held while pod records or the engine state change.
     """
 
@@ -49,6 +51,7 @@ class EngineContext:
     state: JsonDocument
     instance: str
     arch: str
+    cgroup_driver: str = ""
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
 
     def labels(self, role: str, user: str, **extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 import uuid
 from typing import Any
 
@@ -22,6 +23,7 @@ from .._images import Images
 from .._state import DataDir, JsonDocument
 from ._client import where
 from ._common import LABEL_EMULATOR, EngineContext, object_id
+from ._hostmount import mount_nosuid, unmount
 from ._images import DockerImages
 from ._network import Namespaces
 from ._pods import DockerPods
@@ -54,8 +56,16 @@ class DockerEngine(PodEngine):
         version = client.version()
         self._version = str(version.get("Version", "?"))
         self.arch: str = str(version.get("Arch", "?"))
-        self._ctx = EngineContext(config, data, client, state, instance, self.arch)
-        security = client.info().get("SecurityOptions") or []
+        info = client.info()
+        local = self._where.startswith(("unix:", "/"))
+        driver = str(info.get("CgroupDriver") or "") if local else ""
+        self._ctx = EngineContext(config, data, client, state, instance, self.arch, driver)
+        # The data dir is the emulator's alone: what pods leave in volumes (a set-user-ID
+        # file...) is out of other local users' reach, and the volumes are mounted
+        # nosuid,nodev where the emulator may mount (root on the engine's machine).
+        data.root.chmod(0o700)
+        self._mounted, self.nosuid_problem = mount_nosuid(data.volumes)
+        security = info.get("SecurityOptions") or []
         rootless = any("rootless" in str(option) for option in security)
         # Files a pod writes must stay manageable through the API: an emulator that is not
         # root runs pods as itself (unless the engine is rootless, where root in a container
@@ -72,9 +82,12 @@ class DockerEngine(PodEngine):
         config = self._ctx.config
         pull = "pulls missing images" if config.pull else "pulls nothing"
         arch = f"; refuses images not built for {config.require_arch}" * bool(config.require_arch)
+        nosuid = ""
+        if self.nosuid_problem:
+            nosuid = f"; volumes NOT mounted nosuid,nodev ({self.nosuid_problem})"
         return (
             f"Docker {self._version} at {self._where}, {self.arch}, "
-            f"instance {self.instance}; {pull}{arch}"
+            f"instance {self.instance}; {pull}{arch}{nosuid}"
         )
 
     def build(self, request: BuildRequest) -> None:
@@ -95,9 +108,10 @@ class DockerEngine(PodEngine):
     def console_log(self, user: str, pod_name: str | None) -> bytes | None:
         return self._pods.console_log(user, pod_name)
 
-    def _remove_orphans(self) -> None:
-        """Remove this instance's containers that no record knows (e.g. after a crash)."""
-        known = self._pods.container_ids() | self._network.sandbox_ids()
+    def _remove_orphans(self, keep_known: bool = True) -> None:
+        """Remove this instance's containers that no record knows (e.g. after a crash), or
+        all of them (`keep_known=False`)."""
+        known = self._pods.container_ids() | self._network.sandbox_ids() if keep_known else set()
         with contextlib.suppress(DockerException):
             for container in self._ctx.client.containers.list(
                 all=True, filters={"label": f"{LABEL_EMULATOR}={self.instance}"}
@@ -111,13 +125,20 @@ class DockerEngine(PodEngine):
         (`purge`)."""
         if not self._pods.stop():
             return
-        if self._ctx.config.on_stop == "keep-pods":
+        try:
+            if self._ctx.config.on_stop != "keep-pods":
+                steps: list[Callable[[], None]] = [
+                    lambda: self._pods.discard_running("stopped with the emulator"),
+                    self._network.remove_sandboxes,
+                    lambda: self._remove_orphans(keep_known=False),
+                ]
+                if self._ctx.config.on_stop == "purge":
+                    steps.append(self._images.purge)
+                with self._ctx.lock:
+                    for step in steps:  # each whatever became of the others (a full disk)
+                        with contextlib.suppress(OSError):
+                            step()
+        finally:
+            if self._mounted:
+                unmount(self._ctx.data.volumes)
             self._ctx.client.close()
-            return
-        with self._ctx.lock:
-            self._pods.discard_running("stopped with the emulator")
-            self._network.remove_sandboxes()
-            self._remove_orphans()
-            if self._ctx.config.on_stop == "purge":
-                self._images.purge()
-        self._ctx.client.close()

@@ -1,20 +1,30 @@
-"""Images in the Docker engine: real builds and loads, the onboard registry, ownership.
+"""Images in the Docker engine: real builds and loads, the onboard registry.
 
-`build` streams a context tar made from the volume (`_dockerfile.py`) to the engine's builder
-with the network off (the EM's builds are air-gapped) and tags the result `<user>-<image>`; a
-failure answers `BUILD_FAILED` with the real log's last 100 lines. Base images named by the
-onboard registry (`fpga.dphi.space:5000/alpine:3.20`) are tagged from the local image that
-stands for them (`--registry-map`). `load` loads a `docker save` tar, tags the image
-`<user>-<image>` and puts back whatever the tar's own names had pointed to. Built images carry
-labels; both kinds are recorded per emulator instance (`docker.json`), which is what
-`image/list`, ownership checks and `--on-stop purge` read.
+`build` checks every image and remote source the Dockerfile makes the engine read (`FROM`,
+`COPY --from`, `ADD <url>`, `ONBUILD` triggers; `_dockerfile.build_references`) against the
+ownership record (`_ownership.py`), then streams a context tar made from the volume to the
+engine's builder, sandboxed: network off (the EM's builds are air-gapped), memory, processes
+(`--build-pids`), time (`--build-timeout`) and output (`build_log_bytes`) bounded, and
+cancelled when its client goes away. It tags the result `<user>-<image>`; a failure answers
+`BUILD_FAILED` with the real log's last 100 lines. Base images named by the onboard registry
+(`fpga.dphi.space:5000/alpine:3.20`) are tagged from the local image that stands for them
+(`--registry-map`). `load` refuses a tar the engine would read otherwise than the emulator
+(two `manifest.json`), loads it, tags the image `<user>-<image>` and puts back whatever every
+name the engine reported loading had pointed to. Both are recorded by image ID per emulator
+instance (`docker.json`), which is what `image/list`, ownership checks and `--on-stop purge`
+read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
+import socket
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +36,26 @@ from docker.utils.build import PatternMatcher
 from .. import _dockerfile, _images
 from .._engine import BuildRequest, LoadRequest
 from .._errors import BUILD_FAILED, IMAGE_LOAD_FAILED, EMError
-from .._images import same_image
 from ._common import (
     LABEL_EMULATOR,
     LABEL_IMAGE,
-    LABEL_USER,
     EngineContext,
     explain,
+    first_line,
     object_id,
     split_tag,
     tar_of,
     with_tag,
 )
+from ._ownership import ImageAccessDenied, ImageOwnership
 
 #: Lines of build log returned with `BUILD_FAILED` (the contract's "last 100 lines").
 LOG_TAIL_LINES = 100
 _STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$")
+_STEP_CONTAINER = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})\s*$")
+_LOADED = re.compile(r"^Loaded image: (.+?)\s*$")
+_LOADED_ID = re.compile(r"^Loaded image ID: (sha256:[0-9a-f]{64})\s*$")
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def _build_failed(lines: list[str], message: str = "Docker image build failed") -> EMError:
@@ -90,6 +104,41 @@ def build_busybox_image(
     return image
 
 
+class _BuildCgroup:
+    """A cgroup whose `pids.max` bounds every step of one build (the engine's build API has
+    no pids limit): made when the engine uses the cgroupfs driver on this machine and the
+    emulator may write it (root); otherwise each step's container gets the limit as soon as
+    the build log names it (`_limit_step`)."""
+
+    def __init__(self, ctx: EngineContext, pids: int) -> None:
+        self.parent: str | None = None
+        self._folder: Path | None = None
+        if os.geteuid() != 0 or ctx.cgroup_driver != "cgroupfs":
+            return
+        name = f"dphi-em-build-{ctx.instance}-{uuid.uuid4().hex[:8]}"
+        v1 = _CGROUP_ROOT / "pids"
+        folder = (v1 if v1.is_dir() else _CGROUP_ROOT) / name
+        try:
+            folder.mkdir()
+            (folder / "pids.max").write_text(f"{pids}\n", encoding="ascii")
+        except OSError:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+            return
+        self.parent, self._folder = f"/{name}", folder
+
+    def remove(self) -> None:
+        """Remove the cgroup (and, on cgroup v1, its twins the engine made elsewhere)."""
+        if self._folder is None or self.parent is None:
+            return
+        folders = [self._folder]
+        if self._folder.parent.name == "pids":
+            folders += [p / self.parent.lstrip("/") for p in _CGROUP_ROOT.iterdir()]
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
 class DockerImages:
     """The users' images in the engine, recorded per emulator instance.
 
@@ -99,6 +148,7 @@ class DockerImages:
 
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
+        self.ownership = ImageOwnership(ctx, self.get)
 
     def get(self, ref: str) -> Image | None:
         """The image `ref` names in the engine, or None."""
@@ -113,45 +163,26 @@ class DockerImages:
 
     def records(self) -> dict[str, dict[str, Any]]:
         """user -> image name -> {id, source, created}: what this instance built or loaded."""
-        records: dict[str, dict[str, Any]] = self._ctx.state.get("images") or {}
-        return records
-
-    def _record(self, user: str, name: str, image_id: str, source: str) -> None:
-        with self._ctx.lock:
-            records = self.records()
-            own = {
-                key: value
-                for key, value in (records.get(user) or {}).items()
-                if not same_image(key, name)
-            }
-            own[name] = {"id": image_id, "source": source, "created": time.time()}
-            records[user] = own
-            self._ctx.state.update("images", records)
-
-    def owner(self, ref: str, image: Image | None) -> str | None:
-        """The user of this instance whose image `ref` is; `"?"` for another emulator's."""
-        for user, own in self.records().items():
-            if any(same_image(ref, name) for name in own):
-                return user
-        labels = (image.labels if image is not None else None) or {}
-        if LABEL_USER in labels:
-            if labels.get(LABEL_EMULATOR) != self._ctx.instance:
-                return "?"
-            return str(labels[LABEL_USER])
-        return None
+        return self.ownership.records()
 
     def image_names(self, user: str) -> list[str]:
         """The user's built and loaded images that are still in the engine, sorted."""
         names = []
         for name, record in (self.records().get(user) or {}).items():
-            image = self.get(name)
+            image = self.get(str(record.get("id")))
             if image is not None and object_id(image) == record.get("id"):
                 names.append(name)
         return sorted(names)
 
-    def provide(self, ref: str, log: list[str] | None = None, pull: bool = True) -> Image | None:
+    def provide(
+        self, ref: str, user: str, log: list[str] | None = None, pull: bool = True
+    ) -> Image | None:
         """The image `ref`, tagging it from its local stand-in when it is an onboard registry
-        name that the engine lacks, and pulling it when `pull` and `--pull` allow."""
+        name that the engine lacks, and pulling it when `pull` and `--pull` allow.
+
+        Raises:
+            ImageAccessDenied: The stand-in is another user's image.
+        """
         image = self.get(ref)
         if image is not None:
             return image
@@ -159,6 +190,7 @@ class DockerImages:
         if source is not None:
             stand_in = self.get(source) or (self._pull(source, log) if pull else None)
             if stand_in is not None:
+                self.ownership.check(user, ref, stand_in)
                 repository, tag = split_tag(ref)
                 stand_in.tag(repository, tag)
                 with self._ctx.lock:
@@ -197,6 +229,60 @@ class DockerImages:
             )
         return None
 
+    def _check_references(self, user: str, text: str, log: list[str]) -> None:
+        """Refuse a Dockerfile that makes the engine read another user's image or a remote
+        source, through `FROM`, `COPY --from`, `ADD` or the `ONBUILD` triggers of its base
+        images (to any depth); provide onboard stand-ins."""
+        pending = [(text, False)]
+        seen: set[str] = set()
+        while pending:
+            dockerfile, triggers = pending.pop()
+            try:
+                refs = _dockerfile.build_references(dockerfile, triggers_only=triggers)
+            except _dockerfile.DockerfileRefused as exc:
+                raise _build_failed([*log, f"ERROR: {exc}"]) from None
+            for url in refs.remote:
+                raise _build_failed(
+                    [
+                        *log,
+                        f"ERROR: ADD {url}: remote sources are refused: the EM's builds are "
+                        "air-gapped, and the engine would fetch it from the host's network "
+                        "(put the file in the build context and COPY it)",
+                    ]
+                )
+            for ref in refs.images:
+                try:
+                    image = self.provide(ref, user, log)
+                    if image is None:
+                        detail = (
+                            "pulling is off (--pull)"
+                            if not self._ctx.config.pull
+                            else "pull failed"
+                        )
+                        mapped = _dockerfile.onboard_source(ref, self._ctx.config.registry_map)
+                        via = f" (nor its local stand-in {mapped})" if mapped else ""
+                        raise _build_failed(
+                            [
+                                *log,
+                                f"ERROR: failed to solve: {ref}: not found in the engine{via}; "
+                                f"{detail}",
+                            ]
+                        )
+                    resolved = self.ownership.resolve(user, ref, own_names=False)
+                except ImageAccessDenied:
+                    resolved = None
+                    image = None
+                if resolved is None or image is None or resolved.image_id != object_id(image):
+                    raise _build_failed(
+                        [*log, f"ERROR: pull access denied for {ref}, repository does not exist"]
+                    )
+                if resolved.image_id in seen:
+                    continue
+                seen.add(resolved.image_id)
+                onbuild = (resolved.image.attrs.get("Config") or {}).get("OnBuild") or []
+                if onbuild:
+                    pending.append(("\n".join(str(line) for line in onbuild), True))
+
     def build(self, request: BuildRequest) -> None:
         """Build the image, or raise `EMError` 400 `BUILD_FAILED` with the log's tail."""
         if not request.context.is_dir():
@@ -214,23 +300,7 @@ class DockerImages:
                 ]
             ) from None
         log: list[str] = []
-        text = dockerfile.decode("utf-8", "replace")
-        for ref in _dockerfile.base_images(text):
-            owner = self.owner(ref, self.get(ref))
-            if owner is not None and owner != request.user:
-                raise _build_failed(
-                    [*log, f"ERROR: pull access denied for {ref}, repository does not exist"]
-                )
-            if self.provide(ref, log) is None:
-                detail = "pulling is off (--pull)" if not self._ctx.config.pull else "pull failed"
-                mapped = _dockerfile.onboard_source(ref, self._ctx.config.registry_map)
-                via = f" (nor its local stand-in {mapped})" if mapped else ""
-                raise _build_failed(
-                    [
-                        *log,
-                        f"ERROR: failed to solve: {ref}: not found in the engine{via}; {detail}",
-                    ]
-                )
+        self._check_references(request.user, dockerfile.decode("utf-8", "replace"), log)
         patterns = _dockerfile.dockerignore_patterns(request.context, request.volume)
         matcher = PatternMatcher(patterns) if patterns else None
 
@@ -238,8 +308,6 @@ class DockerImages:
             return bool(matcher is not None and matcher.matches(path))  # type: ignore[arg-type]
 
         previous = self.get(request.name)
-        stream_text: list[str] = []
-        error: str | None = None
         staging = self._ctx.data.new_staging_dir()
         try:
             with open(staging / "context.tar", "w+b") as context:
@@ -252,51 +320,136 @@ class DockerImages:
                         [f"ERROR: unable to prepare context: {request.context_arg}: {exc}"]
                     ) from None
                 context.seek(0)
-                try:
-                    for chunk in self._ctx.client.api.build(
-                        fileobj=context,
-                        custom_context=True,
-                        dockerfile=arcname,
-                        tag=request.name,
-                        rm=True,
-                        forcerm=True,
-                        pull=False,
-                        network_mode="none",
-                        labels=self._ctx.labels(
-                            "image", request.user, **{LABEL_IMAGE: request.name}
-                        ),
-                        container_limits={"memory": self._ctx.config.pod_memory},
-                        decode=True,
-                    ):
-                        if "stream" in chunk:
-                            stream_text.append(str(chunk["stream"]))
-                        if "error" in chunk:
-                            error = str(chunk["error"])
-                except DockerException as exc:
-                    error = explain(exc)
+                stream_text, error = self._run_build(request, context, arcname)
         finally:
             with contextlib.suppress(OSError):
                 (staging / "context.tar").unlink()
             with contextlib.suppress(OSError):
                 staging.rmdir()
         lines = log + "".join(stream_text).replace(arcname, "Dockerfile").splitlines(True)
+        image = self.get(request.name)
+        if error is None and image is None:
+            error = "the engine reported no image"
+        if error is None and image is not None:
+            problem = self.architecture_problem(image, request.name)
+            error = problem
         if error is not None:
             self._remove_intermediates(lines)
+            self._put_back(request.name, previous)
             raise _build_failed([*lines, f"ERROR: {error}"])
-        image = self.get(request.name)
-        if image is None:
-            raise _build_failed([*lines, "ERROR: the engine reported no image"])
-        problem = self.architecture_problem(image, request.name)
-        if problem is not None:
-            self.remove(request.name)
-            if previous is not None:
-                repository, tag = split_tag(request.name)
-                with contextlib.suppress(DockerException):
-                    self._ctx.client.api.tag(object_id(previous), repository, tag, force=True)
-            raise _build_failed([*lines, f"ERROR: {problem}"])
-        self._record(request.user, request.name, object_id(image), "build")
+        assert image is not None
+        self.ownership.record(request.user, request.name, object_id(image), "build")
         if previous is not None and object_id(previous) != object_id(image):
             self._remove_if_untagged(object_id(previous))
+
+    def _put_back(self, name: str, previous: Image | None) -> None:
+        """Make `name` name `previous` again (or nothing) after a failed build."""
+        now = self.get(name)
+        if now is None or (previous is not None and object_id(now) == object_id(previous)):
+            return
+        self.remove(name)
+        if previous is not None:
+            repository, tag = split_tag(name)
+            with contextlib.suppress(DockerException):
+                self._ctx.client.api.tag(object_id(previous), repository, tag, force=True)
+
+    def _run_build(
+        self, request: BuildRequest, context: Any, arcname: str
+    ) -> tuple[list[str], str | None]:
+        """Stream the build; return its output and its error (None: it succeeded).
+
+        Sandboxed: network off, memory and processes bounded, and cut off (the connection
+        to the engine shut, which cancels the build and removes its step's container) when
+        it runs past `build_timeout`, prints more than `build_log_bytes`, or its client
+        goes away (`request.cancel`).
+        """
+        config = self._ctx.config
+        api: Any = self._ctx.client.api  # its private calls: the response must be ours to shut
+        cgroup = _BuildCgroup(self._ctx, config.build_pids)
+        params: dict[str, Any] = {
+            "t": request.name,
+            "rm": True,
+            "forcerm": True,
+            "pull": False,
+            "dockerfile": arcname,
+            "networkmode": "none",
+            "labels": json.dumps(
+                self._ctx.labels("image", request.user, **{LABEL_IMAGE: request.name})
+            ),
+            "memory": config.pod_memory,
+            "memswap": config.pod_memory,
+        }
+        if cgroup.parent is not None:
+            params["cgroupparent"] = cgroup.parent
+        stream_text: list[str] = []
+        error: str | None = None
+        why: list[str] = []
+        done = threading.Event()
+        response: Any = None
+
+        def cut(reason: str) -> None:
+            if not why:
+                why.append(reason)
+            with contextlib.suppress(Exception):
+                response.raw.connection.sock.shutdown(socket.SHUT_RDWR)
+
+        def watchdog() -> None:
+            deadline = time.monotonic() + config.build_timeout
+            while not done.wait(0.1):
+                if request.cancel.is_set():
+                    cut("the client went away: build cancelled")
+                elif time.monotonic() > deadline:
+                    cut(f"the build took longer than {config.build_timeout:g} s (--build-timeout)")
+
+        watcher = threading.Thread(target=watchdog, name="dphi-em-build-watchdog", daemon=True)
+        try:
+            # the low-level call: its response is what `cut` shuts
+            response = api._post(
+                api._url("/build"),
+                data=context,
+                params=params,
+                headers={"Content-Type": "application/tar"},
+                stream=True,
+                timeout=None,
+            )
+            watcher.start()
+            size = 0
+            for chunk in api._stream_helper(response, decode=True):
+                if "stream" in chunk:
+                    text = str(chunk["stream"])
+                    size += len(text)
+                    if size > config.build_log_bytes:
+                        cut(f"the build printed more than {config.build_log_bytes} bytes")
+                        break
+                    stream_text.append(text)
+                    step = _STEP_CONTAINER.match(text.strip("\n"))
+                    if step is not None and cgroup.parent is None:
+                        self._limit_step(step.group(1))
+                if "error" in chunk:
+                    error = str(chunk["error"])
+        except DockerException as exc:
+            error = explain(exc)
+        except Exception as exc:  # the connection shut by `cut`
+            error = first_line(str(exc)) or type(exc).__name__
+        finally:
+            done.set()
+            if watcher.is_alive():
+                watcher.join()
+            with contextlib.suppress(Exception):
+                response.close()
+            cgroup.remove()
+        if why:
+            return stream_text, why[0]
+        return stream_text, error
+
+    def _limit_step(self, container_id: str) -> None:
+        """Bound a build step's processes (where no build cgroup could be made)."""
+        api: Any = self._ctx.client.api  # the SDK's update_container has no pids limit
+        with contextlib.suppress(DockerException):
+            api._post_json(
+                api._url("/containers/{0}/update", container_id),
+                data={"PidsLimit": self._ctx.config.build_pids},
+            )
 
     def _remove_intermediates(self, lines: list[str]) -> None:
         """Remove the untagged images a failed build left (the last step's prunes the rest)."""
@@ -317,49 +470,82 @@ class DockerImages:
         if image is not None and not image.tags:
             self.remove(object_id(image))
 
+    def _names(self) -> dict[str, str]:
+        """Every name in the engine -> the image ID it names."""
+        names: dict[str, str] = {}
+        for image in self._ctx.client.images.list():
+            for tag in image.tags:
+                names[tag] = object_id(image)
+        return names
+
     def load(self, request: LoadRequest) -> None:
-        """Load the tar, or raise `EMError` 400 `IMAGE_LOAD_FAILED` with a log tail."""
+        """Load the tar, or raise `EMError` 400 `IMAGE_LOAD_FAILED` with a log tail.
+
+        The tar is read as the engine will read it (`_images.check_load`), every name the
+        engine says it loaded is put back to what it named before, and the image the user
+        asked for is the one the engine reported loading under that name.
+        """
+        reported: list[str] = []
+        ids: list[str] = []
         try:
             # one open file, checked inside the volume, for the manifest and the load
             with _dockerfile.open_confined(request.tarfile, request.volume) as file:
                 tags = _images.check_load(request.tarfile, request.tarfile_arg, request.image, file)
-                before = {with_tag(tag): self.get(tag) for tag in tags}
+                before = self._names()
                 file.seek(0)
-                loaded = self._ctx.client.images.load(file)
+                api: Any = self._ctx.client.api
+                for chunk in api.load_image(file):
+                    if "error" in chunk:
+                        raise _load_failed([f"Error processing tar file: {chunk['error']}"])
+                    for line in str(chunk.get("stream") or "").splitlines():
+                        loaded = _LOADED.match(line)
+                        if loaded is not None:
+                            reported.append(with_tag(loaded.group(1)))
+                        loaded_id = _LOADED_ID.match(line)
+                        if loaded_id is not None:
+                            ids.append(loaded_id.group(1))
         except FileNotFoundError:
             raise _load_failed([f"open {request.tarfile_arg}: no such file or directory"]) from None
         except (OSError, _dockerfile.ConfinedPathError) as exc:
             raise _load_failed([f"open {request.tarfile_arg}: {exc}"]) from None
         except DockerException as exc:
             raise _load_failed([f"Error processing tar file: {explain(exc)}"]) from None
-        target = None
-        for image in loaded:
-            if any(same_image(tag, request.image) for tag in image.tags):
-                target = image
-        if target is None:
-            target = self.get(request.image)
+        wanted = with_tag(request.image)
         try:
+            target = self.get(wanted) if wanted in reported else None
             if target is None:
-                raise _load_failed([f"Error: {request.image} is not in the loaded tar"])
+                raise _load_failed(
+                    [
+                        *(f"Loaded image: {tag}\n" for tag in reported),
+                        f"Error: {request.image} is not among the images the engine loaded",
+                    ]
+                )
             problem = self.architecture_problem(target, request.name)
             if problem is not None:
                 raise _load_failed(
                     [*(f"Loaded image: {tag}\n" for tag in tags), f"Error: {problem}"]
                 )
             repository, tag = split_tag(request.name)
-            target.tag(repository, tag)
-            self._record(request.user, request.name, object_id(target), "load")
+            self._ctx.client.api.tag(object_id(target), repository, tag, force=True)
+            preexisting = object_id(target) in before.values()
+            self.ownership.record(
+                request.user, request.name, object_id(target), "load", preexisting
+            )
         finally:
-            # the tar's own names go back to what they named before
-            for tag, previous in before.items():
+            # every name the load wrote goes back to what it named before
+            for name in dict.fromkeys([*reported, *map(with_tag, tags)]):
+                if with_tag(name) == with_tag(request.name):
+                    continue
+                previous = before.get(name)
+                current = self.get(name)
+                if current is not None and object_id(current) == previous:
+                    continue
                 if previous is not None:
-                    repository, version = split_tag(tag)
+                    repository, version = split_tag(name)
                     with contextlib.suppress(DockerException):
-                        self._ctx.client.api.tag(
-                            object_id(previous), repository, version, force=True
-                        )
+                        self._ctx.client.api.tag(previous, repository, version, force=True)
                 else:
-                    self.remove(tag)
+                    self.remove(name)
 
     def purge(self) -> None:
         """Remove every image this instance built, loaded or tagged (`--on-stop purge`)."""
@@ -367,11 +553,18 @@ class DockerImages:
             self.remove(tag)
         self._ctx.state.update("onboard_tags", None)
         for own in self.records().values():
-            for name in own:
-                self.remove(name)  # a loaded image may also be someone else's
+            for name, record in own.items():
+                current = self.get(name)
+                if current is not None and object_id(current) == record.get("id"):
+                    self.remove(name)  # a loaded image may also be someone else's
+                elif current is not None:
+                    self.remove(name)  # a name the emulator wrote, taken over since
+                if not record.get("preexisting"):
+                    self._remove_if_untagged(str(record.get("id")))
         with contextlib.suppress(DockerException):
             for image in self._ctx.client.images.list(
                 all=True, filters={"label": f"{LABEL_EMULATOR}={self._ctx.instance}"}
             ):
                 self.remove(object_id(image), force=True)  # built here: ours alone
         self._ctx.state.update("images", None)
+        self._ctx.state.update("system_images", None)

@@ -116,6 +116,7 @@ class Namespaces:
             mem_limit=16 * 1024 * 1024,
             pids_limit=4,
             security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
             privileged=False,
             user="65534:65534",
         )
@@ -125,14 +126,18 @@ class Namespaces:
         return object_id(container)
 
     def _pause_image(self) -> str:
+        """The pause image's ID: the one the emulator built and recorded (a system image),
+        never whatever the tag names now (a user's load could have moved it)."""
         tag = f"dphi-em-pause:{self._ctx.instance}"
-        if self._images.get(tag) is not None:
-            return tag
+        ownership = self._images.ownership
+        recorded = ownership.system_images().get(tag)
+        if recorded is not None and self._images.get(recorded) is not None:
+            return recorded
         program = pause_program(self._ctx.arch)
         if program is None:
             raise DockerException(f"no namespace sandbox for a {self._ctx.arch} engine")
         dockerfile = b'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n'
-        self._ctx.client.images.build(
+        image, _ = self._ctx.client.images.build(
             fileobj=tar_of({"Dockerfile": dockerfile, "pause": program}, {"pause": 0o755}),
             custom_context=True,
             tag=tag,
@@ -141,7 +146,8 @@ class Namespaces:
             network_mode="none",
             labels=self._ctx.labels("namespace", ""),
         )
-        return tag
+        ownership.record_system(tag, object_id(image))
+        return object_id(image)
 
     def sandbox_ids(self) -> set[str]:
         """The containers holding the users' namespaces (none is an orphan)."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shlex
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from docker.models.containers import Container
 from docker.models.images import Image
 from docker.types import LogConfig
 
+from .. import _dockerfile
 from .._config import NODE_NAMES
 from .._engine import CONSOLE_NOTE, PodRun
 from .._errors import EMError
@@ -43,15 +46,47 @@ from ._common import (
 )
 from ._images import DockerImages
 from ._network import NETWORK_USER, Namespaces, addresses, pod_network
+from ._ownership import ImageAccessDenied
 from ._states import PULLING, SETTLED, container_state, finish, terminate
 
+#: The only capabilities a pod keeps (Docker's default set without MKNOD, SETFCAP, FSETID,
+#: SETPCAP, NET_RAW, SYS_CHROOT, AUDIT_WRITE): what an image running as root needs to own
+#: and hand over its files, switch to its own service users, signal them, bind low ports.
+POD_CAPABILITIES = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "SETUID",
+    "SETGID",
+    "KILL",
+    "NET_BIND_SERVICE",
+)
+#: Seconds (wall clock) before a pod whose container could not be created is tried again.
+CREATE_RETRY = 2.0
 #: Kubernetes' first image pull back-off (seconds, divided by the time scale).
 PULL_BACKOFF = 10.0
 #: Most bytes of a pod's console output kept.
 MAX_CONSOLE_BYTES = 10 * 1024 * 1024
 _TICK = 0.1
+_log = logging.getLogger("dphi_em_emulator")
 #: Seconds a SIGKILLed pod's end waits for the engine's OOM event, which can trail the exit.
 _OOM_EVENT_WAIT = 3.0
+
+
+def disarm_volume(volume: Path) -> None:
+    """Clear the set-user-ID and set-group-ID bits of a volume's files and remove its device
+    nodes: what a pod left there must not give anyone on the host its privileges
+    (the volume is mounted `nosuid,nodev` where the emulator can mount it, and the data dir
+    is the emulator's alone, but a copy of the folder would carry them)."""
+    for top, folders, files, top_fd in os.fwalk(volume, follow_symlinks=False):
+        for name in folders + files:
+            with contextlib.suppress(OSError):
+                st = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                    os.unlink(name, dir_fd=top_fd)
+                elif not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o6000:
+                    os.chmod(name, stat.S_IMODE(st.st_mode) & ~0o6000, dir_fd=top_fd)
+        del top
 
 
 class DockerPods:
@@ -83,6 +118,7 @@ class DockerPods:
                 if record.get("phase") == PULLING:
                     record["phase"] = "scheduled"  # the pull stopped with the emulator
                 self._records[(user, key)] = record
+        self._unsaved: set[str] = set()
         self._wake = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(
@@ -116,8 +152,17 @@ class DockerPods:
                     self._save(user)
 
     def _save(self, user: str) -> None:
-        pods = {pod: record for (owner, pod), record in self._records.items() if owner == user}
-        self._pods_doc.update(user, pods or None)
+        """Write the user's pod records; when that fails (a full disk), keep them in memory
+        and write them at the next chance: a fault never fails a pod call."""
+        self._unsaved.add(user)
+        for owner in sorted(self._unsaved):
+            pods = {pod: rec for (who, pod), rec in self._records.items() if who == owner}
+            try:
+                self._pods_doc.update(owner, pods or None)
+            except OSError as exc:
+                _log.warning("pod records of %r not written (kept in memory): %s", owner, exc)
+                return
+            self._unsaved.discard(owner)
 
     def run(self, run: PodRun) -> None:
         """Record a pod (replacing the user's pod of that name); the supervisor starts it."""
@@ -174,12 +219,18 @@ class DockerPods:
             self._wake.clear()
             if self._stopping:
                 return
-            for key in list(self._records):
+            try:
                 with self._ctx.lock:
-                    record = self._records.get(key)
-                    if record is None or self._stopping or record["phase"] in SETTLED:
-                        continue
-                    self._advance_and_save(key[0], record, time.time())
+                    if self._unsaved:
+                        self._save(min(self._unsaved))
+                for key in list(self._records):
+                    with self._ctx.lock:
+                        record = self._records.get(key)
+                        if record is None or self._stopping or record["phase"] in SETTLED:
+                            continue
+                        self._advance_and_save(key[0], record, time.time())
+            except Exception:
+                _log.exception("pod supervisor: a fault, carrying on")
 
     def _advance_and_save(self, user: str, record: dict[str, Any], now: float) -> None:
         """Advance a pod; write the records only when it changed."""
@@ -188,6 +239,11 @@ class DockerPods:
             self._advance(user, record, now)
         except DockerException as exc:  # the engine went away: say so (once), go on
             warning = f"engine: {explain(exc)}"
+            if warning not in record["warnings"]:
+                record["warnings"].append(warning)
+        except Exception as exc:
+            warning = f"emulator: {type(exc).__name__}: {exc}"
+            _log.warning("pod %r of %r: %s", record.get("pod_name"), user, warning)
             if warning not in record["warnings"]:
                 record["warnings"].append(warning)
         if json.dumps(record, sort_keys=True) != before:
@@ -201,7 +257,13 @@ class DockerPods:
             self._watch(user, record, now)
         elif phase == "waiting":
             waiting = record["waiting"]
-            if waiting["reason"] == "ErrImagePull" and now >= waiting["since"] + (
+            if (
+                waiting["reason"] == "CreateContainerError"
+                and now >= waiting.get("since", now) + CREATE_RETRY
+            ):
+                record["phase"] = "scheduled"
+                self._start(user, record, now)
+            elif waiting["reason"] == "ErrImagePull" and now >= waiting["since"] + (
                 PULL_BACKOFF / self._ctx.config.time_scale
             ):
                 waiting["reason"] = "ImagePullBackOff"
@@ -211,34 +273,26 @@ class DockerPods:
                 )
 
     def _resolve(self, user: str, image: str) -> tuple[Image | None, str, str]:
-        """(the image or None, the reference run or tried, why it is missing)."""
+        """(the image or None, the reference run or tried, why it is missing), through the
+        one resolution of references (`ImageOwnership.resolve`)."""
         own = f"{user}-{image}"
-        records = self._images.records().get(user) or {}
-        for name in (own, image):
-            if name.startswith(f"{user}-") and any(same_image(name, key) for key in records):
-                found = self._images.get(name)
-                if found is not None:
-                    return found, name, ""
         looks_public = (
             ":" in image
             or "/" in image
             or any(same_image(image, public) for public in self._ctx.config.public_images)
         )
         shown = image if looks_public else own
-        found = self._images.get(image)
-        owner = self._images.owner(image, found)
-        if owner is not None and owner != user:
-            return (
-                None,
-                shown,
-                (
-                    f'failed to resolve reference "{image}": pull access denied, repository does '
-                    "not exist or may require authorization"
-                ),
-            )
-        found = found or self._images.provide(image, pull=False)
-        if found is not None:
-            return found, image, ""
+        try:
+            resolved = self._images.ownership.resolve(user, image)
+            if resolved is None and _dockerfile.onboard_source(
+                image, self._ctx.config.registry_map
+            ):
+                self._images.provide(image, user, pull=False)
+                resolved = self._images.ownership.resolve(user, image)
+        except ImageAccessDenied as exc:
+            return None, shown, str(exc)
+        if resolved is not None:
+            return resolved.image, resolved.shown, ""
         if self._ctx.config.pull and looks_public:
             return None, image, PULLING
         pulling = "" if self._ctx.config.pull else " (the emulator pulls nothing: --pull is off)"
@@ -273,9 +327,15 @@ class DockerPods:
             )
         try:
             container = self._create(user, record, image)
-        except DockerException as exc:
+        except (DockerException, OSError) as exc:
+            # e.g. a full disk: Kubernetes tries again, and so does the supervisor
+            message = explain(exc) if isinstance(exc, DockerException) else str(exc)
             record["phase"] = "waiting"
-            record["waiting"] = {"reason": "CreateContainerError", "message": explain(exc)}
+            record["waiting"] = {
+                "reason": "CreateContainerError",
+                "message": message,
+                "since": now,
+            }
             return
         record["container"] = object_id(container)
         record["container_name"] = container.name
@@ -295,7 +355,10 @@ class DockerPods:
     def _pull_for(self, user: str, record: dict[str, Any]) -> None:
         """Pull a pod's image (`--pull`); then let the supervisor start it, or say why not."""
         log: list[str] = []
-        image = self._images.provide(record["image_ref"], log)
+        try:
+            image = self._images.provide(record["image_ref"], user, log)
+        except ImageAccessDenied as exc:
+            image, log = None, [str(exc)]
         with self._ctx.lock:
             if self._records.get((user, record["pod_name"])) is not record:
                 return  # replaced meanwhile
@@ -347,6 +410,8 @@ class DockerPods:
             memswap_limit=self._ctx.config.pod_memory,
             pids_limit=self._ctx.config.pod_pids,
             security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+            cap_add=list(POD_CAPABILITIES),
             privileged=False,
             log_config=LogConfig(
                 type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}
@@ -394,6 +459,7 @@ class DockerPods:
     ) -> None:
         self._save_console(user, record, container)
         self.remove_container(object_id(container))
+        disarm_volume(Path(record["volume"]))
         finish(record, state)
 
     def _discard_container(self, user: str, record: dict[str, Any], why: str) -> None:
@@ -411,6 +477,7 @@ class DockerPods:
             container.reload()
         self._save_console(user, record, container)
         self.remove_container(container_id)
+        disarm_volume(Path(record["volume"]))
         terminate(record, 137, "Error", record.get("started", time.time()), time.time(), why)
 
     def remove_container(self, container_id: str) -> None:
