@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import docker
