@@ -16,6 +16,8 @@ from pathlib import Path
 
 import jwt
 
+from ._users import check
+
 ALGORITHM = "HS256"
 
 
@@ -62,7 +64,7 @@ class Authenticator:
         if expected is None:
             hmac.compare_digest(password.encode(), password.encode())  # same work either way
             return False
-        return hmac.compare_digest(expected.encode(), password.encode())
+        return check(expected, password)
 
     def issue(self, username: str, token_type: str) -> str:
         now = int(time.time())

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import secrets
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ._config import (
@@ -26,15 +29,54 @@ from ._config import (
     EmulatorConfig,
 )
 from ._dockerfile import parse_registry_map
+from ._users import USERS_ENV, parse_users, read_users_file
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
-def _user(text: str) -> tuple[str, str]:
+def _user(text: str) -> tuple[str, str | None]:
     name, sep, password = text.partition(":")
-    if not sep or not name or not password:
-        raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD, got {text!r}")
-    return name, password
+    if not name or (sep and not password):
+        raise argparse.ArgumentTypeError(f"expected NAME or NAME:PASSWORD, got {name!r}...")
+    return name, password or None
+
+
+def _accounts(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(every user -> password or hash, the passwords generated here): from `--user`,
+    `--users-file` and `DPHI_EM_USERS`; a `--user NAME` without a password gets a fresh one.
+
+    Raises:
+        ValueError: A bad entry, a users file others may read, a user given twice.
+        OSError: The users file can't be read.
+    """
+    sources: list[dict[str, str]] = []
+    generated: dict[str, str] = {}
+    given: dict[str, str] = {}
+    for name, password in args.users or []:
+        if name in given or name in generated:
+            raise ValueError(f"--user: user {name!r} is given twice")
+        if password is None:
+            generated[name] = secrets.token_urlsafe(12)
+        else:
+            given[name] = password
+    sources.append({**given, **generated})
+    if args.users_file is not None:
+        sources.append(read_users_file(args.users_file))
+    if environ.get(USERS_ENV):
+        sources.append(parse_users(environ[USERS_ENV], USERS_ENV))
+    users: dict[str, str] = {}
+    for source in sources:
+        for name, password in source.items():
+            if name in users:
+                raise ValueError(
+                    f"user {name!r} is given twice (--user, --users-file, {USERS_ENV})"
+                )
+            users[name] = password
+    if not users:
+        raise ValueError(f"no user: give --user NAME[:PASSWORD], --users-file FILE or {USERS_ENV}")
+    return users, generated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,9 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="users",
         type=_user,
         action="append",
-        required=True,
-        metavar="NAME:PASSWORD",
-        help="a user the emulator accepts (repeatable; none is built in)",
+        metavar="NAME[:PASSWORD]",
+        help="a user the emulator accepts (repeatable; none is built in); without a password "
+        "one is generated and printed. A password here is visible to every local user in "
+        f"the process list: prefer --users-file or {USERS_ENV}",
+    )
+    add(
+        "--users-file",
+        type=Path,
+        metavar="FILE",
+        help="NAME:PASSWORD or NAME:pbkdf2_sha256$... lines; the file must be mode 0600",
     )
     add("--access-lifetime", type=float, default=DEFAULT_ACCESS_LIFETIME, metavar="SECONDS")
     add("--refresh-lifetime", type=float, default=DEFAULT_REFRESH_LIFETIME, metavar="SECONDS")
@@ -170,11 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .app import create_app
     from .server import listening_socket
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        users, generated = _accounts(args, os.environ)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
     try:
         config = EmulatorConfig(
             data_dir=args.data_dir,
-            users=dict(args.users),
+            users=users,
             access_lifetime=args.access_lifetime,
             refresh_lifetime=args.refresh_lifetime,
             max_uplink_bytes=args.max_uplink_bytes,
@@ -209,8 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"DPhi EM emulator serving on http://{host}:{port}/", flush=True)
     print(f"data dir: {config.data_dir.resolve()}", flush=True)
-    for name, password in config.users.items():
-        print(f"user: {name}  password: {password}", flush=True)
+    for name in config.users:  # a password is printed only when generated here
+        password = f"  password: {generated[name]} (generated)" if name in generated else ""
+        print(f"user: {name}{password}", flush=True)
     print(f"EM API revision: {config.api}", flush=True)
     print(app.state.emulator.engine_line, flush=True)
     if args.host not in _LOOPBACK:
@@ -218,9 +273,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
     )
+    # SIGTERM (systemd, Docker, Kubernetes) stops as Ctrl-C does: uvicorn handles both while
+    # it runs, then raises the signal again once it has stopped; SIGTERM's default action
+    # would end the process before `close` removes what `--on-stop` says.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
     finally:
-        app.state.emulator.close()
+        with contextlib.suppress(KeyboardInterrupt):  # a second signal: finish the cleanup
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            app.state.emulator.close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

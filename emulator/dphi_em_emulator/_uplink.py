@@ -211,6 +211,10 @@ async def receive_uplink(
     return UplinkBody(collector.fields, collector.files, collector.total)
 
 
+#: Times an uplink makes a destination folder again that another request deleted meanwhile.
+_RACE_ATTEMPTS = 5
+
+
 def commit(volume: Path, dest_path: str, files: list[_Staged]) -> None:
     """Move the staged files into `dest_path` of `volume` (folders made as needed).
 
@@ -223,26 +227,41 @@ def commit(volume: Path, dest_path: str, files: list[_Staged]) -> None:
     prefix = dest_path.rstrip("/")
     names = [f"{prefix}/{staged.filename}" if prefix else staged.filename for staged in files]
     targets = [resolve(volume, name) for name in names]
-    volume.mkdir(parents=True, exist_ok=True)
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise EMError(400, INVALID_PATH, f"dest_path {dest_path!r} is not a folder.") from None
-    for target in targets:
+    changed = EMError(
+        400,
+        INVALID_PATH,
+        f"dest_path {dest_path!r} changed while the files were being stored (deleted or "
+        "replaced by another request); not all files were stored.",
+    )
+    for target in targets:  # before any file is stored: all or none
         if target.is_dir():
             raise EMError(400, INVALID_PATH, f"{target.name!r} is a folder in the volume.")
     for staged, target in zip(files, targets, strict=True):
-        try:
-            _move(staged.path, target)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            # Another request (the lock off) deleted or replaced a folder of the destination
-            # between the checks above and this move.
-            raise EMError(
-                400,
-                INVALID_PATH,
-                f"dest_path {dest_path!r} changed while the files were being stored "
-                f"(deleted or replaced by another request); {target.name!r} was not stored.",
-            ) from exc
+        # Another request (the lock off) may delete or replace a folder of the destination
+        # at any moment: a folder deleted while the folders are made is made again (a few
+        # times); one deleted or replaced after that answers 400; never a 500.
+        for _ in range(_RACE_ATTEMPTS):
+            try:
+                volume.mkdir(parents=True, exist_ok=True)
+                dest.mkdir(parents=True, exist_ok=True)
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise EMError(
+                    400, INVALID_PATH, f"dest_path {dest_path!r} is not a folder."
+                ) from None
+            except FileNotFoundError:
+                continue  # a parent deleted meanwhile: again
+            except OSError as exc:
+                raise changed from exc
+            if target.is_dir():
+                raise EMError(400, INVALID_PATH, f"{target.name!r} is a folder in the volume.")
+            try:
+                _move(staged.path, target)
+                break
+            except OSError as exc:
+                raise changed from exc
+        else:
+            raise changed
 
 
 def _move(source: Path, target: Path) -> None:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from dphi_em_emulator._docker._pods import POD_CAPABILITIES
 
 pytestmark = pytest.mark.docker
 
@@ -120,7 +121,10 @@ def test_pods_are_contained(docker_em, docker_client, docker_http, docker_pod) -
         assert "no-new-privileges" in host["SecurityOpt"]
         assert host["PidsLimit"] == docker_em.config.pod_pids
         assert host["Memory"] == docker_em.config.pod_memory
-        assert not host.get("CapAdd")
+        # every capability dropped, then only what pods need given back (issue 16)
+        assert host["CapDrop"] == ["ALL"]
+        assert set(host["CapAdd"]) == set(POD_CAPABILITIES)
+        assert not {"MKNOD", "SETFCAP", "FSETID", "NET_RAW"} & set(host["CapAdd"])
         assert not host.get("PortBindings")
         mounts = {mount["Destination"]: mount for mount in container.attrs["Mounts"]}
         volume = Path(docker_em.config.data_dir).resolve() / "volumes" / "client2" / pod

@@ -64,7 +64,7 @@ class DockerEngine(PodEngine):
         # file...) is out of other local users' reach, and the volumes are mounted
         # nosuid,nodev where the emulator may mount (root on the engine's machine).
         data.root.chmod(0o700)
-        self._mounted, self.nosuid_problem = mount_nosuid(data.volumes)
+        self._mounted, self.nosuid_problem = mount_nosuid(data.root)
         security = info.get("SecurityOptions") or []
         rootless = any("rootless" in str(option) for option in security)
         # Files a pod writes must stay manageable through the API: an emulator that is not
@@ -140,5 +140,5 @@ class DockerEngine(PodEngine):
                             step()
         finally:
             if self._mounted:
-                unmount(self._ctx.data.volumes)
+                unmount(self._ctx.data.root)
             self._ctx.client.close()

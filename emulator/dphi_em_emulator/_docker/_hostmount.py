@@ -1,8 +1,9 @@
-"""The volumes folder mounted `nosuid,nodev` on the host, so that pods' bind mounts are too.
+"""The data dir mounted `nosuid,nodev` on the host, so that pods' bind mounts are too.
 
 Docker's bind mounts take no `nosuid`/`nodev` options, but a bind mount copies the flags of
 the mount it is made from. So an emulator that may mount (root, on the engine's machine)
-bind-mounts `DATA_DIR/volumes` onto itself and remounts it `nosuid,nodev`: every pod's
+bind-mounts its data dir onto itself (the whole of it: uploads are renamed from `tmp/` into
+the volumes, which must stay one file system) and remounts it `nosuid,nodev`: every pod's
 `/data` made from it carries both flags, and a set-user-ID file or a device node a pod leaves
 in a volume is inert on the host as well (for anyone reaching it through the data dir).
 Elsewhere the emulator says it could not, and relies on what else holds (the data dir is
