@@ -24,7 +24,7 @@ from .._state import DataDir, JsonDocument
 from ._client import where
 from ._common import LABEL_EMULATOR, EngineContext, object_id
 from ._hostmount import mount_nosuid, unmount
-from ._images import DockerImages
+from ._images import DockerImages, remove_build_cgroups
 from ._network import Namespaces
 from ._pods import DockerPods
 
@@ -139,6 +139,8 @@ class DockerEngine(PodEngine):
                         with contextlib.suppress(OSError):
                             step()
         finally:
+            if self._ctx.cgroup_driver == "cgroupfs" and os.geteuid() == 0:
+                remove_build_cgroups(f"dphi-em-build-{self.instance}-", patience=10)
             if self._mounted:
                 unmount(self._ctx.data.root)
             self._ctx.client.close()

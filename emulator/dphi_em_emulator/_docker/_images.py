@@ -112,7 +112,6 @@ class _BuildCgroup:
 
     def __init__(self, ctx: EngineContext, pids: int) -> None:
         self.parent: str | None = None
-        self._folder: Path | None = None
         if os.geteuid() != 0 or ctx.cgroup_driver != "cgroupfs":
             return
         name = f"dphi-em-build-{ctx.instance}-{uuid.uuid4().hex[:8]}"
@@ -125,18 +124,38 @@ class _BuildCgroup:
             with contextlib.suppress(OSError):
                 folder.rmdir()
             return
-        self.parent, self._folder = f"/{name}", folder
+        self.parent = f"/{name}"
 
     def remove(self) -> None:
-        """Remove the cgroup (and, on cgroup v1, its twins the engine made elsewhere)."""
-        if self._folder is None or self.parent is None:
-            return
-        folders = [self._folder]
-        if self._folder.parent.name == "pids":
-            folders += [p / self.parent.lstrip("/") for p in _CGROUP_ROOT.iterdir()]
-        for folder in folders:
+        """Remove the cgroup (and, on cgroup v1, its twins the engine made in the other
+        hierarchies) once the engine has removed the step containers' cgroups inside it:
+        in a thread of its own, for a while."""
+        if self.parent is not None:
+            name = self.parent.lstrip("/")
+            threading.Thread(
+                target=remove_build_cgroups, args=(name,), name="dphi-em-cgroup", daemon=True
+            ).start()
+
+
+def remove_build_cgroups(prefix: str, patience: float = 30.0) -> None:
+    """Remove the build cgroups whose names start with `prefix`, retrying while the engine
+    still holds a step container's cgroup in them (at most `patience` seconds)."""
+    deadline = time.monotonic() + patience
+    while True:
+        left = [
+            folder
+            for hierarchy in _CGROUP_ROOT.iterdir()
+            if hierarchy.is_dir() and not hierarchy.is_symlink()
+            for folder in hierarchy.glob(f"{prefix}*")
+        ]
+        if (_CGROUP_ROOT / "pids").is_dir() is False:
+            left += list(_CGROUP_ROOT.glob(f"{prefix}*"))
+        for folder in left:
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if not any(folder.exists() for folder in left) or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
 
 
 class DockerImages:
