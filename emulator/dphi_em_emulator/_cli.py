@@ -15,6 +15,8 @@ from ._config import (
     API_MODES,
     DEFAULT_ACCESS_LIFETIME,
     DEFAULT_API,
+    DEFAULT_BUILD_PIDS,
+    DEFAULT_BUILD_TIMEOUT,
     DEFAULT_MAX_UPLINK_BYTES,
     DEFAULT_POD_MEMORY,
     DEFAULT_POD_PIDS,
@@ -204,6 +206,14 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="between a pod's SIGTERM at max_duration and its kill (scaled; default: 30)",
     )
     add(
+        "--build-timeout",
+        type=float,
+        default=DEFAULT_BUILD_TIMEOUT,
+        metavar="SECONDS",
+        help="a Docker build taking longer fails (default: 600, as the EM's builder)",
+    )
+    add("--build-pids", type=int, default=DEFAULT_BUILD_PIDS, metavar="N")
+    add(
         "--on-stop",
         choices=ON_STOP_MODES,
         default="remove-pods",
@@ -248,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pod_pids=args.pod_pids,
             stop_grace=args.stop_grace,
             on_stop=args.on_stop,
+            build_timeout=args.build_timeout,
+            build_pids=args.build_pids,
         )
         app = create_app(config)
     except (ValueError, OSError, RuntimeError) as exc:

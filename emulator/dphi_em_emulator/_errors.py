@@ -29,6 +29,8 @@ REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
 NOT_FOUND = "NOT_FOUND"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+#: The data dir is full (an emulator-only code: the EM's answer is not known).
+INSUFFICIENT_STORAGE = "INSUFFICIENT_STORAGE"
 
 
 class EMError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
@@ -343,10 +344,14 @@ async def run(request: Request) -> Response:
             f'namespace=true, but namespaces "{user}" not found: '
             "create it first (POST /em/pod/namespace/create).",
         )
-    emulator.data.volume(user, volume_name).mkdir(parents=True, exist_ok=True)
     volume = emulator.data.volume(user, volume_name)
+    # On a full disk the pod is still scheduled (it waits, CreateContainerError, until space
+    # is freed): neither the folder nor the record may fail the call.
+    with contextlib.suppress(OSError):
+        volume.mkdir(parents=True, exist_ok=True)
     await run_in_threadpool(emulator.engine.run, PodRun(user, pod_name, volume, spec))
-    pod_volumes(request).record(user, pod_name, volume_name)
+    with contextlib.suppress(OSError):  # kept in memory, written with the next change
+        pod_volumes(request).record(user, pod_name, volume_name)
     return _ok("Docker run scheduled successfully")
 
 

@@ -8,6 +8,7 @@ REST Framework does: 405 with `Allow` for a method its path does not take (`GET
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from . import _handlers as h
 from ._config import API_JANUARY_2026, API_NOVEMBER_2025, EmulatorConfig
 from ._emulator import Emulator
-from ._errors import INTERNAL_ERROR, NOT_FOUND, EMError, detail_response
+from ._errors import INSUFFICIENT_STORAGE, INTERNAL_ERROR, NOT_FOUND, EMError, detail_response
 from ._middleware import EMGate, MergeSlashes
 from ._revisions import serves
 from ._state import JsonDocument
@@ -93,6 +94,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        _log.warning("%s %s: the data dir is full: %s", request.method, request.url.path, exc)
+        message = "The emulator's disk is full; try again when space is freed."
+        return JSONResponse({"error": INSUFFICIENT_STORAGE, "message": message}, 507)
     _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = {"error": INTERNAL_ERROR, "message": f"Internal server error: {type(exc).__name__}"}
     return JSONResponse(body, status_code=500)

@@ -567,17 +567,14 @@ class DockerImages:
                     self.remove(name)
 
     def purge(self) -> None:
-        """Remove every image this instance built, loaded or tagged (`--on-stop purge`)."""
+        """Remove every image this instance built, loaded or tagged (`--on-stop purge`):
+        the engine first, the record last (a full disk fails only the record)."""
         for tag in self._ctx.state.get("onboard_tags") or []:
             self.remove(tag)
-        self._ctx.state.update("onboard_tags", None)
         for own in self.records().values():
             for name, record in own.items():
-                current = self.get(name)
-                if current is not None and object_id(current) == record.get("id"):
+                if self.get(name) is not None:
                     self.remove(name)  # a loaded image may also be someone else's
-                elif current is not None:
-                    self.remove(name)  # a name the emulator wrote, taken over since
                 if not record.get("preexisting"):
                     self._remove_if_untagged(str(record.get("id")))
         with contextlib.suppress(DockerException):
@@ -585,5 +582,6 @@ class DockerImages:
                 all=True, filters={"label": f"{LABEL_EMULATOR}={self._ctx.instance}"}
             ):
                 self.remove(object_id(image), force=True)  # built here: ours alone
-        self._ctx.state.update("images", None)
-        self._ctx.state.update("system_images", None)
+        for key in ("onboard_tags", "images", "system_images"):
+            with contextlib.suppress(OSError):
+                self._ctx.state.update(key, None)
