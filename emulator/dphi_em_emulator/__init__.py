@@ -8,7 +8,15 @@ imports neither `dphi_em` nor `em_api_client`). Start it with
 
 from ._cli import main
 from ._config import EmulatorConfig
+from ._users import hash_password
 from .app import create_app
 from .server import EmulatorServer, run_in_thread
 
-__all__ = ["EmulatorConfig", "EmulatorServer", "create_app", "main", "run_in_thread"]
+__all__ = [
+    "EmulatorConfig",
+    "EmulatorServer",
+    "create_app",
+    "hash_password",
+    "main",
+    "run_in_thread",
+]
