@@ -106,6 +106,7 @@ def test_the_public_names() -> None:
         "EmulatorConfig",
         "EmulatorServer",
         "create_app",
+        "hash_password",
         "main",
         "run_in_thread",
     }

@@ -27,7 +27,6 @@ from docker.models.containers import Container
 from docker.models.images import Image
 from docker.types import LogConfig
 
-from .. import _dockerfile
 from .._config import NODE_NAMES
 from .._engine import CONSOLE_NOTE, PodRun
 from .._errors import EMError
@@ -78,7 +77,14 @@ def disarm_volume(volume: Path) -> None:
     nodes: what a pod left there must not give anyone on the host its privileges
     (the volume is mounted `nosuid,nodev` where the emulator can mount it, and the data dir
     is the emulator's alone, but a copy of the folder would carry them)."""
-    for top, folders, files, top_fd in os.fwalk(volume, follow_symlinks=False):
+    # a volume deleted meanwhile: nothing to disarm; folders deeper than Python recurses
+    # (a pod can make any depth) stay as they are: the mount and the data dir's mode hold
+    with contextlib.suppress(OSError, RecursionError):
+        _disarm(volume)
+
+
+def _disarm(volume: Path) -> None:
+    for _top, folders, files, top_fd in os.fwalk(volume, follow_symlinks=False):
         for name in folders + files:
             with contextlib.suppress(OSError):
                 st = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
@@ -86,7 +92,6 @@ def disarm_volume(volume: Path) -> None:
                     os.unlink(name, dir_fd=top_fd)
                 elif not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o6000:
                     os.chmod(name, stat.S_IMODE(st.st_mode) & ~0o6000, dir_fd=top_fd)
-        del top
 
 
 class DockerPods:
@@ -284,11 +289,6 @@ class DockerPods:
         shown = image if looks_public else own
         try:
             resolved = self._images.ownership.resolve(user, image)
-            if resolved is None and _dockerfile.onboard_source(
-                image, self._ctx.config.registry_map
-            ):
-                self._images.provide(image, user, pull=False)
-                resolved = self._images.ownership.resolve(user, image)
         except ImageAccessDenied as exc:
             return None, shown, str(exc)
         if resolved is not None:
