@@ -8,7 +8,11 @@ Used by the Docker engine, but free of the Docker SDK:
   directory file descriptors (`os.fwalk`) so that nothing outside the volume is ever read,
   with the request's Dockerfile added under a name of its own: the user's files are only
   read, never rewritten;
-- `base_images(text)` lists the images a Dockerfile's `FROM` lines name;
+- `logical_lines`, `parse_dockerfile` and `expand` read a Dockerfile as the engine's parser
+  does (the `# escape=` directive, continuations, comments inside them, `$ARG`s);
+- `build_references(text)` lists what a Dockerfile makes the engine read from outside its
+  context (images in `FROM` and `COPY --from`, remote `ADD` sources), for the sandbox's
+  checks; `base_images(text)` the images alone;
 - `onboard_source(ref, registry_map)` maps an onboard registry name
   (`fpga.dphi.space:5000/alpine:3.20`) to the image that stands for it locally.
 """
@@ -267,7 +271,7 @@ _VARIABLE = re.compile(
 _REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """(line number, line) with continuations joined as the engine's parser joins them: the
     escape character (`\\`, or another one set by a leading `# escape=` directive) ending a
     line continues it, and comment or empty lines inside a continuation are skipped."""
@@ -299,7 +303,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 def parse_dockerfile(text: str) -> list[Instruction]:
     """A Dockerfile's instructions (`ONBUILD X` is `X` with keyword `ONBUILD X`)."""
     instructions = []
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         keyword, _, rest = line.partition(" ")
         keyword = keyword.upper()
         if keyword == "ONBUILD":

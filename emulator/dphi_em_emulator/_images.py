@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ._dockerfile import logical_lines
 from ._errors import BUILD_FAILED, IMAGE_LOAD_FAILED, EMError
 from ._state import JsonDocument
 
@@ -68,25 +69,6 @@ def check_image_name(image: str, prefixed: str) -> None:
         )
 
 
-def _instructions(text: str) -> list[tuple[int, str]]:
-    """(line number, instruction) of a Dockerfile, continuations joined, comments dropped."""
-    result: list[tuple[int, str]] = []
-    pending: tuple[int, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if pending is None and (not line or line.startswith("#")):
-            continue
-        start, sofar = pending if pending is not None else (number, "")
-        if line.endswith("\\"):
-            pending = (start, sofar + line[:-1] + " ")
-            continue
-        pending = None
-        result.append((start, sofar + line))
-    if pending is not None:
-        result.append(pending)
-    return result
-
-
 def check_build(dockerfile: Path, dockerfile_arg: str, context: Path, context_arg: str) -> None:
     """Raise `BUILD_FAILED` with a docker-like log unless the build would start.
 
@@ -116,7 +98,7 @@ def check_build(dockerfile: Path, dockerfile_arg: str, context: Path, context_ar
         f"#1 transferring dockerfile: {size}B done\n",
         "#1 DONE 0.0s\n",
     ]
-    instructions = _instructions(text)
+    instructions = logical_lines(text)
     if not instructions:
         raise _build_failed([*head, "ERROR: failed to solve: file with no instructions\n"])
     for number, instruction in instructions:

@@ -165,3 +165,31 @@ def test_a_folder_swapped_for_a_symlink_after_the_check_is_caught(tmp_path: Path
         assert not opened_inside(fd, path, volume)
     finally:
         os.close(fd)
+
+
+def test_build_references_read_the_dockerfile_as_the_engine_does() -> None:
+    from dphi_em_emulator._dockerfile import DockerfileRefused, build_references
+
+    text = (
+        "# escape=`\n"
+        "ARG BASE=other\n"
+        "FROM ${BASE:-x}-img AS one\n"
+        "FROM `\n"
+        "# a comment inside a continuation is skipped, as the engine skips it\n"
+        "\n"
+        "  second AS two\n"
+        "COPY --from=one /a /a\n"
+        "COPY --from=0 /b /b\n"
+        "COPY --from=third:1.0 /c /c\n"
+        "ENV SRC=https://example.invalid/x\n"
+        "ADD --chown=1:1 $SRC /x\n"
+        'ADD ["git@example.invalid:r.git", "/r"]\n'
+        "ONBUILD COPY --from=fourth / /\n"
+    )
+    found = build_references(text)
+    assert found.images == ["other-img", "second", "third:1.0", "fourth"]
+    assert found.remote == ["https://example.invalid/x", "git@example.invalid:r.git"]
+    with pytest.raises(DockerfileRefused, match="--from"):
+        build_references("FROM scratch\nARG X=y\nCOPY --from=$X / /\n")
+    with pytest.raises(DockerfileRefused):
+        build_references("FROM a\\-b\n")
