@@ -4,11 +4,15 @@ The only package that imports the Docker SDK for Python (`docker` on PyPI). Spli
 
 - `_client.py`: connecting to the engine (`connect`).
 - `_common.py`: labels, the `EngineContext` the parts share, small helpers.
-- `_images.py`: builds (air-gapped, the onboard registry's names), loads, ownership, purge;
+- `_ownership.py`: who owns which image, by image ID; `ImageOwnership.resolve`, the one
+  place where a user's image reference becomes an image (and is checked).
+- `_images.py`: builds (checked and sandboxed, the onboard registry's names), loads, purge;
   `build_busybox_image` for machines that can pull nothing.
+- `_hostmount.py`: the data dir mounted onto itself `nosuid,nodev` (so pods' volumes are).
 - `_network.py`: networking without a bridge: one loopback-only namespace per user, a hosts
   file naming its pods; which pods join follows the API revision.
-- `_pods.py`: pod records, the supervisor, containers and their console output.
+- `_pods.py`: pod records, the supervisor (no fault ends it), containers (capabilities
+  dropped) and their console output.
 - `_states.py`: a pod and its container -> Kubernetes' ContainerState.
 - `_engine.py`: `DockerEngine`, the `PodEngine` interface over those parts.
 """

@@ -4,8 +4,12 @@ A record per pod (`docker-pods.json`); a supervisor thread starts each at its (s
 `scheduled_time`, stops it gracefully `max_duration` (scaled) minutes after it started and
 kills it after the grace period. A finished container's state becomes the pod's `terminated`
 state (`_states.py`), its console output goes to `DATA_DIR/logs/`, and the container is
-removed. Containment: no privileges, no host network, no mount but the volume at `/data` (and
-the namespace's hosts file, `_network.py`), pids and memory limits, `no-new-privileges`.
+removed, its volume disarmed (no set-ID bits, no device nodes). Containment: no privileges,
+capabilities dropped to `POD_CAPABILITIES`, no host network, no mount but the volume at
+`/data` (`nosuid,nodev`: `_hostmount.py`) and the namespace's hosts file (`_network.py`),
+pids and memory limits, `no-new-privileges`. A pod's image is the ID `ImageOwnership.resolve`
+gives. No fault (a full disk, a vanished container, the engine gone) ends the supervisor: the
+pod says why, and records that could not be written are written later.
 """
 
 from __future__ import annotations
