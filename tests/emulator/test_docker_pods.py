@@ -128,7 +128,11 @@ def test_pods_are_contained(docker_em, docker_client, docker_http, docker_pod) -
         assert not host.get("PortBindings")
         mounts = {mount["Destination"]: mount for mount in container.attrs["Mounts"]}
         volume = Path(docker_em.config.data_dir).resolve() / "volumes" / "client2" / pod
-        assert mounts.pop("/data")["Source"] == str(volume)
+        source = Path(mounts.pop("/data")["Source"])
+        if os.geteuid() == 0:  # a short-lived nosuid,nodev view of the volume (issue 16)
+            assert source.parent == volume.parents[2] / "mounts"
+        else:
+            assert source == volume
         # `both` mode: a run without `namespace=true` follows January's rule and joins the
         # user's loopback namespace too (November's "none": test_docker_networking.py)
         assert host["NetworkMode"].startswith("container:")

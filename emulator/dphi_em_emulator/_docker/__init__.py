@@ -8,7 +8,7 @@ The only package that imports the Docker SDK for Python (`docker` on PyPI). Spli
   place where a user's image reference becomes an image (and is checked).
 - `_images.py`: builds (checked and sandboxed, the onboard registry's names), loads, purge;
   `build_busybox_image` for machines that can pull nothing.
-- `_hostmount.py`: the data dir mounted onto itself `nosuid,nodev` (so pods' volumes are).
+- `_hostmount.py`: volumes handed to the engine through short-lived `nosuid,nodev` mounts.
 - `_network.py`: networking without a bridge: one loopback-only namespace per user, a hosts
   file naming its pods; which pods join follows the API revision.
 - `_pods.py`: pod records, the supervisor (no fault ends it), containers (capabilities

@@ -23,7 +23,7 @@ from .._images import Images
 from .._state import DataDir, JsonDocument
 from ._client import where
 from ._common import LABEL_EMULATOR, EngineContext, object_id
-from ._hostmount import mount_nosuid, unmount
+from ._hostmount import mount_problem
 from ._images import DockerImages, remove_build_cgroups
 from ._network import Namespaces
 from ._pods import DockerPods
@@ -61,10 +61,10 @@ class DockerEngine(PodEngine):
         driver = str(info.get("CgroupDriver") or "") if local else ""
         self._ctx = EngineContext(config, data, client, state, instance, self.arch, driver)
         # The data dir is the emulator's alone: what pods leave in volumes (a set-user-ID
-        # file...) is out of other local users' reach, and the volumes are mounted
-        # nosuid,nodev where the emulator may mount (root on the engine's machine).
+        # file...) is out of other local users' reach; pods see their volumes nosuid,nodev
+        # where the emulator may mount (root on the engine's machine; `_hostmount.py`).
         data.root.chmod(0o700)
-        self._mounted, self.nosuid_problem = mount_nosuid(data.root)
+        self.nosuid_problem = mount_problem() if local else "the engine is not on this machine"
         security = info.get("SecurityOptions") or []
         rootless = any("rootless" in str(option) for option in security)
         # Files a pod writes must stay manageable through the API: an emulator that is not
@@ -73,7 +73,9 @@ class DockerEngine(PodEngine):
         pod_user = None if os.geteuid() == 0 or rootless else f"{os.getuid()}:{os.getgid()}"
         self._images = DockerImages(self._ctx)
         self._network = Namespaces(self._ctx, self._images)
-        self._pods = DockerPods(self._ctx, self._images, self._network, pod_user)
+        self._pods = DockerPods(
+            self._ctx, self._images, self._network, pod_user, self.nosuid_problem is None
+        )
         self._remove_orphans()
         self._pods.start()
 
@@ -141,6 +143,4 @@ class DockerEngine(PodEngine):
         finally:
             if self._ctx.cgroup_driver == "cgroupfs" and os.geteuid() == 0:
                 remove_build_cgroups(f"dphi-em-build-{self.instance}-", patience=10)
-            if self._mounted:
-                unmount(self._ctx.data.root)
             self._ctx.client.close()

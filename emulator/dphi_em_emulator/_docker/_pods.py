@@ -47,6 +47,7 @@ from ._common import (
     rfc3339,
     with_tag,
 )
+from ._hostmount import clear_stale, nosuid_view
 from ._images import DockerImages
 from ._network import NETWORK_USER, Namespaces, addresses, pod_network
 from ._ownership import ImageAccessDenied
@@ -106,6 +107,7 @@ class DockerPods:
         images: The engine's images (what a pod runs).
         network: The users' namespaces (what a networked pod joins).
         pod_user: `uid:gid` to run pods as, or None for the image's `USER`.
+        nosuid: Hand volumes to the engine through `nosuid,nodev` views (`_hostmount.py`).
     """
 
     def __init__(
@@ -114,11 +116,16 @@ class DockerPods:
         images: DockerImages,
         network: Namespaces,
         pod_user: str | None,
+        nosuid: bool = False,
     ) -> None:
         self._ctx = ctx
         self._images = images
         self._network = network
         self._pod_user = pod_user
+        self._nosuid = nosuid
+        self._staging = ctx.data.root / "mounts"
+        if nosuid:
+            clear_stale(self._staging)
         self._logs = ctx.data.root / "logs"
         self._pods_doc = JsonDocument(ctx.data.state / "docker-pods.json")
         self._records: dict[tuple[str, str], dict[str, Any]] = {}
@@ -329,27 +336,31 @@ class DockerPods:
                 f"image {ref} is built for linux/{arch}: CG2 runs linux/{CG2_ARCH}, where it "
                 "would fail with 'exec format error' (--require-arch arm64 refuses it here)"
             )
-        try:
-            container = self._create(user, record, image)
-        except (DockerException, OSError) as exc:
-            # e.g. a full disk: Kubernetes tries again, and so does the supervisor
-            message = explain(exc) if isinstance(exc, DockerException) else str(exc)
-            record["phase"] = "waiting"
-            record["waiting"] = {
-                "reason": "CreateContainerError",
-                "message": message,
-                "since": now,
-            }
-            return
-        record["container"] = object_id(container)
-        record["container_name"] = container.name
-        try:
-            container.start()
-        except DockerException as exc:
-            self._save_console(user, record, container)
-            self.remove_container(object_id(container))
-            terminate(record, 128, "StartError", now, now, explain(exc))
-            return
+        with contextlib.ExitStack() as mounted:  # the nosuid,nodev view: until started
+            try:
+                volume = Path(record["volume"])
+                volume.mkdir(parents=True, exist_ok=True)
+                source = mounted.enter_context(nosuid_view(volume, self._staging, self._nosuid))
+                container = self._create(user, record, image, source)
+            except (DockerException, OSError) as exc:
+                # e.g. a full disk: Kubernetes tries again, and so does the supervisor
+                message = explain(exc) if isinstance(exc, DockerException) else str(exc)
+                record["phase"] = "waiting"
+                record["waiting"] = {
+                    "reason": "CreateContainerError",
+                    "message": message,
+                    "since": now,
+                }
+                return
+            record["container"] = object_id(container)
+            record["container_name"] = container.name
+            try:
+                container.start()
+            except DockerException as exc:
+                self._save_console(user, record, container)
+                self.remove_container(object_id(container))
+                terminate(record, 128, "StartError", now, now, explain(exc))
+                return
         record["phase"] = "running"
         record["started"] = time.time()
         container.reload()
@@ -380,12 +391,11 @@ class DockerPods:
             self._save(user)
         self._wake.set()
 
-    def _create(self, user: str, record: dict[str, Any], image: Image) -> Container:
+    def _create(self, user: str, record: dict[str, Any], image: Image, source: Path) -> Container:
         volume = Path(record["volume"])
-        volume.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             volume.chmod(0o777)  # as a local-path volume: a pod of any uid can write
-        volumes = {str(volume): {"bind": "/data", "mode": "rw"}}
+        volumes = {str(source): {"bind": "/data", "mode": "rw"}}
         network = "none"
         if pod_network(record) == NETWORK_USER:
             sandbox = self._network.sandbox(user)
