@@ -27,6 +27,7 @@ from .. import _dockerfile, _images
 from .._engine import BuildRequest, LoadRequest
 from .._errors import BUILD_FAILED, IMAGE_LOAD_FAILED, EMError
 from .._images import same_image
+from .._standins import onboard_images
 from ._common import (
     LABEL_EMULATOR,
     LABEL_IMAGE,
@@ -99,6 +100,8 @@ class DockerImages:
 
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
+        # issue 17: the onboard registry's catalogue and the engine's stand-ins
+        self.onboard = onboard_images(ctx.config, ctx.client)
 
     def get(self, ref: str) -> Image | None:
         """The image `ref` names in the engine, or None."""
@@ -159,17 +162,26 @@ class DockerImages:
         if source is not None:
             stand_in = self.get(source) or (self._pull(source, log) if pull else None)
             if stand_in is not None:
-                repository, tag = split_tag(ref)
-                stand_in.tag(repository, tag)
-                with self._ctx.lock:
-                    tags = list(self._ctx.state.get("onboard_tags") or [])
-                    if with_tag(ref) not in tags:
-                        tags.append(with_tag(ref))
-                    self._ctx.state.update("onboard_tags", tags)
+                self._tag_onboard(ref, stand_in)
                 if log is not None:
                     log.append(f"onboard registry: {ref} is the local image {source}\n")
                 return stand_in
+        # issue 17: a catalogue image the engine lacks: its stand-in (made only when `pull`)
+        standin: Image | None = self.onboard.stand_in(ref, log, make=pull)
+        if standin is not None:
+            self._tag_onboard(ref, standin)
+            return standin
         return self._pull(ref, log) if pull else None
+
+    def _tag_onboard(self, ref: str, image: Image) -> None:
+        """Tag `image` as `ref` (for the builder's `FROM`), recorded for `--on-stop purge`."""
+        repository, tag = split_tag(ref)
+        image.tag(repository, tag)
+        with self._ctx.lock:
+            tags = list(self._ctx.state.get("onboard_tags") or [])
+            if with_tag(ref) not in tags:
+                tags.append(with_tag(ref))
+            self._ctx.state.update("onboard_tags", tags)
 
     def _pull(self, ref: str, log: list[str] | None) -> Image | None:
         if not self._ctx.config.pull:
@@ -215,6 +227,10 @@ class DockerImages:
             ) from None
         log: list[str] = []
         text = dockerfile.decode("utf-8", "replace")
+        for ref in _dockerfile.base_images(text):  # issue 17: before any build step
+            problem = self.onboard.problem(ref)
+            if problem is not None:
+                raise _build_failed([f"ERROR: failed to solve: {problem}"])
         for ref in _dockerfile.base_images(text):
             owner = self.owner(ref, self.get(ref))
             if owner is not None and owner != request.user:

@@ -30,6 +30,7 @@ from .._engine import CONSOLE_NOTE, PodRun
 from .._errors import EMError
 from .._images import same_image
 from .._pods import pod_report
+from .._standins import describe as describe_standin
 from .._state import DEFAULT_VOLUME, JsonDocument
 from ._common import (
     CG2_ARCH,
@@ -236,9 +237,15 @@ class DockerPods:
                     "not exist or may require authorization"
                 ),
             )
+        if looks_public:  # issue 17: only the onboard registry's images run
+            refused = self._images.onboard.problem(image)
+            if refused is not None:
+                return None, shown, refused
         found = found or self._images.provide(image, pull=False)
         if found is not None:
             return found, image, ""
+        if looks_public and self._images.onboard.could_stand_in(image):
+            return None, image, PULLING  # issue 17: its stand-in is made in `_pull_for`
         if self._ctx.config.pull and looks_public:
             return None, image, PULLING
         pulling = "" if self._ctx.config.pull else " (the emulator pulls nothing: --pull is off)"
@@ -251,6 +258,9 @@ class DockerPods:
             image, problem = None, f'image "{with_tag(ref)}" is still not in the engine'
         elif problem == PULLING:  # in a thread of its own: the engine lock is not held
             record["phase"] = "pulling"
+            note = self._images.onboard.note(ref)  # issue 17: a stand-in to make
+            if note is not None and self._images.get(ref) is None:
+                record["warnings"].append(note)
             threading.Thread(
                 target=self._pull_for, args=(user, record), name="dphi-em-pull", daemon=True
             ).start()
@@ -266,6 +276,11 @@ class DockerPods:
             self._write_log(user, record, f"exec format error: {wrong_arch}\n".encode())
             terminate(record, 1, "Error", now, now, f"exec format error: {wrong_arch}")
             return
+        stand_in = describe_standin(image)  # issue 17: say when an image is a stand-in
+        if stand_in is not None:
+            record["warnings"].append(
+                f"image {ref} is a local stand-in ({stand_in}), not the onboard registry's image"
+            )
         if arch != CG2_ARCH:
             record["warnings"].append(
                 f"image {ref} is built for linux/{arch}: CG2 runs linux/{CG2_ARCH}, where it "
