@@ -27,6 +27,7 @@ import difflib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 #: The registry the EM's air-gapped builds take base images from.
 ONBOARD_REGISTRY = "fpga.dphi.space:5000/"
@@ -173,3 +174,40 @@ def _common_start(a: str, b: str) -> str:
     while end < min(len(a), len(b)) and a[end] == b[end]:
         end += 1
     return a[:end]
+
+
+class CatalogueCheck:
+    """Whether the EM has an image: the catalogue's answer, under the emulator's options.
+
+    Args:
+        catalogue: The onboard registry's images.
+        any_image: `--any-image`: accept every reference.
+        declared: References the emulator was told stand for local images (the exact
+            `--registry-map FROM=TO` entries): accepted as onboard images.
+    """
+
+    def __init__(
+        self, catalogue: Catalogue, any_image: bool = False, declared: tuple[str, ...] = ()
+    ) -> None:
+        self.catalogue = catalogue
+        self._any_image = any_image
+        self._declared = {normalise(ref) for ref in declared}
+
+    @classmethod
+    def of(cls, config: Any) -> CatalogueCheck:
+        """The check an `EmulatorConfig` asks for (`catalogue`, `any_image`, `registry_map`).
+
+        Raises:
+            ValueError: The catalogue file is not a catalogue.
+            OSError: It can't be read.
+        """
+        declared = tuple(key for key in config.registry_map if not key.endswith("/"))
+        return cls(Catalogue.load(config.catalogue), config.any_image, declared)
+
+    def problem(self, ref: str) -> str | None:
+        """Why the EM has no image `ref` (naming the closest entries), or None."""
+        if self._any_image or self.catalogue.lookup(ref) is not None:
+            return None
+        if normalise(ref) in self._declared:
+            return None
+        return self.catalogue.refusal(ref)

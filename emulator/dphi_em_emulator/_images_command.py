@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         "prepare", parents=[common], help="make the stand-ins of NAME... now"
     )
     prepare.add_argument(
+        "--json",
+        action="store_true",
+        help="end with one JSON list: name, recipe, id, architecture, seconds",
+    )
+    prepare.add_argument(
         "names",
         nargs="+",
         metavar="NAME",
@@ -81,12 +86,15 @@ def main(argv: Sequence[str]) -> int:
     client, why = _connect(args.docker_host)
     if args.command == "list":
         return _list(catalogue, client, why, arch, warning, args.standin_record, args.json)
+    unknown = [name for name in args.names if catalogue.lookup(name) is None]
+    for name in unknown:  # said before anything is made
+        print(f"error: {catalogue.refusal(name)}", file=sys.stderr)
     if client is None:
         print(f"error: no Docker engine: {why}", file=sys.stderr)
         return 1
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    return _prepare(catalogue, StandIns(client, args.standin_record), arch, args.names)
+    return _prepare(catalogue, StandIns(client, args.standin_record), arch, args.names, args.json)
 
 
 def _connect(docker_host: str | None) -> tuple[Any, str]:
@@ -101,13 +109,14 @@ def _say(name: str, line: str) -> None:
     print(f"{name}: {line}", flush=True)
 
 
-def _prepare(catalogue: Catalogue, standins: StandIns, arch: str, names: list[str]) -> int:
+def _prepare(
+    catalogue: Catalogue, standins: StandIns, arch: str, names: list[str], as_json: bool
+) -> int:
     failed = 0
+    done: list[dict[str, Any]] = []
     for name in names:
         entry = catalogue.lookup(name)
         if entry is None:
-            print(f"error: {catalogue.refusal(name)}", file=sys.stderr)
-            failed += 1
             continue
         recipe, why = recipe_for(entry, arch)
         if recipe is None:
@@ -121,11 +130,21 @@ def _prepare(catalogue: Catalogue, standins: StandIns, arch: str, names: list[st
             print(f"error: {name}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        print(
-            f"{name}: stand-in {recipe.tag} ({describe(image)}), ready "
-            f"[{time.monotonic() - started:.1f} s]",
-            flush=True,
+        took = time.monotonic() - started
+        print(f"{name}: stand-in {recipe.tag} ({describe(image)}), ready [{took:.1f} s]")
+        recorded = standins.recorded(recipe) or {}
+        done.append(
+            {
+                "name": entry.onboard,
+                "recipe": recipe.key,
+                "id": image.id,
+                "architecture": image.attrs.get("Architecture"),
+                "seconds": round(took, 1),
+                "made_in_seconds": recorded.get("seconds"),
+            }
         )
+    if as_json:
+        print(json.dumps(done, indent=1))
     return 1 if failed else 0
 
 

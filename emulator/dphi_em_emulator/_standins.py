@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ._catalogue import Catalogue, Entry, normalise
+from ._catalogue import CatalogueCheck, Entry
 
 #: Labels of a stand-in image: its recipe, what it was made from, and that it is one.
 LABEL_STANDIN = "space.dphi.em.standin"
@@ -432,35 +432,18 @@ class OnboardImages:
     """What the emulator's Docker engine asks of the catalogue and the stand-ins.
 
     Args:
-        catalogue: The onboard registry's images.
+        check: The catalogue, under the emulator's options.
         standins: The engine's stand-ins.
-        any_image: `--any-image`: accept every reference.
         required_arch: `--require-arch`: the stand-ins' architecture, when given.
-        declared: References the emulator was told stand for local images (the exact
-            `--registry-map FROM=TO` entries): accepted as onboard images.
     """
 
     def __init__(
-        self,
-        catalogue: Catalogue,
-        standins: StandIns,
-        any_image: bool = False,
-        required_arch: str | None = None,
-        declared: tuple[str, ...] = (),
+        self, check: CatalogueCheck, standins: StandIns, required_arch: str | None = None
     ) -> None:
-        self.catalogue = catalogue
+        self.catalogue = check.catalogue
         self.standins = standins
-        self._any_image = any_image
-        self._declared = {normalise(ref) for ref in declared}
+        self.problem = check.problem
         self.arch, self.arch_warning = default_arch(required_arch)
-
-    def problem(self, ref: str) -> str | None:
-        """Why the EM has no image `ref` (naming the closest entries), or None."""
-        if self._any_image or self.catalogue.lookup(ref) is not None:
-            return None
-        if normalise(ref) in self._declared:
-            return None
-        return self.catalogue.refusal(ref)
 
     def recipe(self, ref: str) -> tuple[Recipe | None, str]:
         """The stand-in recipe for `ref`, or (None, why none)."""
@@ -516,11 +499,6 @@ def onboard_images(config: Any, client: Any) -> OnboardImages:
         ValueError: The catalogue file is not a catalogue.
         OSError: It can't be read.
     """
-    declared = tuple(key for key, value in config.registry_map.items() if not key.endswith("/"))
     return OnboardImages(
-        Catalogue.load(config.catalogue),
-        StandIns(client, config.standin_record),
-        any_image=config.any_image,
-        required_arch=config.require_arch,
-        declared=declared,
+        CatalogueCheck.of(config), StandIns(client, config.standin_record), config.require_arch
     )
