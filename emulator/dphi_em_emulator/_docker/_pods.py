@@ -249,7 +249,9 @@ class DockerPods:
         if self._ctx.config.pull and looks_public:
             return None, image, PULLING
         pulling = "" if self._ctx.config.pull else " (the emulator pulls nothing: --pull is off)"
-        return None, shown, f"No such image: {with_tag(shown)}{pulling}"
+        recipe, why = self._images.onboard.recipe(image)  # issue 17: why no stand-in
+        unstood = f"; {why}" if looks_public and recipe is None else ""
+        return None, shown, f"No such image: {with_tag(shown)}{pulling}{unstood}"
 
     def _start(self, user: str, record: dict[str, Any], now: float) -> None:
         image, ref, problem = self._resolve(user, record["image"])
