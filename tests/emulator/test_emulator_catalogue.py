@@ -88,3 +88,20 @@ def test_a_simulated_build_from_outside_the_catalogue_fails(make_emulator, tmp_p
     # --any-image turns the check off
     anything = make_emulator(any_image=True)
     assert _build(anything, b"FROM python:3.13-slim\n").status_code == 200
+
+
+def test_the_cli_points_at_the_base_images(make_emulator) -> None:
+    from click.testing import CliRunner
+    from dphi_em.cli import app
+
+    server = make_emulator()
+    env = {"DPHI_EM_URL": server.url, "DPHI_EM_USERNAME": "client2", "DPHI_EM_PASSWORD": "secret2"}
+    empty = CliRunner().invoke(app, ["image", "ls"], env=env, catch_exceptions=False)
+    assert empty.exit_code == 0
+    assert "(no images)" in empty.stdout
+    assert "'dphi-em emulator images list' shows them" in empty.stdout
+    listing = CliRunner().invoke(
+        app, ["emulator", "images", "list", "--json"], env=NO_ENGINE, catch_exceptions=False
+    )
+    assert listing.exit_code == 0, listing.output
+    assert len(json.loads(listing.stdout)["images"]) == 135
