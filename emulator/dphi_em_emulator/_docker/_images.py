@@ -228,8 +228,8 @@ class DockerImages:
         log: list[str] = []
         text = dockerfile.decode("utf-8", "replace")
         for ref in _dockerfile.base_images(text):  # issue 17: before any build step
-            problem = self.onboard.problem(ref)
-            if problem is not None:
+            problem = self.onboard.problem(ref)  # (a user's image is checked below)
+            if problem is not None and self.owner(ref, self.get(ref)) is None:
                 raise _build_failed([f"ERROR: failed to solve: {problem}"])
         for ref in _dockerfile.base_images(text):
             owner = self.owner(ref, self.get(ref))
