@@ -36,7 +36,10 @@ class SimulatedEngine(PodEngine):
         self._catalogue = CatalogueCheck.of(config)  # issue 17: the onboard registry
 
     def _is_public(self, image: str) -> bool:
-        return any(same_image(image, public) for public in self._config.public_images)
+        """A `--public-image`, or (issue 17) an image of the onboard registry's catalogue."""
+        if any(same_image(image, public) for public in self._config.public_images):
+            return True
+        return self._catalogue.catalogue.lookup(image) is not None
 
     def build(self, request: BuildRequest) -> None:
         _images.check_build(
