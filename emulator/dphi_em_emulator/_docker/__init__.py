@@ -4,8 +4,8 @@ The only package that imports the Docker SDK for Python (`docker` on PyPI). Spli
 
 - `_client.py`: connecting to the engine (`connect`).
 - `_common.py`: labels, the `EngineContext` the parts share, small helpers.
-- `_images.py`: builds (air-gapped, the onboard registry's names), loads, ownership, purge;
-  `build_busybox_image` for machines that can pull nothing.
+- `_images.py`: builds (air-gapped, the onboard registry's names and, through
+  `.._standins`, the offline stand-ins), loads, ownership, purge.
 - `_network.py`: networking without a bridge: one loopback-only namespace per user, a hosts
   file naming its pods; which pods join follows the API revision.
 - `_pods.py`: pod records, the supervisor, containers and their console output.
@@ -15,6 +15,5 @@ The only package that imports the Docker SDK for Python (`docker` on PyPI). Spli
 
 from ._client import connect
 from ._engine import DockerEngine
-from ._images import build_busybox_image
 
-__all__ = ["DockerEngine", "build_busybox_image", "connect"]
+__all__ = ["DockerEngine", "connect"]

@@ -3,11 +3,13 @@
 `build` streams a context tar made from the volume (`_dockerfile.py`) to the engine's builder
 with the network off (the EM's builds are air-gapped) and tags the result `<user>-<image>`; a
 failure answers `BUILD_FAILED` with the real log's last 100 lines. Base images named by the
-onboard registry (`fpga.dphi.space:5000/alpine:3.20`) are tagged from the local image that
-stands for them (`--registry-map`). `load` loads a `docker save` tar, tags the image
-`<user>-<image>` and puts back whatever the tar's own names had pointed to. Built images carry
-labels; both kinds are recorded per emulator instance (`docker.json`), which is what
-`image/list`, ownership checks and `--on-stop purge` read.
+onboard registry (`fpga.dphi.space:5000/python:3.12-alpine`) must be in its catalogue
+(`.._catalogue`), checked before any build step, and are tagged from the local image that
+stands for them (`--registry-map`), else from their offline stand-in (`.._standins`). `load`
+loads a `docker save` tar, tags the image `<user>-<image>` and puts back whatever the tar's
+own names had pointed to. Built images carry labels; both kinds are recorded per emulator
+instance (`docker.json`), which is what `image/list`, ownership checks and `--on-stop purge`
+read.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from pathlib import Path
 from typing import Any
 
-import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.images import Image
 from docker.utils.build import PatternMatcher
@@ -36,7 +36,6 @@ from ._common import (
     explain,
     object_id,
     split_tag,
-    tar_of,
     with_tag,
 )
 
@@ -53,42 +52,6 @@ def _build_failed(lines: list[str], message: str = "Docker image build failed") 
 def _load_failed(lines: list[str]) -> EMError:
     tail = [line if line.endswith("\n") else line + "\n" for line in lines][-LOG_TAIL_LINES:]
     return EMError(400, IMAGE_LOAD_FAILED, "Tar file loading failed", tail)
-
-
-def build_busybox_image(
-    client: docker.DockerClient, tag: str, busybox: Path = Path("/bin/busybox")
-) -> Image:
-    """Build an image `FROM scratch` holding a static busybox (its applets linked in
-    `/bin`), tagged `tag`: a base image for machines that can pull nothing.
-
-    Args:
-        client: The engine.
-        tag: The name to give it (e.g. `fpga.dphi.space:5000/busybox:1.36`).
-        busybox: A statically linked busybox binary (Debian: `busybox-static`).
-
-    Raises:
-        FileNotFoundError: No busybox at `busybox`.
-        docker.errors.BuildError: The build failed.
-    """
-    program = busybox.read_bytes()
-    dockerfile = (
-        b"FROM scratch\n"
-        b"COPY busybox /bin/busybox\n"
-        b'RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/sbin", "/usr/sbin", "/tmp", '
-        b'"/data", "/etc", "/root"]\n'
-        b'RUN ["/bin/busybox", "--install", "-s"]\n'
-        b'RUN ["/bin/busybox", "chmod", "1777", "/tmp"]\n'
-        b'CMD ["/bin/sh"]\n'
-    )
-    image, _ = client.images.build(
-        fileobj=tar_of({"Dockerfile": dockerfile, "busybox": program}, {"busybox": 0o755}),
-        custom_context=True,
-        tag=tag,
-        rm=True,
-        forcerm=True,
-        network_mode="none",
-    )
-    return image
 
 
 class DockerImages:
