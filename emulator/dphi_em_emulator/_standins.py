@@ -326,7 +326,9 @@ class StandIns:
                 "seconds": round(took, 1),
                 "made_from": recipe.made_from,
             }
-            self._record.write_text(json.dumps(data, indent=1, sort_keys=True))
+            partial = self._record.with_suffix(".json.part")  # readers never see half of it
+            partial.write_text(json.dumps(data, indent=1, sort_keys=True))
+            partial.replace(self._record)
             say(f"made stand-in {recipe.tag} ({image.id[:19]}) in {took:.0f} s")
             return image
 
