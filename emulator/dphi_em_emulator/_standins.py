@@ -10,8 +10,14 @@ needed (or ahead of time: `dphi-em emulator images prepare NAME...`):
   architecture unpacked by `mmdebstrap --variant=extract`). Alpine's own `apk` is missing;
 - `python:*`, `debian:bookworm*` and `distroless-python3-debian12`: one Debian bookworm root
   file system made with `mmdebstrap` (`python3`, `python-is-python3`, `python3-requests`,
-  since the vendor's Python pods use it, `wget` and `ca-certificates`: Python 3.11);
-- `debian:bullseye*`: a bullseye root file system (`minbase`).
+  since the vendor's Python pods use it, `wget` and `ca-certificates`: Python 3.11; with a
+  shell and the base tools);
+- `debian:bullseye*`: a bullseye root file system (a shell and the base tools).
+
+The Debian packages are unpacked (`mmdebstrap --variant=extract`, with their dependencies),
+not configured: running every maintainer script under qemu took half an hour on a busy
+machine, and failed. The image's build does the little they are needed for: users and groups
+from base-passwd, the dynamic linker's cache (`ldconfig`), and the host's CA bundle.
 
 Architecture: CG2 runs arm64. When the kernel runs arm64 programs (binfmt_misc's
 `qemu-aarch64` handler, from Debian's `qemu-user-static`, registered and enabled), stand-ins
@@ -61,6 +67,31 @@ STANDIN_REPOSITORY = "dphi-em-standin"
 SUITE = "bookworm"
 #: The packages of the Python root file system.
 PYTHON_PACKAGES = ("python3", "python-is-python3", "python3-requests", "wget", "ca-certificates")
+#: What every Debian stand-in holds besides: a shell, the usual tools, users and groups.
+BASE_PACKAGES = (
+    "base-files",
+    "base-passwd",
+    "bash",
+    "coreutils",
+    "dash",
+    "findutils",
+    "grep",
+    "gzip",
+    "libc-bin",
+    "mawk",
+    "sed",
+    "tar",
+)
+#: The host's CA bundle (Debian's ca-certificates), copied into stand-ins that hold
+#: ca-certificates: its maintainer script, which would make it, is never run.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+#: What the image build does once the packages are unpacked (a few processes: cheap under
+#: qemu, where running every maintainer script took half an hour on a busy machine).
+_SETTLE = (
+    "cp /usr/share/base-passwd/passwd.master /etc/passwd && "
+    "cp /usr/share/base-passwd/group.master /etc/group && "
+    "mkdir -p /tmp /root /data && chmod 1777 /tmp && /sbin/ldconfig"
+)
 #: Where binfmt_misc says whether the kernel runs arm64 programs.
 BINFMT_AARCH64 = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 #: The static busybox of Debian's `busybox-static`.
@@ -93,7 +124,8 @@ class Recipe:
         arch: Debian's (and Docker's) architecture name: `amd64`, `arm64`.
         suite: The Debian suite (`bookworm`).
         packages: The Debian packages it holds.
-        variant: mmdebstrap's variant (`minbase`, `extract`), or "" for none.
+        variant: mmdebstrap's variant (`extract`: unpacked, no maintainer script run), or
+            "" for none (the host's busybox).
         cmd: The image's default command.
         made_from: One line saying what it is made from ("Debian bookworm's python3 3.11").
         duration: How long making it takes, roughly, for the message on first use.
@@ -181,11 +213,11 @@ def recipe_for(entry: Entry, arch: str) -> tuple[Recipe | None, str]:
                 kind="debian",
                 arch=arch,
                 suite=SUITE,
-                packages=PYTHON_PACKAGES,
-                variant="minbase",
+                packages=BASE_PACKAGES + PYTHON_PACKAGES,
+                variant="extract",
                 cmd=("python3",),
                 made_from=f"Debian {SUITE}'s python3 3.11",
-                duration="about a minute" if arch == host_arch() else "about three minutes",
+                duration="about a minute" if arch == host_arch() else "about two minutes",
             ),
             "",
         )
@@ -196,11 +228,11 @@ def recipe_for(entry: Entry, arch: str) -> tuple[Recipe | None, str]:
                 kind="debian",
                 arch=arch,
                 suite="bullseye",
-                packages=(),
-                variant="minbase",
+                packages=BASE_PACKAGES,
+                variant="extract",
                 cmd=("bash",),
-                made_from="Debian bullseye (minbase)",
-                duration="about a minute" if arch == host_arch() else "about two minutes",
+                made_from="Debian bullseye's base tools",
+                duration="about a minute",
             ),
             "",
         )
@@ -340,7 +372,6 @@ class StandIns:
             )
         with tempfile.TemporaryDirectory(prefix="dphi-em-standin-") as tmp:
             folder = Path(tmp)
-            files: dict[str, Path] = {}
             if recipe.kind == "busybox" and not recipe.variant:
                 if not HOST_BUSYBOX.is_file():
                     raise StandInError(
@@ -348,11 +379,9 @@ class StandIns:
                         "(apt-get install busybox-static)"
                     )
                 shutil.copy(HOST_BUSYBOX, folder / "busybox")
-                files["busybox"] = folder / "busybox"
                 steps = ["COPY busybox /bin/busybox"]
             else:
                 self._debootstrap(recipe, folder / "rootfs.tar")
-                files["rootfs.tar"] = folder / "rootfs.tar"
                 steps = ["ADD rootfs.tar /"]
             if recipe.kind == "busybox":
                 steps += [
@@ -362,7 +391,10 @@ class StandIns:
                     'RUN ["/bin/busybox", "chmod", "1777", "/tmp"]',
                 ]
             else:
-                steps += ["ENV LANG=C.UTF-8"]
+                if "ca-certificates" in recipe.packages and HOST_CA_BUNDLE.is_file():
+                    shutil.copy(HOST_CA_BUNDLE, folder / "ca-certificates.crt")
+                    steps += ["COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt"]
+                steps += [f"RUN {json.dumps(['/bin/sh', '-c', _SETTLE])}", "ENV LANG=C.UTF-8"]
             cmd = json.dumps(list(recipe.cmd))
             dockerfile = "\n".join(["FROM scratch", *steps, f"CMD {cmd}", ""])
             (folder / "Dockerfile").write_text(dockerfile)
