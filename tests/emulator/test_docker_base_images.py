@@ -117,12 +117,12 @@ def test_a_python_dockerfile_from_the_onboard_registry_runs_on_its_stand_in(
     em.uplink({"in.json": json.dumps({"numbers": numbers}).encode()}, pod=docker_pod)
     answer = em.build("job/Dockerfile", "job", "py-job", pod=docker_pod)
     assert answer.status_code == 200, answer.text
-    em.run("py-job", docker_pod)
+    em.run("py-job", docker_pod, max_duration=30)
     assert em.wait(docker_pod, timeout=300)["exitCode"] == 0
     expected = json.dumps({"count": 100, "python": "3.11.2", "sum": 5050}, sort_keys=True)
     assert em.fetch("out.json", docker_pod).content == expected.encode()
     # a run of the catalogue name itself says it runs a stand-in
-    em.run("python:3.12-alpine", docker_pod, command="python3 -c pass")
+    em.run("python:3.12-alpine", docker_pod, max_duration=30, command="python3 -c pass")
     assert em.wait(docker_pod, timeout=300)["exitCode"] == 0
     warnings = em.status(docker_pod)["emulator"]["warnings"]
     assert any("is a local stand-in (Debian bookworm's python3 3.11" in w for w in warnings)
@@ -135,7 +135,8 @@ def test_an_arm64_python_pod_under_require_arch(
     standin("python:3.12-alpine", "arm64")
     em = docker_http(make_docker_em(require_arch="arm64"))
     script = "import platform; open('/data/machine', 'w').write(platform.machine())"
-    em.run("python:3.12-alpine", docker_pod, command="python3 -c", args=[script])
+    # (30 scaled minutes: python under qemu takes seconds to start on a busy machine)
+    em.run("python:3.12-alpine", docker_pod, max_duration=30, command="python3 -c", args=[script])
     assert em.wait(docker_pod, timeout=300)["exitCode"] == 0
     assert em.fetch("machine", docker_pod).content == b"aarch64"
     assert em.status(docker_pod)["emulator"]["architecture"] == "arm64"

@@ -40,7 +40,8 @@ def _wait(client: VendorLikeClient, pod: str, until: str, timeout: float = 300) 
 def test_the_seed_walkthrough_on_real_pods(standin, make_docker_em, tmp_path: Path) -> None:
     standin("python:3.11-alpine")
     standin("alpine:latest")
-    server = make_docker_em()
+    # a pod minute lasts 6 s: the walkthrough's 1-minute pods run Python under qemu
+    server = make_docker_em(time_scale=10)
     client = VendorLikeClient(server.url, "client1", "secret")
     for name, data in (("Dockerfile", DOCKERFILE), ("echo-test.sh", SCRIPT)):
         (tmp_path / name).write_bytes(data)
@@ -108,8 +109,15 @@ def test_the_seed_walkthrough_on_real_pods(standin, make_docker_em, tmp_path: Pa
         )
         if _wait(client, "client", "terminated")["exitCode"] == 0:
             break
-    listing = client.downlink("server-data.txt", out).read_text()
-    assert "Directory listing for /" in listing
+    listing = client.downlink("server-data.txt", out, pod_name="client").read_text()
+    consoles = {
+        pod: client._authorized(
+            "GET", server.url + "/em/emulator/pod/log", params={"pod_name": pod}
+        ).text
+        for pod in ("server", "client")
+    }
+    Path("/tmp/i17/debug.json").write_text(__import__("json").dumps([consoles, client.pod_status("server")], indent=1))
+    assert "Directory listing for /" in listing, (consoles, client.pod_status("server"))
     assert '<a href="data/">data/</a>' in listing  # the server's working directory is /
 
     # 4. envs and args: the second argument is `sh -c`'s $0: printed, no file (EM too)
