@@ -116,7 +116,6 @@ def test_the_seed_walkthrough_on_real_pods(standin, make_docker_em, tmp_path: Pa
         ).text
         for pod in ("server", "client")
     }
-    Path("/tmp/i17/debug.json").write_text(__import__("json").dumps([consoles, client.pod_status("server")], indent=1))
     assert "Directory listing for /" in listing, (consoles, client.pod_status("server"))
     assert '<a href="data/">data/</a>' in listing  # the server's working directory is /
 
