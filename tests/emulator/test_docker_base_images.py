@@ -162,3 +162,32 @@ def test_a_stand_in_made_on_first_need_says_so(
     ), warnings
     assert any("is a local stand-in" in w for w in warnings)
     assert (tmp_path / "standins.json").is_file()
+
+
+def test_a_user_cannot_take_over_a_stand_in(standin, docker_http, docker_client, docker_pod):
+    from test_docker_images import _image_tar
+
+    python = standin("python:3.12-alpine")
+    tag = docker_client.images.get(python).tags
+    assert any(t.startswith("dphi-em-standin:bookworm-python3-") for t in tag)
+    two = docker_http(username="client2")
+    for name in (tag[0], "fpga.dphi.space:5000/python:3.12-alpine", "python:3.12-alpine"):
+        two.uplink({"mine.tar": _image_tar(name, "arm64")}, pod=docker_pod)
+        body = {"tarfile": "mine.tar", "image": name, "pod_name": docker_pod}
+        answer = two.post("em/pod/image/load", json=body)
+        assert answer.status_code == 200, answer.text  # loaded as client2-<name>, no more
+    assert docker_client.images.get(tag[0]).id == python
+    for name in ("fpga.dphi.space:5000/python:3.12-alpine", "python:3.12-alpine"):
+        if docker_client.images.list(name=name):  # (tagged by an earlier build or run)
+            assert docker_client.images.get(name).id == python
+    # another user's run of the catalogue name still gets the stand-in
+    one = docker_http()
+    script = "import platform; open('/data/m', 'w').write(platform.machine())"
+    one.run("python:3.12-alpine", docker_pod, max_duration=30, command="python3 -c", args=[script])
+    assert one.wait(docker_pod, timeout=300)["exitCode"] == 0
+    assert (
+        one.status(docker_pod)["emulator"]["architecture"]
+        == docker_client.images.get(python).attrs["Architecture"]
+    )
+    warnings = one.status(docker_pod)["emulator"]["warnings"]
+    assert any("is a local stand-in (Debian bookworm's python3 3.11" in w for w in warnings)
