@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m dphi_em_emulator",
         description="A local emulator of the DPhi Space CG2 EM API (pods run on a Docker engine "
         "when one answers, else they are simulated).",
+        epilog="Base images: 'python -m dphi_em_emulator images list' shows the onboard "
+        "registry's images and what the engine has for each; 'images prepare NAME...' makes "
+        "their offline stand-ins (no emulator needs to run).",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")

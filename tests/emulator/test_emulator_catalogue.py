@@ -105,3 +105,27 @@ def test_the_cli_points_at_the_base_images(make_emulator) -> None:
     )
     assert listing.exit_code == 0, listing.output
     assert len(json.loads(listing.stdout)["images"]) == 135
+
+
+def test_the_start_up_banner_points_at_the_base_images(tmp_path) -> None:
+    import os
+    import signal
+
+    command = [sys.executable, "-m", "dphi_em_emulator", "--port", "0", "--pods", "simulated"]
+    command += ["--data-dir", str(tmp_path / "data"), "--user", "client1:secret"]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **NO_ENGINE},
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(6)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+        process.stdout.close()
+    assert lines[-1].startswith("base images: the onboard registry's (python -m dphi_em_emulator")
+    assert "images list" in lines[-1]
