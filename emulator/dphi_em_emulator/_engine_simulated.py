@@ -50,7 +50,7 @@ class SimulatedEngine(PodEngine):
         for ref in _dockerfile.base_images(text):
             problem = self._catalogue.problem(ref)
             if problem is not None:
-                raise _images.build_failed([f"ERROR: failed to solve: {problem}\n"])
+                raise _images._build_failed([f"ERROR: failed to solve: {problem}\n"])
         self._images.add(request.user, request.name, "build")
 
     def load(self, request: LoadRequest) -> None:

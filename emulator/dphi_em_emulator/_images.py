@@ -53,15 +53,14 @@ class Images:
         return any(same_image(name, own) for own in self._doc.get(user) or {})
 
 
-def build_failed(lines: list[str], message: str = "Docker image build failed") -> EMError:
-    """`BUILD_FAILED` with a docker-like log (`lines` after the builder's header)."""
+def _build_failed(lines: list[str], message: str = "Docker image build failed") -> EMError:
     return EMError(400, BUILD_FAILED, message, _BUILD_HEADER + lines)
 
 
 def check_image_name(image: str, prefixed: str) -> None:
     """Raise `BUILD_FAILED` unless `prefixed` is a valid image reference."""
     if not _IMAGE.fullmatch(prefixed):
-        raise build_failed(
+        raise _build_failed(
             [f'ERROR: invalid tag "{prefixed}": repository name must be lowercase\n']
             if image.lower() != image
             else [f'ERROR: invalid tag "{prefixed}": invalid reference format\n']
@@ -97,9 +96,9 @@ def check_build(dockerfile: Path, dockerfile_arg: str, context: Path, context_ar
         context_arg: The path as the request gave it.
     """
     if not context.is_dir():
-        raise build_failed([f'ERROR: unable to prepare context: path "{context_arg}" not found\n'])
+        raise _build_failed([f'ERROR: unable to prepare context: path "{context_arg}" not found\n'])
     if not dockerfile.is_file():
-        raise build_failed(
+        raise _build_failed(
             [
                 "#1 [internal] load build definition from Dockerfile\n",
                 "#1 transferring dockerfile: 2B done\n",
@@ -118,21 +117,21 @@ def check_build(dockerfile: Path, dockerfile_arg: str, context: Path, context_ar
     ]
     instructions = _instructions(text)
     if not instructions:
-        raise build_failed([*head, "ERROR: failed to solve: file with no instructions\n"])
+        raise _build_failed([*head, "ERROR: failed to solve: file with no instructions\n"])
     for number, instruction in instructions:
         keyword, _, argument = instruction.partition(" ")
         if keyword.upper() == "ARG":
             continue
         if keyword.upper() == "FROM" and argument.strip():
             return
-        raise build_failed(
+        raise _build_failed(
             [
                 *head,
                 f"ERROR: failed to solve: dockerfile parse error on line {number}: "
                 "no build stage in current context\n",
             ]
         )
-    raise build_failed(
+    raise _build_failed(
         [
             *head,
             "ERROR: failed to solve: no build stage in current context\n",
