@@ -343,6 +343,11 @@ class StandIns:
         entry = (self._read().get(self._engine()) or {}).get(recipe.key)
         return entry if isinstance(entry, dict) else None
 
+    def recorded_ids(self) -> set[str]:
+        """The image IDs of this engine's recorded stand-ins."""
+        entries = self._read().get(self._engine()) or {}
+        return {str(entry.get("id")) for entry in entries.values() if isinstance(entry, dict)}
+
     def find(self, recipe: Recipe) -> Any:
         """The stand-in image of `recipe`, or None: the recorded ID, when the engine still
         has it with the recipe's label."""
@@ -561,6 +566,13 @@ class OnboardImages:
         if image is not None and log is not None:
             log.append(f"onboard registry: {ref} is a local stand-in ({describe(image)})\n")
         return image
+
+    def describe(self, image: Any) -> str | None:
+        """`<made from>, linux/<arch>` when `image` is one of the recorded stand-ins (its ID,
+        not its labels, which a user's image could copy), else None."""
+        if image is None or str(image.id) not in self.standins.recorded_ids():
+            return None
+        return describe(image)
 
     def could_stand_in(self, ref: str) -> bool:
         """Whether `ref` has a recipe (made or not)."""

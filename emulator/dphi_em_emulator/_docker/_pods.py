@@ -30,7 +30,6 @@ from .._engine import CONSOLE_NOTE, PodRun
 from .._errors import EMError
 from .._images import same_image
 from .._pods import pod_report
-from .._standins import describe as describe_standin
 from .._state import DEFAULT_VOLUME, JsonDocument
 from ._common import (
     CG2_ARCH,
@@ -278,7 +277,7 @@ class DockerPods:
             self._write_log(user, record, f"exec format error: {wrong_arch}\n".encode())
             terminate(record, 1, "Error", now, now, f"exec format error: {wrong_arch}")
             return
-        stand_in = describe_standin(image)  # issue 17: say when an image is a stand-in
+        stand_in = self._images.onboard.describe(image)  # issue 17: say when it is a stand-in
         if stand_in is not None:
             record["warnings"].append(
                 f"image {ref} is a local stand-in ({stand_in}), not the onboard registry's image"
