@@ -164,15 +164,30 @@ def test_a_stand_in_made_on_first_need_says_so(
     assert (tmp_path / "standins.json").is_file()
 
 
-def test_a_user_cannot_take_over_a_stand_in(standin, docker_http, docker_client, docker_pod):
-    from test_docker_images import _image_tar
+def _impostor_tar(tag: str) -> bytes:
+    """A `docker save` tar of an arm64 image holding one file, named `tag` (its layer is its
+    own: the engine shares no layer with another test's images)."""
+    import hashlib
 
+    from test_docker_images import _tar
+
+    layer = _tar({"impostor": f"not {tag}\n".encode()})
+    rootfs = {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}
+    config = json.dumps(
+        {"architecture": "arm64", "os": "linux", "config": {"Cmd": ["/impostor"]}, "rootfs": rootfs}
+    ).encode()
+    name = f"{hashlib.sha256(config).hexdigest()}.json"
+    manifest = json.dumps([{"Config": name, "RepoTags": [tag], "Layers": ["l/layer.tar"]}])
+    return _tar({name: config, "l/layer.tar": layer, "manifest.json": manifest.encode()})
+
+
+def test_a_user_cannot_take_over_a_stand_in(standin, docker_http, docker_client, docker_pod):
     python = standin("python:3.12-alpine")
     tag = docker_client.images.get(python).tags
     assert any(t.startswith("dphi-em-standin:bookworm-python3-") for t in tag)
     two = docker_http(username="client2")
     for name in (tag[0], "fpga.dphi.space:5000/python:3.12-alpine", "python:3.12-alpine"):
-        two.uplink({"mine.tar": _image_tar(name, "arm64")}, pod=docker_pod)
+        two.uplink({"mine.tar": _impostor_tar(name)}, pod=docker_pod)
         body = {"tarfile": "mine.tar", "image": name, "pod_name": docker_pod}
         answer = two.post("em/pod/image/load", json=body)
         assert answer.status_code == 200, answer.text  # loaded as client2-<name>, no more
