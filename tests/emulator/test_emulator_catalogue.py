@@ -123,6 +123,9 @@ def test_the_start_up_banner_points_at_the_base_images(tmp_path) -> None:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(6)]
+        # answered once uvicorn serves (and handles Ctrl-C)
+        answer = httpx.post(f"{lines[0].split()[-1]}auth/", data={"username": "client1"})
+        assert answer.status_code == 400
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
