@@ -71,7 +71,7 @@ def main() -> int:
             if server.emulator.engine.name == "docker":
                 prepare_base_images()
             else:
-                print("Pods are simulated: nothing runs, and the examples' pods write nothing.")
+                print("Pods are simulated (nothing runs): the examples' pods write nothing.")
             env = {
                 **os.environ,
                 "DPHI_EM_URL": server.url,
