@@ -12,8 +12,9 @@ from pathlib import Path
 from dphi_em import APIError, EMClient, NotFoundError, iter_files
 
 FILES = Path(__file__).resolve().parent / "files"
-#: A small image of the onboard registry (the vendor's walkthrough uses python:3.11-alpine).
-IMAGE = "fpga.dphi.space:5000/busybox:1.36"
+#: A small image of the onboard registry (the vendor's walkthrough uses python:3.11-alpine;
+#: the local emulator stands in for it with Debian's busybox-static: `images prepare`).
+IMAGE = "fpga.dphi.space:5000/busybox:latest"
 
 with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downlink_folder:
     pod_a = em.pod("pod-a")  # every call through it uses pod_name="pod-a" and its volume

@@ -6,9 +6,12 @@ script of this folder as its own process (they read ``DPHI_EM_URL``, ``DPHI_EM_U
 emulator and removes the data dir. Exits non-zero when an example fails.
 
 Where a Docker engine answers, pods really run (and the examples print what they wrote into
-``/data``); the examples' base image, the onboard registry's
-``fpga.dphi.space:5000/busybox:1.36``, is built from the host's static busybox when the engine
-lacks it (nothing is pulled). Where none answers, pods are simulated, and the demo says so.
+``/data``). Their base images are the onboard registry's ``busybox:latest`` and the
+walkthrough's ``python:3.11-alpine``; nothing is pulled: the demo first runs the emulator's
+public ``python -m dphi_em_emulator images prepare``, which makes offline stand-ins for them
+once per engine (Debian's busybox-static, and Debian bookworm's python3 made with mmdebstrap;
+arm64 where the machine runs it, as on CG2: the first time takes a few minutes). Where no
+engine answers, pods are simulated, and the demo says so.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import time
 from pathlib import Path
 
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
-from dphi_em_emulator._config import DEFAULT_PUBLIC_IMAGES
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = [
@@ -33,60 +35,43 @@ EXAMPLES = [
     ("05_errors.py", "Errors: what the EM refuses, as typed exceptions"),
 ]
 USERNAME = "client1"
-#: The base image of the examples, as the EM's onboard registry names it.
-BASE_IMAGE = "fpga.dphi.space:5000/busybox:1.36"
-BUSYBOX = Path("/bin/busybox")
+#: The examples' base images, as the onboard registry names them.
+BASE_IMAGES = ("busybox:latest", "python:3.11-alpine")
 
 
 def banner(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
 
 
-def pod_engine() -> str:
-    """`docker` when an engine answers and has (or can be given) the base image, else
-    `simulated`, saying why in one line."""
-    try:
-        from dphi_em_emulator._docker import build_busybox_image, connect
-    except ImportError as exc:
-        print(f"Pods are simulated (nothing runs): the Docker SDK is missing ({exc}).")
-        return "simulated"
-    client, reason = connect(None)
-    if client is None:
-        print(f"Pods are simulated (nothing runs): no Docker engine: {reason}.")
-        return "simulated"
-    try:
-        if not client.images.list(name=BASE_IMAGE):
-            if not BUSYBOX.is_file():
-                print(
-                    f"Pods are simulated (nothing runs): the engine lacks {BASE_IMAGE} and "
-                    f"there is no {BUSYBOX} to build it from (apt-get install busybox-static)."
-                )
-                return "simulated"
-            print(f"Building the examples' base image {BASE_IMAGE} from {BUSYBOX} (once)...")
-            build_busybox_image(client, BASE_IMAGE, BUSYBOX)
-    finally:
-        client.close()
-    return "docker"
+def prepare_base_images() -> None:
+    """Make the stand-ins of the examples' base images (once per engine), saying how."""
+    banner(f"Base images: {', '.join(BASE_IMAGES)} (stand-ins made once per engine)")
+    command = [sys.executable, "-m", "dphi_em_emulator", "images", "prepare", *BASE_IMAGES]
+    print("$ python -m dphi_em_emulator images prepare", " ".join(BASE_IMAGES), flush=True)
+    if subprocess.run(command, check=False).returncode != 0:
+        print("-- a base image could not be prepared: pods that need it wait in ErrImagePull")
 
 
 def main() -> int:
     password = secrets.token_urlsafe(12)
-    pods = pod_engine()
     with tempfile.TemporaryDirectory(prefix="dphi-em-demo-") as data_dir:
         config = EmulatorConfig(
             data_dir=Path(data_dir),
             users={USERNAME: password},
             # A pod minute lasts a second here, so that the examples can wait for their pods.
             time_scale=60.0,
-            pods=pods,
-            # simulated pods: the onboard base image counts as one anyone may run
-            public_images=(*DEFAULT_PUBLIC_IMAGES, BASE_IMAGE),
-            # the demo's pods and images go with the throwaway data dir (the base image stays)
+            # a Docker engine when one answers, else simulated pods (the engine line says so)
+            pods="auto",
+            # the demo's pods and images go with the throwaway data dir (the stand-ins stay)
             on_stop="purge",
         )
         with EmulatorServer(config) as server:
             banner(f"Emulator up at {server.url} (data dir {data_dir}, user {USERNAME})")
             print(server.emulator.engine_line)
+            if server.emulator.engine.name == "docker":
+                prepare_base_images()
+            else:
+                print("Pods are simulated (nothing runs): the examples' pods write nothing.")
             env = {
                 **os.environ,
                 "DPHI_EM_URL": server.url,

@@ -1,4 +1,5 @@
-"""`python -m dphi_em_emulator`: serve the emulator in the foreground until interrupted."""
+"""`python -m dphi_em_emulator`: serve the emulator in the foreground until interrupted;
+`python -m dphi_em_emulator images list|prepare` for the onboard registry's base images."""
 
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m dphi_em_emulator",
         description="A local emulator of the DPhi Space CG2 EM API (pods run on a Docker engine "
         "when one answers, else they are simulated).",
+        epilog="Base images: 'python -m dphi_em_emulator images list' shows the onboard "
+        "registry's images and what the engine has for each; 'images prepare NAME...' makes "
+        "their offline stand-ins (no emulator needs to run).",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
@@ -196,6 +200,25 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         metavar="ARCH",
         help="refuse images not built for ARCH (CG2: arm64) at build, load and run",
     )
+    add(
+        "--catalogue",
+        type=Path,
+        metavar="FILE",
+        help="the onboard registry's images (TSV: name, tag, version), replacing the "
+        "vendor's list (see: python -m dphi_em_emulator images list)",
+    )
+    add(
+        "--any-image",
+        action="store_true",
+        help="accept base images and public images outside the onboard registry's catalogue",
+    )
+    add(
+        "--standin-record",
+        type=Path,
+        metavar="FILE",
+        help="the record of the engine's stand-in images "
+        "(default: $XDG_CACHE_HOME/dphi-em/standins.json)",
+    )
     add("--pod-memory", type=_size, default=DEFAULT_POD_MEMORY, metavar="SIZE")
     add("--pod-pids", type=int, default=DEFAULT_POD_PIDS, metavar="N")
     add(
@@ -223,14 +246,19 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the emulator until interrupted; return the exit code."""
+    """Run the emulator until interrupted (or `images ...`); return the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["images"]:  # the onboard registry's images: no emulator needed
+        from ._images_command import main as images_main
+
+        return images_main(arguments[1:])
     import uvicorn
 
     from .app import create_app
     from .server import listening_socket
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         users, generated = _accounts(args, os.environ)
     except (ValueError, OSError) as exc:
@@ -254,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             registry_map=parse_registry_map(args.registry_map),
             pull=args.pull,
             require_arch=args.require_arch,
+            catalogue=args.catalogue,
+            any_image=args.any_image,
+            standin_record=args.standin_record,
             pod_memory=args.pod_memory,
             pod_pids=args.pod_pids,
             stop_grace=args.stop_grace,
@@ -280,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"user: {name}{password}", flush=True)
     print(f"EM API revision: {config.api}", flush=True)
     print(app.state.emulator.engine_line, flush=True)
+    print(
+        "base images: the onboard registry's (python -m dphi_em_emulator images list; "
+        "stand-ins: ... images prepare NAME)",
+        flush=True,
+    )
     if args.host not in _LOOPBACK:
         print(f"warning: listening on {args.host}, not only on this machine", file=sys.stderr)
     server = uvicorn.Server(

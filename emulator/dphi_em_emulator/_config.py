@@ -92,6 +92,12 @@ class EmulatorConfig:
             for it; the default maps the onboard registry `fpga.dphi.space:5000/X` to `X`.
         pull: Whether the Docker engine may pull images it lacks from a registry.
         require_arch: Refuse images not built for this architecture (e.g. "arm64").
+        catalogue: The onboard registry's catalogue (a TSV: name, tag, version), replacing
+            the vendor's list shipped with the emulator (see emulator/README.md, "Base
+            images").
+        any_image: Accept any base image and any public image, not only the catalogue's.
+        standin_record: The record of the engine's stand-in images (default:
+            `$XDG_CACHE_HOME/dphi-em/standins.json`).
         pod_memory: Memory limit of a Docker pod, bytes.
         pod_pids: Most processes in a Docker pod.
         stop_grace: Seconds (scaled) between a pod's SIGTERM at `max_duration` and its kill.
@@ -122,6 +128,9 @@ class EmulatorConfig:
     )
     pull: bool = False
     require_arch: str | None = None
+    catalogue: Path | None = None
+    any_image: bool = False
+    standin_record: Path | None = None
     pod_memory: int = DEFAULT_POD_MEMORY
     pod_pids: int = DEFAULT_POD_PIDS
     stop_grace: float = DEFAULT_STOP_GRACE

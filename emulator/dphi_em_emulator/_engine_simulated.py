@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _images
+from . import _dockerfile, _images
+from ._catalogue import CatalogueCheck
 from ._config import EmulatorConfig
 from ._engine import BuildRequest, LoadRequest, PodEngine, PodRun
 from ._images import Images, same_image
@@ -32,14 +33,24 @@ class SimulatedEngine(PodEngine):
         self._config = config
         self._images = images
         self._pods = Pods(pods, config)
+        self._catalogue = CatalogueCheck.of(config)  # issue 17: the onboard registry
 
     def _is_public(self, image: str) -> bool:
-        return any(same_image(image, public) for public in self._config.public_images)
+        """A `--public-image`, or (issue 17) an image of the onboard registry's catalogue."""
+        if any(same_image(image, public) for public in self._config.public_images):
+            return True
+        return self._catalogue.catalogue.lookup(image) is not None
 
     def build(self, request: BuildRequest) -> None:
         _images.check_build(
             request.dockerfile, request.dockerfile_arg, request.context, request.context_arg
         )
+        with open(request.dockerfile, "rb") as file:  # issue 17: bases outside the registry
+            text = file.read(_dockerfile.MAX_DOCKERFILE_BYTES).decode("utf-8", "replace")
+        for ref in _dockerfile.base_images(text):
+            problem = self._catalogue.problem(ref)
+            if problem is not None:
+                raise _images._build_failed([f"ERROR: failed to solve: {problem}\n"])
         self._images.add(request.user, request.name, "build")
 
     def load(self, request: LoadRequest) -> None:

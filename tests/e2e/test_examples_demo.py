@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Where the emulator's stand-in record lives, fixed before a test points HOME elsewhere: the
+#: demo's `images prepare` finds the stand-ins made before instead of making them again.
+CACHE = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
 
 
 @pytest.mark.slow
@@ -21,6 +25,7 @@ def test_demo_runs_every_example_and_cleans_up(tmp_path: Path, docker_host: str 
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(scratch), "TMPDIR": str(scratch)}
+    env["XDG_CACHE_HOME"] = CACHE
     if docker_host:
         env["DOCKER_HOST"] = docker_host
     proc = subprocess.run(
@@ -46,12 +51,16 @@ def test_demo_runs_every_example_and_cleans_up(tmp_path: Path, docker_host: str 
             "downlinked gpu-downlink.txt: '123'",
             "downlinked time.txt: '",
             "pod-a wrote hello-space.txt: 'Is this the final frontier?'",
-            "the server answered: 'Hello from the server pod'",
+            # the seed's inter-pod example as written: python -m http.server, and wget
+            "server-data.txt (the server pod's directory listing):",
+            "<h1>Directory listing for /</h1>",
             "the pod wrote test.txt: 'testing args 60 1024'",
         ):
             assert written in proc.stdout
         assert "not on the volume" not in proc.stdout
         assert "not on pod-a's volume" not in proc.stdout
+        assert "not on the client's volume" not in proc.stdout
+        assert "python -m dphi_em_emulator images prepare busybox:latest" in proc.stdout
     else:  # no engine: one line says so, and the examples still pass
         assert proc.stdout.count("Pods are simulated (nothing runs)") == 1
         assert "downlinked gpu-downlink.txt" not in proc.stdout

@@ -4,9 +4,13 @@ Fixtures:
     docker_client (session): a Docker SDK client of the engine at `DOCKER_HOST` or the default
         socket. When none answers, the tests that use it skip with the reason, or fail under
         `CI=true` (CI must run them: `.ci/run` starts an engine).
-    busybox_image (session): the name of a base image built `FROM scratch` with the host's
-        static busybox (`/bin/busybox`, Debian's `busybox-static`): nothing can be pulled
-        here. Built when absent, removed at the end when this fixture built it.
+    standin (session): `standin(name, arch=None) -> image id`: the offline stand-in of an
+        onboard registry image (`busybox:latest`, `python:3.12-alpine`), made through the
+        emulator's public `python -m dphi_em_emulator images prepare` at most once per engine
+        (the stand-ins and their record, `STANDIN_RECORD`, outlive the test run; no test
+        removes them). Needs mmdebstrap and, for arm64, qemu-user-static (`.ci/run`).
+    busybox_image (session): the id of the amd64 busybox stand-in (Debian's busybox-static,
+        `FROM scratch`): the base the tests map `fpga.dphi.space:5000/busybox:1.36` to.
     docker_em (session): an `EmulatorServer` with `pods="docker"`, users `client1:secret` and
         `client2:secret2`, pod minutes lasting a second (`time_scale=60`), and the onboard
         registry's `fpga.dphi.space:5000/busybox:1.36` mapped to `busybox_image`. Stopped with
@@ -26,7 +30,10 @@ Fixtures:
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,7 +45,11 @@ import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
 
 ONBOARD_BUSYBOX = "fpga.dphi.space:5000/busybox:1.36"
-TEST_BASE = "dphi-em-test/busybox:local"
+#: The stand-ins' record, fixed before any test points HOME elsewhere, so that the stand-ins
+#: are made once per engine and found again by the next run.
+STANDIN_RECORD = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dphi-em" / "standins.json"
+)
 DOCKER_USERS = {"client1": "secret", "client2": "secret2"}
 LABEL_EMULATOR = "space.dphi.em.emulator"
 
@@ -65,22 +76,33 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture(scope="session")
-def busybox_image(docker_client: Any) -> Iterator[str]:
-    import docker
-    from dphi_em_emulator._docker import build_busybox_image
+def images_command(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m dphi_em_emulator images ARGS --standin-record STANDIN_RECORD`."""
+    command = [sys.executable, "-m", "dphi_em_emulator", "images", *args]
+    command += ["--standin-record", str(STANDIN_RECORD)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
-    built = False
-    try:
-        docker_client.images.get(TEST_BASE)
-    except docker.errors.ImageNotFound:
-        if not Path("/bin/busybox").is_file():
-            _no_engine("no /bin/busybox to build a base from (apt-get install busybox-static)")
-        build_busybox_image(docker_client, TEST_BASE)
-        built = True
-    yield TEST_BASE
-    if built:
-        docker_client.images.remove(TEST_BASE, force=True)
+
+@pytest.fixture(scope="session")
+def standin(docker_client: Any) -> Callable[..., str]:
+    made: dict[tuple[str, str | None], str] = {}
+
+    def prepare(name: str, arch: str | None = None) -> str:
+        if (name, arch) not in made:
+            options = ["--arch", arch] if arch else []
+            proc = images_command("prepare", "--json", *options, name, timeout=1800)
+            if proc.returncode != 0:
+                _no_engine(f"could not prepare a stand-in for {name}: {proc.stderr.strip()}")
+            listing = proc.stdout[proc.stdout.index("\n[") + 1 :]
+            made[(name, arch)] = json.loads(listing)[0]["id"]
+        return made[(name, arch)]
+
+    return prepare
+
+
+@pytest.fixture(scope="session")
+def busybox_image(standin: Callable[..., str]) -> str:
+    return standin("busybox:latest", "amd64")
 
 
 def leftovers(client: Any, instance: str) -> list[str]:
@@ -100,6 +122,7 @@ def _config(tmp: Path, base: str, **overrides: Any) -> EmulatorConfig:
         "registry_map": {"fpga.dphi.space:5000/": "", ONBOARD_BUSYBOX: base},
         "on_stop": "purge",
         "pod_memory": 256 * 1024 * 1024,
+        "standin_record": STANDIN_RECORD,
     }
     options.update(overrides)
     return EmulatorConfig(**options)

@@ -68,13 +68,15 @@ def test_a_failing_build_answers_the_real_log_tail(docker_http, docker_pod: str)
 
 def test_a_base_image_the_engine_lacks_fails_without_pulling(docker_http, docker_pod) -> None:
     em = docker_http()
-    em.uplink({"Dockerfile": b"FROM fpga.dphi.space:5000/no-such-base:9\n"}, pod=docker_pod)
+    # in the onboard registry's catalogue, but with no offline stand-in
+    em.uplink({"Dockerfile": b"FROM fpga.dphi.space:5000/postgres:16\n"}, pod=docker_pod)
     answer = em.build("Dockerfile", ".", "nobase", pod=docker_pod)
     assert answer.status_code == 400
-    last = answer.json()["log_tail"][-1]
-    assert "fpga.dphi.space:5000/no-such-base:9" in last
-    assert "no-such-base:9" in last  # the local stand-in it looked for
-    assert "pulling is off" in last
+    log = answer.json()["log_tail"]
+    assert "postgres:16 has no offline stand-in (a database server)" in "".join(log)
+    assert "fpga.dphi.space:5000/postgres:16" in log[-1]
+    assert "(nor its local stand-in postgres:16)" in log[-1]  # the local name it looked for
+    assert "pulling is off" in log[-1]
 
 
 def test_dockerignore_and_a_dockerfile_outside_the_context(docker_http, docker_pod) -> None:

@@ -6,8 +6,8 @@ The only package that imports the Docker SDK for Python (`docker` on PyPI). Spli
 - `_common.py`: labels, the `EngineContext` the parts share, small helpers.
 - `_ownership.py`: who owns which image, by image ID; `ImageOwnership.resolve`, the one
   place where a user's image reference becomes an image (and is checked).
-- `_images.py`: builds (checked and sandboxed, the onboard registry's names), loads, purge;
-  `build_busybox_image` for machines that can pull nothing.
+- `_images.py`: builds (checked and sandboxed; the onboard registry's names, its catalogue
+  and, through `.._standins`, the offline stand-ins), loads, purge.
 - `_hostmount.py`: volumes handed to the engine through short-lived `nosuid,nodev` mounts.
 - `_network.py`: networking without a bridge: one loopback-only namespace per user, a hosts
   file naming its pods; which pods join follows the API revision.
@@ -19,6 +19,5 @@ The only package that imports the Docker SDK for Python (`docker` on PyPI). Spli
 
 from ._client import connect
 from ._engine import DockerEngine
-from ._images import build_busybox_image
 
-__all__ = ["DockerEngine", "build_busybox_image", "connect"]
+__all__ = ["DockerEngine", "connect"]

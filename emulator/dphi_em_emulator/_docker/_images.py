@@ -7,8 +7,9 @@ engine's builder, sandboxed: network off (the EM's builds are air-gapped), memor
 (`--build-pids`), time (`--build-timeout`) and output (`build_log_bytes`) bounded, and
 cancelled when its client goes away. It tags the result `<user>-<image>`; a failure answers
 `BUILD_FAILED` with the real log's last 100 lines. Base images named by the onboard registry
-(`fpga.dphi.space:5000/alpine:3.20`) are tagged from the local image that stands for them
-(`--registry-map`). `load` refuses a tar the engine would read otherwise than the emulator
+(`fpga.dphi.space:5000/python:3.12-alpine`) must be in its catalogue (`.._catalogue`),
+checked before any build step, and are tagged from the local image that stands for them
+(`--registry-map`), else from their offline stand-in (`.._standins`). `load` refuses a tar the engine would read otherwise than the emulator
 (two `manifest.json`), loads it, tags the image `<user>-<image>` and puts back whatever every
 name the engine reported loading had pointed to. Both are recorded by image ID per emulator
 instance (`docker.json`), which is what `image/list`, ownership checks and `--on-stop purge`
@@ -28,7 +29,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.images import Image
 from docker.utils.build import PatternMatcher
@@ -36,6 +36,7 @@ from docker.utils.build import PatternMatcher
 from .. import _dockerfile, _images
 from .._engine import BuildRequest, LoadRequest
 from .._errors import BUILD_FAILED, IMAGE_LOAD_FAILED, EMError
+from .._standins import onboard_images
 from ._common import (
     LABEL_EMULATOR,
     LABEL_IMAGE,
@@ -44,7 +45,6 @@ from ._common import (
     first_line,
     object_id,
     split_tag,
-    tar_of,
     with_tag,
 )
 from ._ownership import ImageAccessDenied, ImageOwnership
@@ -66,42 +66,6 @@ def _build_failed(lines: list[str], message: str = "Docker image build failed") 
 def _load_failed(lines: list[str]) -> EMError:
     tail = [line if line.endswith("\n") else line + "\n" for line in lines][-LOG_TAIL_LINES:]
     return EMError(400, IMAGE_LOAD_FAILED, "Tar file loading failed", tail)
-
-
-def build_busybox_image(
-    client: docker.DockerClient, tag: str, busybox: Path = Path("/bin/busybox")
-) -> Image:
-    """Build an image `FROM scratch` holding a static busybox (its applets linked in
-    `/bin`), tagged `tag`: a base image for machines that can pull nothing.
-
-    Args:
-        client: The engine.
-        tag: The name to give it (e.g. `fpga.dphi.space:5000/busybox:1.36`).
-        busybox: A statically linked busybox binary (Debian: `busybox-static`).
-
-    Raises:
-        FileNotFoundError: No busybox at `busybox`.
-        docker.errors.BuildError: The build failed.
-    """
-    program = busybox.read_bytes()
-    dockerfile = (
-        b"FROM scratch\n"
-        b"COPY busybox /bin/busybox\n"
-        b'RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/sbin", "/usr/sbin", "/tmp", '
-        b'"/data", "/etc", "/root"]\n'
-        b'RUN ["/bin/busybox", "--install", "-s"]\n'
-        b'RUN ["/bin/busybox", "chmod", "1777", "/tmp"]\n'
-        b'CMD ["/bin/sh"]\n'
-    )
-    image, _ = client.images.build(
-        fileobj=tar_of({"Dockerfile": dockerfile, "busybox": program}, {"busybox": 0o755}),
-        custom_context=True,
-        tag=tag,
-        rm=True,
-        forcerm=True,
-        network_mode="none",
-    )
-    return image
 
 
 class _BuildCgroup:
@@ -168,6 +132,8 @@ class DockerImages:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
         self.ownership = ImageOwnership(ctx, self.get)
+        # issue 17: the onboard registry's catalogue and the engine's stand-ins
+        self.onboard = onboard_images(ctx.config, ctx.client)
 
     def get(self, ref: str) -> Image | None:
         """The image `ref` names in the engine, or None."""
@@ -210,17 +176,27 @@ class DockerImages:
             stand_in = self.get(source) or (self._pull(source, log) if pull else None)
             if stand_in is not None:
                 self.ownership.check(user, ref, stand_in)
-                repository, tag = split_tag(ref)
-                stand_in.tag(repository, tag)
-                with self._ctx.lock:
-                    tags = list(self._ctx.state.get("onboard_tags") or [])
-                    if with_tag(ref) not in tags:
-                        tags.append(with_tag(ref))
-                    self._ctx.state.update("onboard_tags", tags)
+                self._tag_onboard(ref, stand_in)
                 if log is not None:
                     log.append(f"onboard registry: {ref} is the local image {source}\n")
                 return stand_in
+        # issue 17: a catalogue image the engine lacks: its stand-in (made only when `pull`),
+        # found by the ID the stand-ins' record holds, never by a tag
+        standin: Image | None = self.onboard.stand_in(ref, log, make=pull)
+        if standin is not None:
+            self._tag_onboard(ref, standin)
+            return standin
         return self._pull(ref, log) if pull else None
+
+    def _tag_onboard(self, ref: str, image: Image) -> None:
+        """Tag `image` as `ref` (for the builder's `FROM`), recorded for `--on-stop purge`."""
+        repository, tag = split_tag(ref)
+        image.tag(repository, tag)
+        with self._ctx.lock:
+            tags = list(self._ctx.state.get("onboard_tags") or [])
+            if with_tag(ref) not in tags:
+                tags.append(with_tag(ref))
+            self._ctx.state.update("onboard_tags", tags)
 
     def _pull(self, ref: str, log: list[str] | None) -> Image | None:
         if not self._ctx.config.pull:
@@ -248,6 +224,17 @@ class DockerImages:
             )
         return None
 
+    def _catalogue_problem(self, ref: str) -> str | None:
+        """Why `ref` is not in the onboard registry (naming the closest entries), or None.
+        A user's own image is not the catalogue's question: ownership decides it."""
+        problem = self.onboard.problem(ref)
+        if problem is None:
+            return None
+        image = self.get(ref)
+        if image is not None and self.ownership.owners(object_id(image), image):
+            return None
+        return problem
+
     def _check_references(self, user: str, text: str, log: list[str]) -> None:
         """Refuse a Dockerfile that makes the engine read another user's image or a remote
         source, through `FROM`, `COPY --from`, `ADD` or the `ONBUILD` triggers of its base
@@ -269,6 +256,10 @@ class DockerImages:
                         "(put the file in the build context and COPY it)",
                     ]
                 )
+            for ref in refs.images:  # issue 17: the onboard catalogue, before any build step
+                problem = self._catalogue_problem(ref)
+                if problem is not None:
+                    raise _build_failed([*log, f"ERROR: failed to solve: {problem}"])
             for ref in refs.images:
                 try:
                     image = self.provide(ref, user, log)

@@ -302,12 +302,26 @@ class DockerPods:
             resolved = self._images.ownership.resolve(user, image)
         except ImageAccessDenied as exc:
             return None, shown, str(exc)
+        if looks_public:  # issue 17: only the onboard registry's images run...
+            users_own = resolved is not None and bool(
+                self._images.ownership.owners(resolved.image_id, resolved.image)
+            )
+            refused = None if users_own else self._images.onboard.problem(image)
+            if refused is not None:  # (...but a user's own image is ownership's question)
+                return None, shown, refused
         if resolved is not None:
             return resolved.image, resolved.shown, ""
+        found = self._images.provide(image, user, pull=False)  # an onboard stand-in's tag
+        if found is not None:
+            return found, image, ""
+        if looks_public and self._images.onboard.could_stand_in(image):
+            return None, image, PULLING  # issue 17: its stand-in is made in `_pull_for`
         if self._ctx.config.pull and looks_public:
             return None, image, PULLING
         pulling = "" if self._ctx.config.pull else " (the emulator pulls nothing: --pull is off)"
-        return None, shown, f"No such image: {with_tag(shown)}{pulling}"
+        recipe, why = self._images.onboard.recipe(image)  # issue 17: why no stand-in
+        unstood = f"; {why}" if looks_public and recipe is None else ""
+        return None, shown, f"No such image: {with_tag(shown)}{pulling}{unstood}"
 
     def _start(self, user: str, record: dict[str, Any], now: float) -> None:
         image, ref, problem = self._resolve(user, record["image"])
@@ -316,6 +330,9 @@ class DockerPods:
             image, problem = None, f'image "{with_tag(ref)}" is still not in the engine'
         elif problem == PULLING:  # in a thread of its own: the engine lock is not held
             record["phase"] = "pulling"
+            note = self._images.onboard.note(ref)  # issue 17: a stand-in to make
+            if note is not None and self._images.get(ref) is None:
+                record["warnings"].append(note)
             threading.Thread(
                 target=self._pull_for, args=(user, record), name="dphi-em-pull", daemon=True
             ).start()
@@ -331,6 +348,11 @@ class DockerPods:
             self._write_log(user, record, f"exec format error: {wrong_arch}\n".encode())
             terminate(record, 1, "Error", now, now, f"exec format error: {wrong_arch}")
             return
+        stand_in = self._images.onboard.describe(image)  # issue 17: say when it is a stand-in
+        if stand_in is not None:
+            record["warnings"].append(
+                f"image {ref} is a local stand-in ({stand_in}), not the onboard registry's image"
+            )
         if arch != CG2_ARCH:
             record["warnings"].append(
                 f"image {ref} is built for linux/{arch}: CG2 runs linux/{CG2_ARCH}, where it "

@@ -1,4 +1,5 @@
-"""``emulator``: start the local EM emulator (needs the ``emulator`` extra)."""
+"""``emulator``: start the local EM emulator, or ``emulator images list|prepare`` for the
+onboard registry's base images and their offline stand-ins (needs the ``emulator`` extra)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ._common import command
+from ._common import command, get_state
 from ._config import ENV_PASSWORD, ENV_USERNAME
 from ._errors import CLIError, ExitCode
 
@@ -71,10 +72,14 @@ def emulator(
     """Start a local EM emulator over HTTP (Ctrl-C stops it).
 
     Options after -- go to the emulator as they are (--json is ignored: it prints a banner).
+    'dphi-em emulator images list' shows the onboard registry's base images and what the
+    Docker engine has for each; 'dphi-em emulator images prepare NAME...' makes their
+    offline stand-ins ahead of time (neither needs a running emulator).
 
     \b
-    Example:
+    Examples:
       dphi-em emulator --user client1:secret -- --time-scale 60 --no-lock
+      dphi-em emulator images prepare python:3.12-alpine busybox:latest
     """
     try:
         emulator_main: Callable[[list[str]], int] = importlib.import_module(
@@ -85,6 +90,9 @@ def emulator(
             f"the emulator is not installed ({exc}): pip install 'dphi-em[emulator]'",
             ExitCode.USAGE,
         ) from None
+    if extra[:1] == ("images",):  # the onboard registry's images: no emulator is started
+        wanted = [*extra, "--json"] if get_state().json and extra[1:2] == ("list",) else extra
+        ctx.exit(emulator_main(list(wanted)))
     if not users:
         name, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
         if not name or not password:
@@ -130,4 +138,6 @@ def _term_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# `emulator images prepare --arch arm64 NAME`: the images command's own options pass through
+emulator.context_settings["ignore_unknown_options"] = True
 COMMANDS = [emulator]

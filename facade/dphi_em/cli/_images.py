@@ -140,7 +140,8 @@ def _stored_name(item: Any) -> str:
 
 @command("ls")
 def image_ls() -> None:
-    """List your own built and loaded images (public images are not listed).
+    """List your own built and loaded images (public images are not listed; the onboard
+    registry's base images: 'dphi-em emulator images list' against a local emulator).
 
     Each is shown by the name you built or loaded it as (what 'dphi-em run' takes); the EM
     stores it as <username>-<name>, given as full_name in --json.
@@ -162,6 +163,13 @@ def image_ls() -> None:
         return
     if not docs:
         echo(style("(no images)", dim=True))
+        echo(
+            style(
+                "Base images come from the onboard registry (FROM fpga.dphi.space:5000/NAME:TAG); "
+                "against a local emulator, 'dphi-em emulator images list' shows them.",
+                dim=True,
+            )
+        )
         return
     for doc in docs:
         echo(printable(doc["name"]))
