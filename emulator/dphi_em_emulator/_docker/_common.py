@@ -17,6 +17,7 @@ from docker.models.images import Image
 
 from .._config import EmulatorConfig
 from .._state import DataDir, JsonDocument
+from .._telemetry import TelemetryService
 
 #: Label keys on everything the emulator creates in the engine.
 LABEL_EMULATOR = "space.dphi.em.emulator"
@@ -40,6 +41,7 @@ class EngineContext:
         state: `docker.json`: the instance id, images, sandboxes, onboard tags, hosts names.
         instance: This emulator's id (kept in the data dir: a restart is the same instance).
         arch: The engine's architecture (`amd64`, `arm64`...).
+        telemetry: The telemetry service to serve inside pods' network namespaces, if any.
         lock: Held while pod records or the engine state change.
     """
 
@@ -49,6 +51,7 @@ class EngineContext:
     state: JsonDocument
     instance: str
     arch: str
+    telemetry: TelemetryService | None = None
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
 
     def labels(self, role: str, user: str, **extra: str) -> dict[str, str]:

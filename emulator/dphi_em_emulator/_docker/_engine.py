@@ -20,6 +20,7 @@ from .._config import EmulatorConfig
 from .._engine import BuildRequest, LoadRequest, PodEngine, PodRun
 from .._images import Images
 from .._state import DataDir, JsonDocument
+from .._telemetry import TelemetryService
 from ._client import where
 from ._common import LABEL_EMULATOR, EngineContext, object_id
 from ._images import DockerImages
@@ -37,12 +38,18 @@ class DockerEngine(PodEngine):
         images: The simulated engine's image record (unused here: kept for the interface
             of `make_engine`).
         client: A connected Docker client (see `connect`).
+        telemetry: The telemetry service, served inside every pod's network namespace.
     """
 
     name = "docker"
 
     def __init__(
-        self, config: EmulatorConfig, data: DataDir, images: Images, client: docker.DockerClient
+        self,
+        config: EmulatorConfig,
+        data: DataDir,
+        images: Images,
+        client: docker.DockerClient,
+        telemetry: TelemetryService | None = None,
     ) -> None:
         state = JsonDocument(data.state / "docker.json")
         instance = state.get("instance")
@@ -54,7 +61,7 @@ class DockerEngine(PodEngine):
         version = client.version()
         self._version = str(version.get("Version", "?"))
         self.arch: str = str(version.get("Arch", "?"))
-        self._ctx = EngineContext(config, data, client, state, instance, self.arch)
+        self._ctx = EngineContext(config, data, client, state, instance, self.arch, telemetry)
         security = client.info().get("SecurityOptions") or []
         rootless = any("rootless" in str(option) for option in security)
         # Files a pod writes must stay manageable through the API: an emulator that is not

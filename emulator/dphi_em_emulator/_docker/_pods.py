@@ -54,6 +54,11 @@ _TICK = 0.1
 _OOM_EVENT_WAIT = 3.0
 
 
+def _warn(record: dict[str, Any], warnings: list[str]) -> None:
+    """Add warnings the pod's record does not have yet."""
+    record["warnings"].extend(w for w in warnings if w not in record["warnings"])
+
+
 class DockerPods:
     """The users' pods: records, a supervisor thread, and their containers.
 
@@ -90,8 +95,13 @@ class DockerPods:
         )
 
     def container_ids(self) -> set[str]:
-        """The containers the pod records know."""
-        return {str(r["container"]) for r in self._records.values() if r.get("container")}
+        """The containers the pod records know (and the pods' own namespace holders)."""
+        return {
+            str(r[key])
+            for r in self._records.values()
+            for key in ("container", "private_sandbox")
+            if r.get(key)
+        }
 
     def start(self) -> None:
         """Start the supervisor (pods recorded before a restart are picked up)."""
@@ -320,11 +330,23 @@ class DockerPods:
             volume.chmod(0o777)  # as a local-path volume: a pod of any uid can write
         volumes = {str(volume): {"bind": "/data", "mode": "rw"}}
         network = "none"
+        telemetry = self._ctx.telemetry
         if pod_network(record) == NETWORK_USER:
             sandbox = self._network.sandbox(user)
             network = f"container:{sandbox}"
             hosts = self._network.hosts_file(user, record["pod_name"])
             volumes[str(hosts)] = {"bind": "/etc/hosts", "mode": "ro"}
+            if telemetry is not None:  # hook (issue 18): the service in the user's namespace
+                taken = self._ports_taken(user, record)
+                _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox), taken))
+        elif telemetry is not None and telemetry.in_pods:
+            # hook (issue 18): a pod without network gets a loopback-only namespace of its own
+            # where only the telemetry service listens (docs/telemetry.md)
+            sandbox = self._network.private_sandbox(user)
+            record["private_sandbox"] = sandbox
+            network = f"container:{sandbox}"
+            volumes[str(telemetry.hosts_file())] = {"bind": "/etc/hosts", "mode": "ro"}
+            _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox)))
         entrypoint: list[str] | None = None
         command: list[str] | None = list(record["args"]) if record["args"] else None
         if record["command"] is not None and shlex.split(record["command"]):
@@ -334,6 +356,40 @@ class DockerPods:
         kwargs: dict[str, Any] = {}
         if self._pod_user is not None:
             kwargs["user"] = self._pod_user
+        try:
+            return self._create_container(
+                user, record, image, command, entrypoint, environment, network, volumes, kwargs
+            )
+        except DockerException:
+            self._drop_private_sandbox(record)
+            raise
+
+    def _ports_taken(self, user: str, record: dict[str, Any]) -> set[int]:
+        """The ports this pod and the user's running networked pods declared (issue 18: the
+        telemetry service gives them up in the user's namespace)."""
+        taken = set(record["ports"] or [])
+        for (owner, _), other in self._records.items():
+            if owner == user and other["phase"] == "running" and pod_network(other) == NETWORK_USER:
+                taken.update(other["ports"] or [])
+        return taken
+
+    def _drop_private_sandbox(self, record: dict[str, Any]) -> None:
+        sandbox = record.pop("private_sandbox", None)
+        if sandbox:
+            self._network.remove_private_sandbox(sandbox)
+
+    def _create_container(
+        self,
+        user: str,
+        record: dict[str, Any],
+        image: Image,
+        command: list[str] | None,
+        entrypoint: list[str] | None,
+        environment: dict[str, str],
+        network: str,
+        volumes: dict[str, dict[str, str]],
+        kwargs: dict[str, Any],
+    ) -> Container:
         return self._ctx.client.containers.create(
             object_id(image),
             command=command,
@@ -414,9 +470,13 @@ class DockerPods:
         terminate(record, 137, "Error", record.get("started", time.time()), time.time(), why)
 
     def remove_container(self, container_id: str) -> None:
-        """Remove a container (stopping it), whatever became of it."""
+        """Remove a container (stopping it), whatever became of it (and the pod's own
+        namespace holder, if it had one)."""
         with contextlib.suppress(DockerException):
             self._ctx.client.api.remove_container(container_id, force=True)
+        for record in self._records.values():
+            if record.get("container") == container_id:
+                self._drop_private_sandbox(record)
 
     def _log_path(self, user: str, record: dict[str, Any]) -> Path:
         return self._logs / user / f"{record['pod_name'] or DEFAULT_VOLUME}.log"
