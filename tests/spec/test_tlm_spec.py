@@ -109,9 +109,9 @@ def test_generated_code_runs_on_python_3_10() -> None:
 
 def test_a_broken_telemetry_spec_fails_the_build_and_writes_nothing(tmp_path: Path) -> None:
     doc = spec()
-    doc["paths"]["/health"]["get"]["responses"]["200"]["content"]["application/json"][
-        "schema"
-    ] = {"$ref": "#/components/schemas/Nowhere"}
+    doc["paths"]["/health"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Nowhere"
+    }
     broken = tmp_path / "tlm-api.yaml"
     broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
     proc = subprocess.run(
