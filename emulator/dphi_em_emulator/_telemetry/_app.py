@@ -59,7 +59,7 @@ def _param(request: Request, name: str) -> str | None:
 
 
 def parse_time(name: str, text: str | None) -> float | None:
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -69,19 +69,19 @@ def parse_time(name: str, text: str | None) -> float | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    try:
+        return moment.timestamp()
+    except (OverflowError, OSError):  # year 1 east of UTC: before any record anyway
+        return -1e12
 
 
 def parse_type(text: str | None) -> str | None:
-    if text is None or text == "":
-        return None
-    if text not in DATA_TYPES:
-        raise BadQuery(f"Invalid data_type {text!r}: one of {', '.join(DATA_TYPES)}")
-    return text
+    """A data type to filter by (one the database lacks matches nothing, as a filter does)."""
+    return text or None
 
 
 def parse_limit(text: str | None) -> int | None:
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         limit = int(text)
@@ -117,9 +117,14 @@ class TelemetryApp:
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        response: Response
         if request.url.path == "/api/images":
-            return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
-        return failure(f"{request.method} {request.url.path}: {exc.detail}", exc.status_code)
+            response = PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+        else:
+            message = f"{request.method} {request.url.path}: {exc.detail}"
+            response = failure(message, exc.status_code)
+        response.headers.update(exc.headers or {})  # 405: Allow
+        return response
 
     async def _bad_query(self, request: Request, exc: Exception) -> Response:
         return failure(str(exc))
@@ -132,8 +137,7 @@ class TelemetryApp:
         end = parse_time("end_time", _param(request, "end_time"))
         data_type = parse_type(_param(request, "data_type"))
         limit = parse_limit(request.query_params.get("limit"))
-        if start is not None and end is not None and end < start:
-            raise BadQuery("Invalid window: end_time is before start_time")
+        # an end before the start is an empty window, as a database filter makes it
         unbounded = start is None and end is None and limit is None
         records = self.history.query(start, end, data_type, limit)
         return StreamingResponse(_json_list(records, unbounded), media_type="application/json")
@@ -202,6 +206,8 @@ class TelemetryApp:
             not isinstance(images, list) or not all(isinstance(i, str) for i in images)
         ):
             raise ValueError("Invalid 'images': expected a list of image file names")
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)  # JSON Schema: 1.0 is an integer
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
         ):
