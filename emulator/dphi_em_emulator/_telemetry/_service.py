@@ -162,6 +162,11 @@ class TelemetryService:
                 )
         return warnings
 
+    def served_namespaces(self) -> set[str]:
+        """The keys of the namespaces the service listens in now."""
+        with self._lock:
+            return set(self._pods)
+
     def detach(self, key: str) -> None:
         """Stop serving in namespace `key` (its holder is gone)."""
         with self._lock:
