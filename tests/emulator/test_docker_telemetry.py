@@ -9,7 +9,6 @@ record is checked against an independent SGP4 propagation of the served TLE.
 from __future__ import annotations
 
 import io
-import json
 import math
 import shutil
 import subprocess
@@ -131,7 +130,7 @@ def _check_answers(fetch: Any) -> None:
     assert load("types") == ["complete", "position", "attitude", "power", "temperature"]
     assert load("stats")["total_records"] > 0
     assert len(load("list")) > 3
-    assert [r["data_type"] for r in load("latest")][0] == "complete"
+    assert load("latest")[0]["data_type"] == "complete"
     tle = load("tle")
     window = load("window")
     assert len(window) == 40
