@@ -31,6 +31,7 @@ EXAMPLES = [
     ("03_pod_intercommunication.py", "Inter-pod communication in a private namespace"),
     ("04_env_and_args.py", "Environment variables and arguments"),
     ("05_errors.py", "Errors: what the EM refuses, as typed exceptions"),
+    ("06_telemetry.py", "Telemetry: pods ask satellite-telemetry.dphi-tm (health, latest)"),
 ]
 USERNAME = "client1"
 #: The base image of the examples, as the EM's onboard registry names it.
@@ -87,6 +88,8 @@ def main() -> int:
         with EmulatorServer(config) as server:
             banner(f"Emulator up at {server.url} (data dir {data_dir}, user {USERNAME})")
             print(server.emulator.engine_line)
+            if server.emulator.telemetry is not None:
+                print(server.emulator.telemetry.describe())
             env = {
                 **os.environ,
                 "DPHI_EM_URL": server.url,
