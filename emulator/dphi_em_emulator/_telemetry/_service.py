@@ -14,7 +14,6 @@ import contextlib
 import logging
 import socket
 import threading
-import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -96,29 +95,21 @@ class TelemetryService:
         return f"telemetry (ground, emulator only): {self.ground_url}; {where}"
 
     def start(self, timeout: float = 10.0) -> TelemetryService:
-        from ..server import listening_socket
+        from ..server import listening_socket, serve_in_thread
 
         self._socket = listening_socket("127.0.0.1", self._port)
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            name="dphi-em-telemetry",
-            daemon=True,
-        )
-        self._thread.start()
+        try:
+            self._server, self._thread = serve_in_thread(
+                self.app, self._socket, "dphi-em-telemetry", timeout
+            )
+        except RuntimeError:
+            self._socket.close()
+            raise
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(
             target=self._loop.run_forever, name="dphi-em-telemetry-proxy", daemon=True
         )
         self._loop_thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("the telemetry service did not start")
-            time.sleep(0.01)
         return self
 
     def hosts_file(self) -> Path:

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
-from dateutil import parser as dateparser
+
+from .._models import _time
 
 __all__ = [
     "TLE",
@@ -26,15 +27,6 @@ __all__ = [
     "Temperature",
     "Vector3",
 ]
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return dateparser.isoparse(value)
-    except (ValueError, OverflowError):
-        return None
 
 
 def _number(value: Any) -> float | None:
