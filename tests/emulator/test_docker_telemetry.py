@@ -299,6 +299,14 @@ def test_a_pod_written_with_telemetry_client(
         "em/emulator/pod/log", params={"pod_name": docker_pod}
     ).text
     summary = em.fetch("summary.json", docker_pod).json()
+    assert summary["health"] == "healthy"
+    assert summary["types"] == ["complete", "position", "attitude", "power", "temperature"]
+    assert summary["total_records"] > 0
+    assert summary["positions_last_10_min"] == 61  # every 10 s, both ends included
+    x, y, z = summary["position_km"]
+    served = {"line1": summary["tle"][0], "line2": summary["tle"][1]}
+    record = {"timestamp": summary["timestamp"], "data": {"position": {"x": x, "y": y, "z": z}}}
+    assert _independent_km(served, record) < 1.0
     assert 6700 < summary["radius_km"] < 7100
     assert 7.0 < summary["speed_km_s"] < 8.0
     assert len(summary["images"]) == 3
