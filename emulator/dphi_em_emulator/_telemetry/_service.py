@@ -65,7 +65,8 @@ class TelemetryService:
             name, line1, line2 = parse_tle(tle)
         self.orbit = Orbit(line1, line2, seed, name)
         self.history = History(self.orbit, seed, cadence, span, time_scale)
-        self.camera = Camera(folder / "images", seed, images)
+        # kept per seed: a restart with another seed must not serve the old seed's images
+        self.camera = Camera(folder / "images" / f"seed-{seed}", seed, images)
         self.app = TelemetryApp(self.history, self.camera).app()
         self._folder = folder
         self._port = port
