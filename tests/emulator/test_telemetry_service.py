@@ -206,3 +206,22 @@ def test_images_are_real_pngs_and_unknown_names_404(tmp_path: Path, images: int)
         bad = httpx.post(f"{url}/api/images", json={"limit": -1})
         assert bad.status_code == 400
         assert bad.headers["content-type"].startswith("text/plain")
+
+
+def test_images_follow_the_seed_across_restarts_of_one_data_dir(tmp_path: Path) -> None:
+    def first_png(seed: int) -> bytes:
+        config = EmulatorConfig(
+            data_dir=tmp_path,
+            users={"u": "p"},
+            telemetry_history=60.0,
+            telemetry_images=1,
+            telemetry_seed=seed,
+        )
+        with EmulatorServer(config) as server:
+            assert server.emulator.telemetry is not None
+            url = server.emulator.telemetry.ground_url
+            return httpx.post(f"{url}/api/images", json={"images": ["20230606.png"]}).content
+
+    one = first_png(1)
+    assert first_png(2) != one
+    assert first_png(1) == one
