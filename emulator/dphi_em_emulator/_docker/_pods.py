@@ -341,12 +341,17 @@ class DockerPods:
                 _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox), taken))
         elif telemetry is not None and telemetry.in_pods:
             # hook (issue 18): a pod without network gets a loopback-only namespace of its own
-            # where only the telemetry service listens (docs/telemetry.md)
-            sandbox = self._network.private_sandbox(user)
-            record["private_sandbox"] = sandbox
-            network = f"container:{sandbox}"
-            volumes[str(telemetry.hosts_file())] = {"bind": "/etc/hosts", "mode": "ro"}
-            _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox)))
+            # where only the telemetry service listens (docs/telemetry.md); without one (the
+            # pause image can't be made), it runs with no network as before
+            try:
+                record["private_sandbox"] = sandbox = self._network.private_sandbox(user)
+                _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox)))
+            except DockerException as exc:
+                self._drop_private_sandbox(record)
+                _warn(record, [f"telemetry: not served in this pod: {explain(exc)}"])
+            else:
+                network = f"container:{sandbox}"
+                volumes[str(telemetry.hosts_file())] = {"bind": "/etc/hosts", "mode": "ro"}
         entrypoint: list[str] | None = None
         command: list[str] | None = list(record["args"]) if record["args"] else None
         if record["command"] is not None and shlex.split(record["command"]):
@@ -357,8 +362,24 @@ class DockerPods:
         if self._pod_user is not None:
             kwargs["user"] = self._pod_user
         try:
-            return self._create_container(
-                user, record, image, command, entrypoint, environment, network, volumes, kwargs
+            return self._ctx.client.containers.create(
+                object_id(image),
+                command=command,
+                entrypoint=entrypoint,
+                environment=environment,
+                name=self._ctx.container_name(user, record["pod_name"] or DEFAULT_VOLUME),
+                labels=self._ctx.labels("pod", user, **{LABEL_POD: record["pod_name"]}),
+                network_mode=network,
+                volumes=volumes,
+                mem_limit=self._ctx.config.pod_memory,
+                memswap_limit=self._ctx.config.pod_memory,
+                pids_limit=self._ctx.config.pod_pids,
+                security_opt=["no-new-privileges"],
+                privileged=False,
+                log_config=LogConfig(
+                    type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}
+                ),
+                **kwargs,
             )
         except DockerException:
             self._drop_private_sandbox(record)
@@ -377,38 +398,6 @@ class DockerPods:
         sandbox = record.pop("private_sandbox", None)
         if sandbox:
             self._network.remove_private_sandbox(sandbox)
-
-    def _create_container(
-        self,
-        user: str,
-        record: dict[str, Any],
-        image: Image,
-        command: list[str] | None,
-        entrypoint: list[str] | None,
-        environment: dict[str, str],
-        network: str,
-        volumes: dict[str, dict[str, str]],
-        kwargs: dict[str, Any],
-    ) -> Container:
-        return self._ctx.client.containers.create(
-            object_id(image),
-            command=command,
-            entrypoint=entrypoint,
-            environment=environment,
-            name=self._ctx.container_name(user, record["pod_name"] or DEFAULT_VOLUME),
-            labels=self._ctx.labels("pod", user, **{LABEL_POD: record["pod_name"]}),
-            network_mode=network,
-            volumes=volumes,
-            mem_limit=self._ctx.config.pod_memory,
-            memswap_limit=self._ctx.config.pod_memory,
-            pids_limit=self._ctx.config.pod_pids,
-            security_opt=["no-new-privileges"],
-            privileged=False,
-            log_config=LogConfig(
-                type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}
-            ),
-            **kwargs,
-        )
 
     def _watch(self, user: str, record: dict[str, Any], now: float) -> None:
         try:
