@@ -12,7 +12,7 @@ help:
 	@echo "make demo             run the seed's examples against a throwaway local emulator"
 	@echo "make test             run the test suite (unit + end-to-end against the emulator)"
 	@echo "make check            ruff + mypy --strict"
-	@echo "make generate         vendor spec + overlay -> openapi/em-api.openapi3.json -> generated/"
+	@echo "make generate         vendor spec + overlay, and openapi/tlm-api.yaml -> generated/"
 	@echo "make check-generated  regenerate into a temporary folder and fail on any difference"
 	@echo "make bench            speed and memory figures against baselines measured in the same run"
 

@@ -33,6 +33,7 @@ EXAMPLES = [
     ("03_pod_intercommunication.py", "Inter-pod communication in a private namespace"),
     ("04_env_and_args.py", "Environment variables and arguments"),
     ("05_errors.py", "Errors: what the EM refuses, as typed exceptions"),
+    ("06_telemetry.py", "Telemetry: pods ask satellite-telemetry.dphi-tm (health, latest)"),
 ]
 USERNAME = "client1"
 #: The examples' base images, as the onboard registry names them.
@@ -72,6 +73,8 @@ def main() -> int:
                 prepare_base_images()
             else:
                 print("Pods are simulated (nothing runs): the examples' pods write nothing.")
+            if server.emulator.telemetry is not None:
+                print(server.emulator.telemetry.describe())
             env = {
                 **os.environ,
                 "DPHI_EM_URL": server.url,

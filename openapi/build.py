@@ -1,4 +1,4 @@
-"""The spec pipeline: vendor Swagger 2.0 + our Overlay -> OpenAPI 3 -> generated client.
+"""The spec pipeline: vendor Swagger 2.0 + our Overlay -> OpenAPI 3 -> generated clients.
 
 Steps, each done by a maintained, pinned tool (nothing here parses JSONPath or converts specs):
 
@@ -12,12 +12,16 @@ Steps, each done by a maintained, pinned tool (nothing here parses JSONPath or c
    ``openapi/em-api.openapi3.json``.
 4. ``openapi-python-client`` (pinned) generates ``generated/em_api_client`` with the settings of
    ``openapi/generator-config.yaml`` (its post hooks format the output with the pinned ruff).
+5. The telemetry service's spec, ``openapi/tlm-api.yaml`` (OpenAPI 3.1, ours from the start:
+   no vendor file, no overlay), is validated by ``openapi-spec-validator`` and generated into
+   ``generated/tlm_api_client`` with ``openapi/tlm-generator-config.yaml``.
 
 Usage::
 
     python openapi/build.py --out .          # regenerate in place (make generate)
     python openapi/build.py --check          # regenerate into a temp folder, fail on a difference
     python openapi/build.py --vendor F --out D   # another vendor file (tests)
+    python openapi/build.py --tlm F --out D      # another telemetry spec (tests)
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ OVERLAY = HERE / "em-api.overlay.yaml"
 CONFIG = HERE / "generator-config.yaml"
 MERGED_NAME = "em-api.openapi3.json"
 PACKAGE = "em_api_client"
+TLM_SPEC = HERE / "tlm-api.yaml"
+TLM_CONFIG = HERE / "tlm-generator-config.yaml"
+TLM_PACKAGE = "tlm_api_client"
 
 
 class PipelineError(Exception):
@@ -122,8 +129,23 @@ def dump(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def generate(merged: Path, out_pkg: Path) -> None:
-    """Run openapi-python-client on the merged spec into ``out_pkg`` (replaced)."""
+def load_tlm(spec: Path) -> dict[str, Any]:
+    """Read and validate the telemetry service's spec (OpenAPI 3.1)."""
+    try:
+        doc: dict[str, Any] = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PipelineError(f"cannot read the telemetry spec {spec}: {exc}") from exc
+    if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith("3.1"):
+        raise PipelineError(f"{spec} is not an OpenAPI 3.1 document")
+    try:
+        validate_openapi(doc)
+    except Exception as exc:  # the validator raises several unrelated types
+        raise PipelineError(f"the telemetry spec {spec} is invalid: {exc}") from exc
+    return doc
+
+
+def generate(merged: Path, out_pkg: Path, config: Path = CONFIG) -> None:
+    """Run openapi-python-client on a spec into ``out_pkg`` (replaced)."""
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     if out_pkg.exists():
@@ -136,7 +158,7 @@ def generate(merged: Path, out_pkg: Path) -> None:
             "--path",
             str(merged),
             "--config",
-            str(CONFIG),
+            str(config),
             "--meta",
             "none",
             "--output-path",
@@ -156,14 +178,17 @@ def generate(merged: Path, out_pkg: Path) -> None:
     (out_pkg / "py.typed").write_text("", encoding="utf-8")
 
 
-def build(vendor: Path, overlay: Path, out_root: Path) -> None:
-    """Write ``openapi/em-api.openapi3.json`` and ``generated/em_api_client`` under out_root."""
+def build(vendor: Path, overlay: Path, out_root: Path, tlm: Path = TLM_SPEC) -> None:
+    """Write ``openapi/em-api.openapi3.json``, ``generated/em_api_client`` and
+    ``generated/tlm_api_client`` under out_root (nothing when either spec fails)."""
+    load_tlm(tlm)
     with tempfile.TemporaryDirectory(prefix="dphi-em-spec-") as tmp:
         doc = merge(vendor, overlay, Path(tmp))
     merged = out_root / "openapi" / MERGED_NAME
     merged.parent.mkdir(parents=True, exist_ok=True)
     merged.write_text(dump(doc), encoding="utf-8")
     generate(merged, out_root / "generated" / PACKAGE)
+    generate(tlm, out_root / "generated" / TLM_PACKAGE, TLM_CONFIG)
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -188,21 +213,22 @@ def file_diff(name: str, committed: bytes | None, regenerated: bytes | None) -> 
     return "".join(difflib.unified_diff(a, b, f"committed/{name}", f"regenerated/{name}"))
 
 
-def check(vendor: Path, overlay: Path) -> list[str]:
+def check(vendor: Path, overlay: Path, tlm: Path = TLM_SPEC) -> list[str]:
     """Regenerate into a temp folder; return the differences with the committed files."""
     with tempfile.TemporaryDirectory(prefix="dphi-em-check-") as tmp:
         out = Path(tmp)
-        build(vendor, overlay, out)
+        build(vendor, overlay, out, tlm)
         pairs: dict[str, tuple[bytes | None, bytes | None]] = {}
         merged = ROOT / "openapi" / MERGED_NAME
         pairs[f"openapi/{MERGED_NAME}"] = (
             merged.read_bytes() if merged.exists() else None,
             (out / "openapi" / MERGED_NAME).read_bytes(),
         )
-        committed = _files(ROOT / "generated" / PACKAGE)
-        regenerated = _files(out / "generated" / PACKAGE)
-        for name in sorted(committed.keys() | regenerated.keys()):
-            pairs[f"generated/{PACKAGE}/{name}"] = (committed.get(name), regenerated.get(name))
+        for package in (PACKAGE, TLM_PACKAGE):
+            committed = _files(ROOT / "generated" / package)
+            regenerated = _files(out / "generated" / package)
+            for name in sorted(committed.keys() | regenerated.keys()):
+                pairs[f"generated/{package}/{name}"] = (committed.get(name), regenerated.get(name))
     notes = [file_diff(name, a, b) for name, (a, b) in pairs.items()]
     return [note for note in notes if note]
 
@@ -211,13 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendor", type=Path, default=VENDOR, help="the vendor's Swagger 2.0 file")
     parser.add_argument("--overlay", type=Path, default=OVERLAY, help="our Overlay 1.0 document")
+    parser.add_argument("--tlm", type=Path, default=TLM_SPEC, help="the telemetry spec (3.1)")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--out", type=Path, help="write openapi/ and generated/ under this folder")
     mode.add_argument("--check", action="store_true", help="fail when regeneration differs")
     args = parser.parse_args(argv)
     try:
         if args.check:
-            notes = check(args.vendor, args.overlay)
+            notes = check(args.vendor, args.overlay, args.tlm)
             if notes:
                 print("generated files differ from `make generate`:", file=sys.stderr)
                 print("\n".join(notes[:20]), file=sys.stderr)
@@ -226,9 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("openapi/ and generated/ are what `make generate` makes")
         else:
-            build(args.vendor, args.overlay, args.out)
+            build(args.vendor, args.overlay, args.out, args.tlm)
+            generated = args.out / "generated"
             print(
-                f"wrote {args.out / 'openapi' / MERGED_NAME} and {args.out / 'generated' / PACKAGE}"
+                f"wrote {args.out / 'openapi' / MERGED_NAME}, {generated / PACKAGE} and "
+                f"{generated / TLM_PACKAGE}"
             )
     except PipelineError as exc:
         print(f"make generate: {exc}", file=sys.stderr)

@@ -26,6 +26,10 @@ from ._config import (
     DEFAULT_REFRESH_LIFETIME,
     DEFAULT_REQUEST_IDLE_TIMEOUT,
     DEFAULT_STOP_GRACE,
+    DEFAULT_TELEMETRY_CADENCE,
+    DEFAULT_TELEMETRY_HISTORY,
+    DEFAULT_TELEMETRY_IMAGES,
+    DEFAULT_TELEMETRY_PORT,
     NODE_NAMES,
     ON_STOP_MODES,
     PODS_MODES,
@@ -156,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the EM API revision to serve: one strictly, or both (default: both)",
     )
     _add_engine_options(parser)
+    _add_telemetry_options(parser)
     add("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -245,6 +250,31 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_telemetry_options(parser: argparse.ArgumentParser) -> None:
+    """The telemetry service's options (see docs/telemetry.md)."""
+    group = parser.add_argument_group("telemetry service (satellite-telemetry.dphi-tm)")
+    add = group.add_argument
+    add("--no-telemetry", action="store_true", help="do not serve the telemetry service")
+    add("--telemetry-seed", type=int, default=0, metavar="N", help="makes the data (default: 0)")
+    add(
+        "--tle",
+        type=Path,
+        metavar="FILE",
+        help="a TLE (two or three lines) to propagate (default: a 500 km sun-synchronous orbit)",
+    )
+    add(
+        "--telemetry-port",
+        type=int,
+        default=DEFAULT_TELEMETRY_PORT,
+        metavar="PORT",
+        help="the service's emulator-only ground port on 127.0.0.1, for `dphi-em telemetry` "
+        f"(default: {DEFAULT_TELEMETRY_PORT}; 0 picks a free one)",
+    )
+    add("--telemetry-history", type=float, default=DEFAULT_TELEMETRY_HISTORY, metavar="SECONDS")
+    add("--telemetry-cadence", type=float, default=DEFAULT_TELEMETRY_CADENCE, metavar="SECONDS")
+    add("--telemetry-images", type=int, default=DEFAULT_TELEMETRY_IMAGES, metavar="N")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until interrupted (or `images ...`); return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -264,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     try:
+        tle = args.tle.read_text(encoding="utf-8") if args.tle is not None else None
         config = EmulatorConfig(
             data_dir=args.data_dir,
             users=users,
@@ -291,6 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_stop=args.on_stop,
             build_timeout=args.build_timeout,
             build_pids=args.build_pids,
+            telemetry=not args.no_telemetry,
+            telemetry_seed=args.telemetry_seed,
+            tle=tle,
+            telemetry_port=args.telemetry_port,
+            telemetry_history=args.telemetry_history,
+            telemetry_cadence=args.telemetry_cadence,
+            telemetry_images=args.telemetry_images,
         )
         app = create_app(config)
     except (ValueError, OSError, RuntimeError) as exc:
@@ -316,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stand-ins: ... images prepare NAME)",
         flush=True,
     )
+    if app.state.emulator.telemetry is not None:
+        print(app.state.emulator.telemetry.describe(), flush=True)
     if args.host not in _LOOPBACK:
         print(f"warning: listening on {args.host}, not only on this machine", file=sys.stderr)
     server = uvicorn.Server(

@@ -63,6 +63,13 @@ DEFAULT_BUILD_LOG_BYTES = 4 * 1024 * 1024
 #: image in the engine's `<user>-<image>` names (user `team` with image `b-app` and user
 #: `team-b` with image `app` would otherwise share `team-b-app`).
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@+]{1,150}$")
+#: The telemetry service (emulator/README.md, "Telemetry"): seconds (simulated) between two
+#: records of a type, seconds of history before the start, images the camera holds.
+DEFAULT_TELEMETRY_CADENCE = 10.0
+DEFAULT_TELEMETRY_HISTORY = 24 * 3600.0
+DEFAULT_TELEMETRY_IMAGES = 120
+#: The command's ground port for the telemetry service (`dphi-em telemetry` looks there).
+DEFAULT_TELEMETRY_PORT = 8100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +115,13 @@ class EmulatorConfig:
         api: Which revision of the EM API to serve: "2025-11" or "2026-01" strictly (the
             other revision's methods and paths are answered 405 and 404, as Django REST
             Framework does), or "both" (either form; `pvc_name` wins over `pod_name`).
+        telemetry: Serve the satellite's telemetry service (on the ground and in pods).
+        telemetry_seed: Makes the orbit's plane, attitude, sensors and images.
+        tle: A TLE (two or three lines of text) to propagate; None: a 500 km SSO orbit.
+        telemetry_port: The service's ground port on 127.0.0.1 (0: a free one).
+        telemetry_cadence: Seconds (simulated) between two records of a type.
+        telemetry_history: Seconds of history before the emulator started.
+        telemetry_images: How many images the fisheye camera holds.
     """
 
     data_dir: Path
@@ -139,6 +153,13 @@ class EmulatorConfig:
     build_timeout: float = DEFAULT_BUILD_TIMEOUT
     build_pids: int = DEFAULT_BUILD_PIDS
     build_log_bytes: int = DEFAULT_BUILD_LOG_BYTES
+    telemetry: bool = True
+    telemetry_seed: int = 0
+    tle: str | None = None
+    telemetry_port: int = 0
+    telemetry_cadence: float = DEFAULT_TELEMETRY_CADENCE
+    telemetry_history: float = DEFAULT_TELEMETRY_HISTORY
+    telemetry_images: int = DEFAULT_TELEMETRY_IMAGES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -181,6 +202,10 @@ class EmulatorConfig:
             )
         if self.stop_grace < 0:
             raise ValueError("stop_grace must not be negative")
+        if self.telemetry_cadence <= 0 or self.telemetry_history < 0:
+            raise ValueError("telemetry_cadence must be positive, telemetry_history not negative")
+        if self.telemetry_images < 0 or not 0 <= self.telemetry_port <= 65535:
+            raise ValueError("telemetry_images must not be negative; telemetry_port in 0..65535")
         unknown = self.not_ready_nodes - set(NODE_NAMES.values())
         if unknown:
             raise ValueError(f"unknown node names: {sorted(unknown)}")

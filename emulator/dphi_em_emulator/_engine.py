@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._images import Images
     from ._pods import RunRequest
     from ._state import DataDir, JsonDocument
+    from ._telemetry import TelemetryService
 
 #: `EmulatorConfig.pods` values.
 PODS_AUTO = "auto"
@@ -137,7 +138,11 @@ class PodEngine(abc.ABC):
 
 
 def make_engine(
-    config: EmulatorConfig, data: DataDir, images: Images, pods: JsonDocument
+    config: EmulatorConfig,
+    data: DataDir,
+    images: Images,
+    pods: JsonDocument,
+    telemetry: TelemetryService | None = None,
 ) -> tuple[PodEngine, str]:
     """The engine `config.pods` asks for, and one line saying which runs pods and why.
 
@@ -146,6 +151,7 @@ def make_engine(
         data: The data dir.
         images: The record of each user's images (`images.json`).
         pods: The simulated engine's pod records (`pods.json`).
+        telemetry: The telemetry service, served inside the Docker engine's pods.
 
     Raises:
         RuntimeError: `pods="docker"` and no Docker engine answers (the reason is given).
@@ -166,5 +172,5 @@ def make_engine(
             raise RuntimeError(f"--pods docker: no Docker engine: {reason}")
         line = f"pods: simulated (nothing runs): no Docker engine: {reason}"
         return SimulatedEngine(config, images, pods), line
-    engine = DockerEngine(config, data, images, client)
+    engine = DockerEngine(config, data, images, client, telemetry)
     return engine, f"pods: docker ({engine.describe()})"

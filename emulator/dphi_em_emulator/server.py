@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -44,6 +45,31 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def serve_in_thread(
+    app: Any, sock: socket.socket, name: str, timeout: float = 10.0
+) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve an ASGI app with uvicorn on a listening socket, in a daemon thread; return once
+    it accepts connections.
+
+    Raises:
+        RuntimeError: It did not start within `timeout` seconds (it is stopped again).
+    """
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(timeout=10)
+            raise RuntimeError(f"{name} did not start")
+        time.sleep(0.01)
+    return server, thread
 
 
 class EmulatorServer:
@@ -113,27 +139,14 @@ class EmulatorServer:
         sock = listening_socket(self.host, self._port)
         self._socket = sock
         self._bound_port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name=f"dphi-em-emulator-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the emulator did not start")
-            time.sleep(0.01)
+        try:
+            self._server, self._thread = serve_in_thread(
+                self.app, sock, f"dphi-em-emulator-{self.port}", timeout
+            )
+        except RuntimeError:
+            self.stop()
+            self.emulator.close()  # the pod engine and the telemetry service
+            raise RuntimeError("the emulator did not start") from None
         return self
 
     def stop(self) -> None:

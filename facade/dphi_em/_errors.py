@@ -24,7 +24,9 @@ EMError
     ├── ForbiddenPathError         403 (a path outside the volume)
     ├── NotFoundError              404
     ├── BusyError                  423 LOCKED, still busy after the retries
-    └── ServerError                5xx
+    ├── ServerError                5xx
+    └── TelemetryError             the telemetry service failed (`dphi_em.telemetry._errors`)
+        └── ImageNotFoundError     404: no image of that name
 ```
 
 Every HTTP response goes through `raise_for_response`, which picks the class from the

@@ -117,7 +117,13 @@ def test_november_pods_outside_a_namespace_have_no_network(
 
     em.run(ONBOARD, lone, max_duration=30, command="sleep 600")
     em.wait(lone, until="running")
-    assert _container(docker_client, server_em, lone).attrs["HostConfig"]["NetworkMode"] == "none"
+    # a pod without network has a loopback-only namespace of its own (a pause container with
+    # network none), where only the telemetry service listens (docs/telemetry.md)
+    mode = _container(docker_client, server_em, lone).attrs["HostConfig"]["NetworkMode"]
+    assert mode.startswith("container:")
+    holder = docker_client.containers.get(mode.removeprefix("container:"))
+    assert holder.attrs["HostConfig"]["NetworkMode"] == "none"
+    assert holder.labels["space.dphi.em.role"] == "pod-namespace"
     assert em.status(lone)["emulator"]["network"] == "none"
     em.run(ONBOARD, lone, max_duration=30, command="/bin/sh -c", args=[_fetch_line(address, "got")])
     assert em.wait(lone)["exitCode"] == 1

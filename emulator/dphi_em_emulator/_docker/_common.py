@@ -17,6 +17,7 @@ from docker.models.images import Image
 
 from .._config import EmulatorConfig
 from .._state import DataDir, JsonDocument
+from .._telemetry import TelemetryService
 
 #: Label keys on everything the emulator creates in the engine.
 LABEL_EMULATOR = "space.dphi.em.emulator"
@@ -42,6 +43,7 @@ class EngineContext:
         arch: The engine's architecture (`amd64`, `arm64`...).
         cgroup_driver: The engine's cgroup driver (`cgroupfs`, `systemd`) when it runs on
             this machine's cgroups (a local socket), else "".
+        telemetry: The telemetry service to serve inside pods' network namespaces, if any.
         lock: Held while pod records or the engine state change.
     """
 
@@ -52,6 +54,7 @@ class EngineContext:
     instance: str
     arch: str
     cgroup_driver: str = ""
+    telemetry: TelemetryService | None = None
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
 
     def labels(self, role: str, user: str, **extra: str) -> dict[str, str]:

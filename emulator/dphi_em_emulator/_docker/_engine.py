@@ -21,6 +21,7 @@ from .._config import EmulatorConfig
 from .._engine import BuildRequest, LoadRequest, PodEngine, PodRun
 from .._images import Images
 from .._state import DataDir, JsonDocument
+from .._telemetry import TelemetryService
 from ._client import where
 from ._common import LABEL_EMULATOR, EngineContext, object_id
 from ._hostmount import mount_problem
@@ -39,12 +40,18 @@ class DockerEngine(PodEngine):
         images: The simulated engine's image record (unused here: kept for the interface
             of `make_engine`).
         client: A connected Docker client (see `connect`).
+        telemetry: The telemetry service, served inside every pod's network namespace.
     """
 
     name = "docker"
 
     def __init__(
-        self, config: EmulatorConfig, data: DataDir, images: Images, client: docker.DockerClient
+        self,
+        config: EmulatorConfig,
+        data: DataDir,
+        images: Images,
+        client: docker.DockerClient,
+        telemetry: TelemetryService | None = None,
     ) -> None:
         state = JsonDocument(data.state / "docker.json")
         instance = state.get("instance")
@@ -59,7 +66,9 @@ class DockerEngine(PodEngine):
         info = client.info()
         local = self._where.startswith(("unix:", "/"))
         driver = str(info.get("CgroupDriver") or "") if local else ""
-        self._ctx = EngineContext(config, data, client, state, instance, self.arch, driver)
+        self._ctx = EngineContext(
+            config, data, client, state, instance, self.arch, driver, telemetry
+        )
         # The data dir is the emulator's alone: what pods leave in volumes (a set-user-ID
         # file...) is out of other local users' reach; pods see their volumes nosuid,nodev
         # where the emulator may mount (root on the engine's machine; `_hostmount.py`).

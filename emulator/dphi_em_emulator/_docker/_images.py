@@ -7,13 +7,13 @@ engine's builder, sandboxed: network off (the EM's builds are air-gapped), memor
 (`--build-pids`), time (`--build-timeout`) and output (`build_log_bytes`) bounded, and
 cancelled when its client goes away. It tags the result `<user>-<image>`; a failure answers
 `BUILD_FAILED` with the real log's last 100 lines. Base images named by the onboard registry
-(`fpga.dphi.space:5000/python:3.12-alpine`) must be in its catalogue (`.._catalogue`),
-checked before any build step, and are tagged from the local image that stands for them
-(`--registry-map`), else from their offline stand-in (`.._standins`). `load` refuses a tar the engine would read otherwise than the emulator
-(two `manifest.json`), loads it, tags the image `<user>-<image>` and puts back whatever every
-name the engine reported loading had pointed to. Both are recorded by image ID per emulator
-instance (`docker.json`), which is what `image/list`, ownership checks and `--on-stop purge`
-read.
+(`fpga.dphi.space:5000/python:3.12-alpine`) must be in its catalogue (`.._catalogue`), checked
+before any build step, and are tagged from the local image that stands for them (`--registry-map`),
+else from their offline stand-in (`.._standins`). `load` refuses a tar the engine would
+read otherwise than the emulator (two `manifest.json`), loads it, tags the image
+`<user>-<image>` and puts back whatever every name the engine reported loading had pointed to.
+Both are recorded by image ID per emulator instance (`docker.json`), which is what
+`image/list`, ownership checks and `--on-stop purge` read.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from docker.errors import DockerException, NotFound
 
 from .._config import API_NOVEMBER_2025
 from .._pause import pause_program
+from .._telemetry import hosts_line
 from ._common import EngineContext, object_id, safe_name, tar_of
 from ._images import DockerImages
 
@@ -85,6 +86,8 @@ class Namespaces:
             self._ctx.state.update(f"hosts:{user}", names)
         lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
         lines += [f"127.0.0.1\t{user}-{name} {name}" for name in sorted(names)]
+        if self._ctx.telemetry is not None:  # hook (issue 18): satellite-telemetry.dphi-tm
+            lines.append(hosts_line())
         text = ("\n".join(lines) + "\n").encode()
         path.touch(exist_ok=True)
         with open(path, "r+b") as file:  # in place: the mounted file is this inode
@@ -105,13 +108,39 @@ class Namespaces:
                 if container.status == "running":
                     return object_id(container)
                 container.remove(force=True)
+                self._forget_telemetry(known)
             except NotFound:
                 pass
+        container_id = self._pause(user, "namespace")
+        sandboxes[user] = container_id
+        self._ctx.state.update("sandboxes", sandboxes)
+        return container_id
+
+    def private_sandbox(self, user: str) -> str:
+        """A new loopback-only namespace for one pod without network (issue 18: where the
+        telemetry service listens for it); the pod's removal removes it (`_pods.py`)."""
+        return self._pause(user, "pod-namespace")
+
+    def remove_private_sandbox(self, container_id: str) -> None:
+        self._forget_telemetry(container_id)
+        with contextlib.suppress(DockerException):
+            self._ctx.client.api.remove_container(container_id, force=True)
+
+    def pid(self, container_id: str) -> int:
+        """The process id (on the host) holding a sandbox's namespace."""
+        return int(self._ctx.client.api.inspect_container(container_id)["State"]["Pid"])
+
+    def _forget_telemetry(self, container_id: str) -> None:
+        if self._ctx.telemetry is not None:
+            self._ctx.telemetry.detach(container_id)
+
+    def _pause(self, user: str, role: str) -> str:
+        """Create and start a pause container (network `none`) in `role`; its id."""
         image = self._pause_image()
         container = self._ctx.client.containers.create(
             image,
-            name=self._ctx.container_name(user, "namespace"),
-            labels=self._ctx.labels("namespace", user),
+            name=self._ctx.container_name(user, role),
+            labels=self._ctx.labels(role, user),
             network_mode="none",
             mem_limit=16 * 1024 * 1024,
             pids_limit=4,
@@ -121,8 +150,6 @@ class Namespaces:
             user="65534:65534",
         )
         container.start()
-        sandboxes[user] = object_id(container)
-        self._ctx.state.update("sandboxes", sandboxes)
         return object_id(container)
 
     def _pause_image(self) -> str:
@@ -156,6 +183,7 @@ class Namespaces:
     def remove_sandboxes(self) -> None:
         """Stop and remove every user's sandbox (their pods are gone first)."""
         for container_id in self.sandbox_ids():
+            self._forget_telemetry(container_id)
             with contextlib.suppress(DockerException):
                 self._ctx.client.api.remove_container(container_id, force=True)
         self._ctx.state.update("sandboxes", None)

@@ -99,6 +99,11 @@ def _disarm(volume: Path) -> None:
                     os.chmod(name, stat.S_IMODE(st.st_mode) & ~0o6000, dir_fd=top_fd)
 
 
+def _warn(record: dict[str, Any], warnings: list[str]) -> None:
+    """Add warnings the pod's record does not have yet."""
+    record["warnings"].extend(w for w in warnings if w not in record["warnings"])
+
+
 class DockerPods:
     """The users' pods: records, a supervisor thread, and their containers.
 
@@ -142,8 +147,13 @@ class DockerPods:
         )
 
     def container_ids(self) -> set[str]:
-        """The containers the pod records know."""
-        return {str(r["container"]) for r in self._records.values() if r.get("container")}
+        """The containers the pod records know (and the pods' own namespace holders)."""
+        return {
+            str(r[key])
+            for r in self._records.values()
+            for key in ("container", "private_sandbox")
+            if r.get(key)
+        }
 
     def start(self) -> None:
         """Start the supervisor (pods recorded before a restart are picked up)."""
@@ -419,11 +429,28 @@ class DockerPods:
             volume.chmod(0o777)  # as a local-path volume: a pod of any uid can write
         volumes = {str(source): {"bind": "/data", "mode": "rw"}}
         network = "none"
+        telemetry = self._ctx.telemetry
         if pod_network(record) == NETWORK_USER:
             sandbox = self._network.sandbox(user)
             network = f"container:{sandbox}"
             hosts = self._network.hosts_file(user, record["pod_name"])
             volumes[str(hosts)] = {"bind": "/etc/hosts", "mode": "ro"}
+            if telemetry is not None:  # hook (issue 18): the service in the user's namespace
+                taken = self._ports_taken(user, record)
+                _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox), taken))
+        elif telemetry is not None and telemetry.in_pods:
+            # hook (issue 18): a pod without network gets a loopback-only namespace of its own
+            # where only the telemetry service listens (docs/telemetry.md); without one (the
+            # pause image can't be made), it runs with no network as before
+            try:
+                record["private_sandbox"] = sandbox = self._network.private_sandbox(user)
+                _warn(record, telemetry.attach(sandbox, self._network.pid(sandbox)))
+            except DockerException as exc:
+                self._drop_private_sandbox(record)
+                _warn(record, [f"telemetry: not served in this pod: {explain(exc)}"])
+            else:
+                network = f"container:{sandbox}"
+                volumes[str(telemetry.hosts_file())] = {"bind": "/etc/hosts", "mode": "ro"}
         entrypoint: list[str] | None = None
         command: list[str] | None = list(record["args"]) if record["args"] else None
         if record["command"] is not None and shlex.split(record["command"]):
@@ -433,27 +460,45 @@ class DockerPods:
         kwargs: dict[str, Any] = {}
         if self._pod_user is not None:
             kwargs["user"] = self._pod_user
-        return self._ctx.client.containers.create(
-            object_id(image),
-            command=command,
-            entrypoint=entrypoint,
-            environment=environment,
-            name=self._ctx.container_name(user, record["pod_name"] or DEFAULT_VOLUME),
-            labels=self._ctx.labels("pod", user, **{LABEL_POD: record["pod_name"]}),
-            network_mode=network,
-            volumes=volumes,
-            mem_limit=self._ctx.config.pod_memory,
-            memswap_limit=self._ctx.config.pod_memory,
-            pids_limit=self._ctx.config.pod_pids,
-            security_opt=["no-new-privileges"],
-            cap_drop=["ALL"],
-            cap_add=list(POD_CAPABILITIES),
-            privileged=False,
-            log_config=LogConfig(
-                type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}
-            ),
-            **kwargs,
-        )
+        try:
+            return self._ctx.client.containers.create(
+                object_id(image),
+                command=command,
+                entrypoint=entrypoint,
+                environment=environment,
+                name=self._ctx.container_name(user, record["pod_name"] or DEFAULT_VOLUME),
+                labels=self._ctx.labels("pod", user, **{LABEL_POD: record["pod_name"]}),
+                network_mode=network,
+                volumes=volumes,
+                mem_limit=self._ctx.config.pod_memory,
+                memswap_limit=self._ctx.config.pod_memory,
+                pids_limit=self._ctx.config.pod_pids,
+                security_opt=["no-new-privileges"],
+                cap_drop=["ALL"],
+                cap_add=list(POD_CAPABILITIES),
+                privileged=False,
+                log_config=LogConfig(
+                    type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}
+                ),
+                **kwargs,
+            )
+        except DockerException:
+            self._drop_private_sandbox(record)
+            raise
+
+    def _ports_taken(self, user: str, record: dict[str, Any]) -> set[int]:
+        """The ports this pod and the user's running networked pods declared (issue 18: the
+        telemetry service gives them up in the user's namespace)."""
+        taken = set(record["ports"] or [])
+        for (owner, _), other in self._records.items():
+            if owner == user and other["phase"] == "running" and pod_network(other) == NETWORK_USER:
+                taken.update(other["ports"] or [])
+        return taken
+
+    def _drop_private_sandbox(self, record: dict[str, Any]) -> None:
+        sandbox = record.pop("private_sandbox", None)
+        if sandbox:
+            self._network.remove_private_sandbox(sandbox)
 
     def _watch(self, user: str, record: dict[str, Any], now: float) -> None:
         try:
@@ -517,9 +562,13 @@ class DockerPods:
         terminate(record, 137, "Error", record.get("started", time.time()), time.time(), why)
 
     def remove_container(self, container_id: str) -> None:
-        """Remove a container (stopping it), whatever became of it."""
+        """Remove a container (stopping it), whatever became of it (and the pod's own
+        namespace holder, if it had one)."""
         with contextlib.suppress(DockerException):
             self._ctx.client.api.remove_container(container_id, force=True)
+        for record in self._records.values():
+            if record.get("container") == container_id:
+                self._drop_private_sandbox(record)
 
     def _log_path(self, user: str, record: dict[str, Any]) -> Path:
         return self._logs / user / f"{record['pod_name'] or DEFAULT_VOLUME}.log"
