@@ -66,6 +66,7 @@ $(DOCS_STAMP): pyproject.toml $(STAMP)
 # NO_MKDOCS_2_WARNING: Material's banner about its successor, printed on every build
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	$(PY) docs/check_site.py site
 
 docs-serve: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict -a 127.0.0.1:8001
