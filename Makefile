@@ -5,8 +5,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := openapi/node_modules/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: help venv generate check-generated test check lint format demo bench clean
+.PHONY: help venv generate check-generated test check lint format demo bench clean \
+	docs docs-serve dist dist-check matrix
 
 help:
 	@echo "make demo             run the seed's examples against a throwaway local emulator"
@@ -15,6 +17,11 @@ help:
 	@echo "make generate         vendor spec + overlay, and openapi/tlm-api.yaml -> generated/"
 	@echo "make check-generated  regenerate into a temporary folder and fail on any difference"
 	@echo "make bench            speed and memory figures against baselines measured in the same run"
+	@echo "make docs             build the docs site into site/ (--strict: a broken link fails)"
+	@echo "make docs-serve       serve the docs on http://127.0.0.1:8001/ while editing them"
+	@echo "make dist             build the wheel and sdist into dist/"
+	@echo "make dist-check       build, then install the wheel in a clean venv and run it; twine check"
+	@echo "make matrix           unit + spec suites on Python 3.10-3.13 (nox; whole suite: make test)"
 
 venv: $(STAMP)
 
@@ -52,5 +59,27 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) tests/bench/run.py
 
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
+	@touch $@
+
+# NO_MKDOCS_2_WARNING: Material's banner about its successor, printed on every build
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	$(PY) docs/check_site.py site
+
+docs-serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict -a 127.0.0.1:8001
+
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
+dist-check: dist
+	.ci/dist-check
+
+matrix: $(STAMP) $(NODE_STAMP)
+	$(VENV)/bin/nox $(NOX_ARGS)
+
 clean:
-	rm -rf $(VENV) openapi/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) openapi/node_modules .pytest_cache .mypy_cache .ruff_cache site dist .nox

@@ -41,7 +41,10 @@ class Peer:
 
     def serve(self, fn: Callable[[socket.socket], Any]) -> None:
         def run() -> None:
-            conn, _ = self.listener.accept()
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # close() came first: no client connected (EBADF on 3.13)
+                return
             self.conns.append(conn)
             try:
                 fn(conn)
