@@ -313,8 +313,10 @@ class DockerPods:
         except ImageAccessDenied as exc:
             return None, shown, str(exc)
         if looks_public:  # issue 17: only the onboard registry's images run...
-            users_own = resolved is not None and bool(
-                self._images.ownership.owners(resolved.image_id, resolved.image)
+            ownership = self._images.ownership
+            users_own = resolved is not None and (
+                any(ownership.own(user, name) is not None for name in (own, image))
+                or bool(ownership.owners(resolved.image_id, resolved.image))
             )
             refused = None if users_own else self._images.onboard.problem(image)
             if refused is not None:  # (...but a user's own image is ownership's question)
