@@ -61,7 +61,7 @@ from ._errors import APIError, AuthenticationError, ConfigurationError, raise_fo
 from ._generated import parse_json
 
 if TYPE_CHECKING:
-    from ._transport import AsyncInFlightGate, InFlightGate
+    from ._synchronization import AsyncInFlightGate, InFlightGate
 
 __all__ = ["BEARER_EXTENSION", "FRESH_TOKEN_EXTENSION", "TokenAuth", "jwt_claims"]
 
@@ -313,7 +313,7 @@ class TokenAuth(httpx.Auth):
         Args:
             gate: The sync or async gate of the transport this auth's requests go through.
         """
-        from ._transport import InFlightGate
+        from ._synchronization import InFlightGate
 
         if isinstance(gate, InFlightGate):
             self._gate = gate

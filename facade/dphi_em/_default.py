@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from . import _operations as ops
-from ._client import EMClient
 from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
 from ._operations import ProgressArg, implements
 from ._settings import NodeName
+from ._sync._client import EMClient
 from ._treesync import DownlinkResult, SyncResult
 
 __all__ = [

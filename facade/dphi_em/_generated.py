@@ -92,7 +92,7 @@ _M = TypeVar("_M")
 _T = TypeVar("_T")
 
 #: Most bytes of a JSON answer the client parses (a larger one is an `APIError`); the
-#: transport stops reading an answer soon after this many bytes (`_transport`).
+#: transport stops reading an answer soon after this many bytes (`_transports._bounds`).
 MAX_JSON_BYTES = MAX_ANSWER_BYTES
 
 

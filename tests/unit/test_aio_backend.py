@@ -22,7 +22,8 @@ import httpcore
 import httpx
 import pytest
 from dphi_em._aio_backend import AsyncioSocketBackend, AsyncioSocketStream
-from dphi_em._transport import READ_SIZE, async_network_transport
+from dphi_em._transports._bounds import READ_SIZE
+from dphi_em._transports._network import async_network_transport
 from hostile import RESET, HostileServer, http_response
 
 MIB = 1024 * 1024

@@ -9,18 +9,29 @@ import dphi_em
 import pytest
 
 MODULES = [
+    "dphi_em._async._backend",
+    "dphi_em._async._client",
+    "dphi_em._async._pod",
+    "dphi_em._async._streams",
+    "dphi_em._async._transport",
     "dphi_em._auth",
-    "dphi_em._client",
     "dphi_em._config",
     "dphi_em._default",
     "dphi_em._download",
     "dphi_em._errors",
     "dphi_em._models",
     "dphi_em._progress",
-    "dphi_em._transport",
+    "dphi_em._sync._backend",
+    "dphi_em._sync._client",
+    "dphi_em._sync._pod",
+    "dphi_em._sync._streams",
+    "dphi_em._sync._transport",
+    "dphi_em._synchronization",
+    "dphi_em._transports._bounds",
+    "dphi_em._transports._network",
+    "dphi_em._transports._pool",
     "dphi_em._uplink",
     "dphi_em._validate",
-    "dphi_em._volumes",
 ]
 
 

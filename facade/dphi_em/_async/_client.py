@@ -18,25 +18,22 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import _operations as ops
-from . import _timing
-from ._base import USER_AGENT, ClientBase, RetryArg
-from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
-from ._download import DownloadTarget, afeed_download, resume_key
-from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
-from ._generated import Client, parse_uplink_count
-from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
-from ._operations import ProgressArg, implements
-from ._progress import Progress, ProgressCallback
-from ._revision import ApiRevision
-from ._settings import NodeName
-from ._transport import (
-    DEFAULT_CALL_TIMEOUT,
-    AsyncRetryTransport,
-    RetryPolicy,
-    async_network_transport,
-)
-from ._treesync import (
+from .. import _operations as ops
+from .. import _timing
+from .._base import USER_AGENT, ClientBase, RetryArg
+from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from .._download import DownloadTarget, afeed_download, resume_key
+from .._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
+from .._generated import Client, parse_uplink_count
+from .._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
+from .._operations import ProgressArg, implements
+from .._progress import Progress, ProgressCallback
+from .._retry import RetryPolicy
+from .._revision import ApiRevision
+from .._settings import NodeName
+from .._transports._bounds import DEFAULT_CALL_TIMEOUT
+from .._transports._network import async_network_transport
+from .._treesync import (
     DownlinkResult,
     FetchItem,
     SyncResult,
@@ -44,8 +41,9 @@ from ._treesync import (
     plan_sync_down,
     plan_sync_up,
 )
-from ._uplink import UplinkFile
-from ._volumes import AsyncPod
+from .._uplink import UplinkFile
+from ._pod import AsyncPod
+from ._transport import AsyncRetryTransport
 
 __all__ = ["AsyncEMClient"]
 
