@@ -11,7 +11,7 @@ NODE_STAMP := openapi/node_modules/.installed
 help:
 	@echo "make demo             run the seed's examples against a throwaway local emulator"
 	@echo "make test             run the test suite (unit + end-to-end against the emulator)"
-	@echo "make check            ruff + mypy --strict"
+	@echo "make check            _sync/ as scripts/unasync.py makes it, ruff, mypy --strict"
 	@echo "make generate         vendor spec + overlay -> openapi/em-api.openapi3.json -> generated/"
 	@echo "make check-generated  regenerate into a temporary folder and fail on any difference"
 	@echo "make bench            speed and memory figures against baselines measured in the same run"
@@ -38,6 +38,7 @@ test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP)
+	$(PY) scripts/unasync.py --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -16,11 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import httpx
 
 from . import _timing
 
-__all__ = ["AsyncInFlightGate", "InFlightGate"]
+__all__ = [
+    "AsyncInFlightGate",
+    "AsyncLock",
+    "InFlightGate",
+    "Lock",
+    "Releasable",
+    "as_async_stream",
+    "as_sync_stream",
+]
 
 logger = logging.getLogger("dphi_em")
 
@@ -114,3 +125,79 @@ class AsyncInFlightGate:
             for waiter in self._waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+
+
+class Releasable(Protocol):
+    """What `Lock.acquire` and `AsyncLock.acquire` return: the lock taken, to release."""
+
+    def release(self) -> None:
+        """Give the lock back."""
+
+
+class Lock:
+    """A `threading.Lock` whose `acquire` returns what to release (as `AsyncLock`'s)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Releasable:
+        """Wait for the lock and take it."""
+        self._lock.acquire()
+        return self._lock
+
+    def locked(self) -> bool:
+        """Whether some thread holds the lock."""
+        return self._lock.locked()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+class AsyncLock:
+    """An `asyncio.Lock` made on first use (no loop is needed to build it) and remade on a
+    new event loop; `acquire` returns the lock it took, to release."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def acquire(self) -> Releasable:
+        """Wait for the lock (of the running loop) and take it."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock = asyncio.Lock()
+            self._loop = loop
+        lock = self._lock
+        await lock.acquire()
+        return lock
+
+
+def as_sync_stream(stream: Any) -> httpx.SyncByteStream:
+    """A response body for sync readers (one in memory is wrapped)."""
+    if isinstance(stream, httpx.SyncByteStream):
+        return stream
+    return httpx.ByteStream(b"".join(stream))
+
+
+class _SyncAsAsync(httpx.AsyncByteStream):
+    """A sync body (e.g. from a test handler) offered to async readers."""
+
+    def __init__(self, stream: httpx.SyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._stream.close()
+
+
+def as_async_stream(stream: Any) -> httpx.AsyncByteStream:
+    """A response body for async readers (a sync one, e.g. from a test handler, is wrapped)."""
+    if isinstance(stream, httpx.AsyncByteStream):
+        return stream
+    return _SyncAsAsync(as_sync_stream(stream))

@@ -9,6 +9,7 @@ import dphi_em
 import pytest
 
 MODULES = [
+    "dphi_em._async._auth",
     "dphi_em._async._backend",
     "dphi_em._async._client",
     "dphi_em._async._pod",
@@ -21,6 +22,7 @@ MODULES = [
     "dphi_em._errors",
     "dphi_em._models",
     "dphi_em._progress",
+    "dphi_em._sync._auth",
     "dphi_em._sync._backend",
     "dphi_em._sync._client",
     "dphi_em._sync._pod",

@@ -18,7 +18,8 @@ logger = logging.getLogger("dphi_em")
 
 
 class _AsyncWideReadStream(httpcore.AsyncNetworkStream):
-    """The async twin of `_WideReadStream`."""
+    """A network stream whose reads ask for at least `READ_SIZE` bytes, which waits no longer
+    than the call's deadline, and which refuses to start a request on a dead connection."""
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
@@ -36,6 +37,9 @@ class _AsyncWideReadStream(httpcore.AsyncNetworkStream):
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if self._start.starts() and self._inner.get_extra_info("is_readable"):
+            # An idle connection is readable only when the server closed it (or sent what
+            # nobody asked for): nothing of this request was written; httpcore's pool takes
+            # another connection.
             logger.debug("a kept-alive connection was closed by the server; reconnecting")
             raise httpcore.ConnectionNotAvailable()
         timeout, limited = time_left(timeout, httpcore.WriteTimeout)
@@ -63,11 +67,13 @@ class _AsyncWideReadStream(httpcore.AsyncNetworkStream):
 
 
 class AsyncWideReadBackend(httpcore.AsyncNetworkBackend):
-    """The async twin of `WideReadBackend`.
+    """httpcore's network backend, with streams that read `READ_SIZE` bytes at a time.
+
+    A read returns what the socket holds, up to that size: small answers cost nothing more,
+    large bodies arrive in up to 1 MiB pieces.
 
     Args:
-        inner: The backend wrapped: the pool's own (httpcore's `AutoBackend`, which picks
-            asyncio or trio at the first connection).
+        inner: The backend wrapped: the pool's own (`_transports._network`).
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:

@@ -34,7 +34,10 @@ def _checked_name(name: str) -> str:
 
 
 class AsyncPod:
-    """`Pod` for `AsyncEMClient`: the same methods, as coroutines.
+    """A handle bound to one pod name, i.e. to one pod and its persistent volume.
+
+    Every method is the `AsyncEMClient` method of the same operation with `pod_name` filled
+    in (`status` is `pod_status`, `wait` is `wait_for_pod`).
 
     Args:
         client: The client that sends the requests.

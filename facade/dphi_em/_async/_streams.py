@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import httpx
 
 from .._errors import MAX_ANSWER_BYTES
-from .._sync._streams import as_sync
+from .._synchronization import as_async_stream
 from .._transports._bounds import Inflater, call_deadline
 
-__all__ = ["AsyncGatedStream", "adiscard", "as_async"]
+__all__ = ["AsyncGatedStream", "discard"]
 
 
 class AsyncGatedStream(httpx.AsyncByteStream):
-    """The async twin of `GatedStream`."""
+    """A response body read under its call's deadline, cut after `limit` bytes; when closed
+    it drops a connection with leftovers and releases the gate (`on_close`)."""
 
     def __init__(
         self,
@@ -46,11 +46,11 @@ class AsyncGatedStream(httpx.AsyncByteStream):
             if self._inflater is not None and self._limit is not None:
                 chunk = self._inflater.feed(chunk, self._limit - size + 1)
                 if self._inflater.failed:
-                    return
+                    return  # not what it said it is: the answer ends here, unreadable
             yield chunk
             size += len(chunk)
             if self._limit is not None and size > self._limit:
-                return
+                return  # the rest stays unread: closing drops the connection
 
     async def aclose(self) -> None:
         try:
@@ -61,35 +61,15 @@ class AsyncGatedStream(httpx.AsyncByteStream):
                 await on_close()
 
 
-async def adiscard(response: httpx.Response) -> None:
-    """The async twin of `discard`."""
+async def discard(response: httpx.Response) -> None:
+    """Read a response not returned (a 423 retried) up to the limit, then close it."""
     if response.is_closed:
         return
     try:
         size = 0
-        async for chunk in as_async(response.stream):
+        async for chunk in as_async_stream(response.stream):
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 break
     finally:
         await response.aclose()
-
-
-class _SyncAsAsync(httpx.AsyncByteStream):
-    """A sync body (e.g. from a test handler) offered to async readers."""
-
-    def __init__(self, stream: httpx.SyncByteStream) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        self._stream.close()
-
-
-def as_async(stream: Any) -> httpx.AsyncByteStream:
-    if isinstance(stream, httpx.AsyncByteStream):
-        return stream
-    return _SyncAsAsync(as_sync(stream))

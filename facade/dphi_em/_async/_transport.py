@@ -5,8 +5,8 @@ generated calls all get the same behaviour:
 
 - **One in flight**: the EM serves one request at a time, so a client sends one at a time.
   The gate (`_synchronization`) is taken before sending and released when the response body
-  is closed (a streamed download holds it until the end). The same thread or asyncio task
-  may re-enter. A wait at the gate is logged (DEBUG).
+  is closed (a streamed download holds it until the end). The same task may re-enter. A
+  wait at the gate is logged (DEBUG).
 - **Retries**: which failures are retried, after how long, and when to give up is decided
   by one pure function, `_retry.retry_delay` (423 with or without `Retry-After`, connection
   failures that certainly never sent, idempotent requests after a broken connection; bounded
@@ -39,7 +39,7 @@ import httpx
 
 from .. import _timing
 from .._retry import RetryPolicy, log_retry, retry_delay
-from .._synchronization import AsyncInFlightGate
+from .._synchronization import AsyncInFlightGate, as_async_stream
 from .._transports._bounds import (
     BEARER,
     DEFAULT_CALL_TIMEOUT,
@@ -51,7 +51,7 @@ from .._transports._bounds import (
     request_label,
 )
 from .._transports._pool import connections_with_leftovers
-from ._streams import AsyncGatedStream, adiscard, as_async
+from ._streams import AsyncGatedStream, discard
 
 __all__ = ["AsyncRetryTransport"]
 
@@ -59,12 +59,12 @@ logger = logging.getLogger("dphi_em")
 
 
 class AsyncRetryTransport(httpx.AsyncBaseTransport):
-    """The asyncio twin of `RetryTransport`: same gate, same decisions, awaited.
+    """Wraps a transport with the gate and the retries described in the module docstring.
 
     Args:
-        inner: The async transport that talks to the network (closed with this one).
+        inner: The transport that talks to the network (closed with this one).
         policy: The retry policy; None never retries.
-        sleep: Awaited between attempts (default: `_timing.asleep`, off in testing mode).
+        sleep: Waits between attempts (default: `_timing.asleep`, off in testing mode).
         clock: A monotonic clock (default: `_timing.monotonic`).
         rand: A float in [0, 1) for the jitter.
         call_timeout: Seconds a call that is not a transfer may take in all (None: no
@@ -112,6 +112,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _closed(self) -> None:
+        """A response was closed: drop a connection with leftovers, give the gate back."""
         try:
             await self._drop_leftovers()
         finally:
@@ -128,18 +129,19 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         deadline: float | None,
         on_close: Callable[[], Awaitable[None]] | None,
     ) -> httpx.Response:
+        """Send with retries, under `deadline`; the body bounded, `on_close` run at its end."""
         token = call_deadline.set(deadline)
         try:
             response = await self._send_with_retries(request, deadline)
         finally:
             call_deadline.reset(token)
-        if response.is_closed:
+        if response.is_closed:  # a body read already (e.g. built in memory): nothing in flight
             if on_close is not None:
                 await on_close()
             return response
         limit = answer_limit(request, response)
         response.stream = AsyncGatedStream(
-            as_async(response.stream),
+            as_async_stream(response.stream),
             on_close if on_close is not None else self._drop_leftovers,
             deadline=deadline,
             limit=limit,
@@ -148,8 +150,9 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _send_unauthorized(self, request: httpx.Request) -> httpx.Response:
+        """Send a token call (refresh, login) while the gate is held by this caller."""
         response = await self._send(request, self._deadline_of(request), None)
-        response.request = request
+        response.request = request  # as httpx.Client sets it: errors name the call
         return response
 
     async def _send_with_retries(
@@ -172,13 +175,13 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 policy, request, outcome, retry=retry, elapsed=elapsed, rand=self._rand
             )
             if delay is not None and self._outlasts(deadline, elapsed + delay):
-                delay = None
+                delay = None  # the wait would outlast the call's deadline
             if delay is None:
                 if isinstance(outcome, BaseException):
                     raise outcome
                 return outcome
             if isinstance(outcome, httpx.Response):
-                await adiscard(outcome)
+                await discard(outcome)
                 await self._drop_leftovers()
             log_retry(request, outcome, retry=retry, policy=policy, delay=delay)
             await self._sleep(delay)

@@ -2,6 +2,8 @@
 bytes at a time, wait no longer than the call's deadline, and refuse to start a request on a
 connection the server closed (nothing of it is written; httpcore's pool takes another)."""
 
+# Generated from _async/_backend.py by scripts/unasync.py: edit that file, not this one.
+
 from __future__ import annotations
 
 import logging
@@ -59,7 +61,8 @@ class _WideReadStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        return _WideReadStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        stream = self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return _WideReadStream(stream)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -72,11 +75,11 @@ class WideReadBackend(httpcore.NetworkBackend):
     large bodies arrive in up to 1 MiB pieces.
 
     Args:
-        inner: The backend wrapped (default: `httpcore.SyncBackend()`).
+        inner: The backend wrapped: the pool's own (`_transports._network`).
     """
 
-    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
-        self._inner = inner if inner is not None else httpcore.SyncBackend()
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
 
     def connect_tcp(
         self,
@@ -86,14 +89,14 @@ class WideReadBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        return _WideReadStream(
-            self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        )
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _WideReadStream(stream)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
-        return _WideReadStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+        stream = self._inner.connect_unix_socket(path, timeout, socket_options)
+        return _WideReadStream(stream)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)

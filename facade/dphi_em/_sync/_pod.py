@@ -4,6 +4,8 @@ Every method is the client method of the same operation with `pod_name` filled i
 checked against the operation table at import (`_operations.implements`).
 """
 
+# Generated from _async/_pod.py by scripts/unasync.py: edit that file, not this one.
+
 from __future__ import annotations
 
 import os
@@ -36,8 +38,8 @@ def _checked_name(name: str) -> str:
 class Pod:
     """A handle bound to one pod name, i.e. to one pod and its persistent volume.
 
-    Every method is the `EMClient` method of the same operation with `pod_name` filled in
-    (`status` is `pod_status`, `wait` is `wait_for_pod`).
+    Every method is the `EMClient` method of the same operation with `pod_name` filled
+    in (`status` is `pod_status`, `wait` is `wait_for_pod`).
 
     Args:
         client: The client that sends the requests.

@@ -1,16 +1,18 @@
 """Response bodies under the gate: read under their call's deadline, bounded, inflated."""
 
+# Generated from _async/_streams.py by scripts/unasync.py: edit that file, not this one.
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 
 from .._errors import MAX_ANSWER_BYTES
+from .._synchronization import as_sync_stream
 from .._transports._bounds import Inflater, call_deadline
 
-__all__ = ["GatedStream", "as_sync", "discard"]
+__all__ = ["GatedStream", "discard"]
 
 
 class GatedStream(httpx.SyncByteStream):
@@ -33,16 +35,16 @@ class GatedStream(httpx.SyncByteStream):
         self._inflater = inflater
 
     def __iter__(self) -> Iterator[bytes]:
-        chunks = iter(self._stream)
+        chunks = self._stream.__iter__()
         size = 0
         while True:
             token = call_deadline.set(self._deadline)
             try:
-                chunk = next(chunks, None)
+                chunk = chunks.__next__()
+            except StopIteration:
+                return
             finally:
                 call_deadline.reset(token)
-            if chunk is None:
-                return
             if self._inflater is not None and self._limit is not None:
                 chunk = self._inflater.feed(chunk, self._limit - size + 1)
                 if self._inflater.failed:
@@ -67,15 +69,9 @@ def discard(response: httpx.Response) -> None:
         return
     try:
         size = 0
-        for chunk in as_sync(response.stream):
+        for chunk in as_sync_stream(response.stream):
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 break
     finally:
         response.close()
-
-
-def as_sync(stream: Any) -> httpx.SyncByteStream:
-    if isinstance(stream, httpx.SyncByteStream):
-        return stream
-    return httpx.ByteStream(b"".join(stream))

@@ -5,8 +5,8 @@ generated calls all get the same behaviour:
 
 - **One in flight**: the EM serves one request at a time, so a client sends one at a time.
   The gate (`_synchronization`) is taken before sending and released when the response body
-  is closed (a streamed download holds it until the end). The same thread or asyncio task
-  may re-enter. A wait at the gate is logged (DEBUG).
+  is closed (a streamed download holds it until the end). The same thread may re-enter. A
+  wait at the gate is logged (DEBUG).
 - **Retries**: which failures are retried, after how long, and when to give up is decided
   by one pure function, `_retry.retry_delay` (423 with or without `Retry-After`, connection
   failures that certainly never sent, idempotent requests after a broken connection; bounded
@@ -27,6 +27,8 @@ generated calls all get the same behaviour:
 Request bodies are re-iterated on each attempt: file streams reopen their files.
 """
 
+# Generated from _async/_transport.py by scripts/unasync.py: edit that file, not this one.
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +41,7 @@ import httpx
 
 from .. import _timing
 from .._retry import RetryPolicy, log_retry, retry_delay
-from .._synchronization import InFlightGate
+from .._synchronization import InFlightGate, as_sync_stream
 from .._transports._bounds import (
     BEARER,
     DEFAULT_CALL_TIMEOUT,
@@ -51,7 +53,7 @@ from .._transports._bounds import (
     request_label,
 )
 from .._transports._pool import connections_with_leftovers
-from ._streams import GatedStream, as_sync, discard
+from ._streams import GatedStream, discard
 
 __all__ = ["RetryTransport"]
 
@@ -141,7 +143,7 @@ class RetryTransport(httpx.BaseTransport):
             return response
         limit = answer_limit(request, response)
         response.stream = GatedStream(
-            as_sync(response.stream),
+            as_sync_stream(response.stream),
             on_close if on_close is not None else self._drop_leftovers,
             deadline=deadline,
             limit=limit,
