@@ -59,6 +59,7 @@ def test_login_checks_credentials(cli: Any, emulator: Any) -> None:
     assert f"Logged in to {emulator.url} as {emulator.username}" in result.stdout
 
 
+@pytest.mark.api_modes
 def test_uplink_ls_downlink_rm(cli: Any, tree: Path, tmp_path: Path, pod_name: str) -> None:
     up = cli("uplink", str(tree / "echo-test"), str(tree / "hello.txt"), "--pod", pod_name)
     assert up.exit_code == 0, up.output

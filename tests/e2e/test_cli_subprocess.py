@@ -153,7 +153,15 @@ def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
     assert not data_dir.exists()  # the throwaway data dir is gone
 
 
-def test_ctrl_c_stops_status_watch_with_130(creds: dict[str, str], pod_name: str) -> None:
+def test_ctrl_c_stops_status_watch_with_130(make_emulator: Any, pod_name: str) -> None:
+    # An emulator of its own, on the wall clock: the pod runs for an hour whatever the load,
+    # and no other test's requests share its one-request lock.
+    server = make_emulator(time_scale=1.0)
+    creds = {
+        "DPHI_EM_URL": server.url,
+        "DPHI_EM_USERNAME": server.username,
+        "DPHI_EM_PASSWORD": server.password,
+    }
     started = run(
         [str(SCRIPT), "run", "alpine:latest", "--pod", pod_name, "--max-duration", "60"], creds
     )
@@ -165,8 +173,8 @@ def test_ctrl_c_stops_status_watch_with_130(creds: dict[str, str], pod_name: str
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        _read_until(proc, rf"pod '{pod_name}': (waiting|running)")
+    try:  # the event: the watch has printed the running pod, so it is in its polling loop
+        _read_until(proc, rf"pod '{pod_name}': running")
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)

@@ -52,6 +52,7 @@ def _paths(tree: list[dphi_em.FileNode]) -> list[str]:
     return [path for path, _ in iter_files(tree)]
 
 
+@pytest.mark.api_modes
 def test_every_file_method(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -165,6 +166,7 @@ def _image_tar(tmp_path: Path, tag: str) -> Path:
     return path
 
 
+@pytest.mark.api_modes
 def test_images_and_pods(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-alpine\nCMD echo hi\n")
     pod = em.pod(pod_name)
@@ -189,6 +191,7 @@ def test_images_and_pods(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     assert all(isinstance(n.ready, bool) for n in nodes)
 
 
+@pytest.mark.api_modes
 def test_error_classes_from_the_server(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as not_found:
         em.downlink("missing.txt", tmp_path, pod_name=pod_name)
@@ -235,10 +238,13 @@ def test_423_burst_is_waited_out(emulator: Any, em: EMClient) -> None:
     assert emulator.emulator.lock.forced_remaining == 0  # three 423s were answered, and retried
 
 
-def test_423_without_retries_raises_busy(emulator: Any, client_kind: str) -> None:
-    with client_for(emulator, client_kind, retry=False) as em:
+def test_423_without_retries_raises_busy(make_emulator: Any, client_kind: str) -> None:
+    # an emulator of its own: on the shared one, any other request (a watch left polling, a
+    # pod's status) could take the one forced 423 first
+    server = make_emulator()
+    with client_for(server, client_kind, retry=False) as em:
         em.get_token()
-        emulator.force_locked(1)
+        server.force_locked(1)
         with pytest.raises(BusyError) as info:
             em.files_list()
     assert info.value.code == "LOCKED"
