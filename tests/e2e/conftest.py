@@ -11,9 +11,11 @@ it; `test_revisions.py` proves each mode-dependent behaviour against fresh emula
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import pytest
 from facade_helpers import CLIENT_KINDS
+from support.cli import Runner, runner_for
 
 #: The emulator's `--api` modes: both revisions, or one strictly (see the emulator README).
 API_MODES = ["both", "2025-11", "2026-01"]
@@ -42,3 +44,10 @@ def client_kind(request: pytest.FixtureRequest) -> str:
 def read_method(api_mode: str) -> str:
     """The method of a read-only call in this mode (the January 2026 revision takes POST)."""
     return "POST" if api_mode == "2026-01" else "GET"
+
+
+@pytest.fixture
+def cli(emulator: Any) -> Runner:
+    """`cli(*args, input=None, extra_env=None)`: `dphi-em ARGS` in-process against the
+    session emulator, as its first user."""
+    return runner_for(emulator.url, emulator.username, emulator.password)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from faults_support import FAULT_PASSWORD, EmulatorProcess
-from hostile_server import HOSTILE_PASSWORD
+from support.server import HOSTILE_PASSWORD
 
 #: A JWT: base64url of '{"' twice, dot-separated.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
