@@ -17,6 +17,10 @@ Fixtures:
         fresh, started emulator with its own config (any `EmulatorConfig` field; `data_dir`
         defaults to a new temporary folder, so pass the same one to "restart"). Stopped at the
         end of the test.
+    emulator_process (function): a factory `emulator_process(*extra_args, users=SESSION_USERS)
+        -> EmulatorProcess`, the real `python -m dphi_em_emulator` command in its own process
+        (`support.emulators`), which a test can SIGKILL and start again on the same port and
+        data dir. Killed at the end of the test.
     pod_name (function): a fresh, valid pod name (so a fresh volume) for the test.
     em_http (function): a factory `em_http(server=None, username=None, password=None)` ->
         `httpx.Client` with `base_url=server.url` and a valid `Authorization: Bearer` header
@@ -35,6 +39,7 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
+from support.emulators import EmulatorProcess
 
 # Read once at import: the autouse fixture below clears DPHI_EM_* for each test.
 _TEST_URL = os.environ.get("DPHI_EM_TEST_URL")
@@ -122,6 +127,21 @@ def make_emulator(tmp_path: Path) -> Iterator[Callable[..., EmulatorServer]]:
     yield make
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture
+def emulator_process(tmp_path: Path) -> Iterator[Callable[..., EmulatorProcess]]:
+    started: list[EmulatorProcess] = []
+
+    def make(*extra_args: str, users: dict[str, str] = SESSION_USERS) -> EmulatorProcess:
+        process = EmulatorProcess(tmp_path / f"em-{len(started)}", users, extra_args)
+        started.append(process)
+        process.start()
+        return process
+
+    yield make
+    for process in started:
+        process.kill()
 
 
 @pytest.fixture

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.cli import one_error_line, runner_for
-
-
-def _docker_save_tar(path: Path, tag: str) -> None:
-    manifest = json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": []}]).encode()
-    with tarfile.open(path, "w") as archive:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(manifest)
-        archive.addfile(info, io.BytesIO(manifest))
+from support.images import image_tar_file
 
 
 @pytest.fixture
@@ -96,7 +87,7 @@ def test_image_build_failure_shows_log_tail(cli: Any, pod_name: str) -> None:
 
 def test_image_load(cli: Any, tmp_path: Path, pod_name: str) -> None:
     tar = tmp_path / "img.tar"
-    _docker_save_tar(tar, "loaded:latest")
+    image_tar_file(tar, "loaded:latest")
     assert cli("uplink", str(tar), "--pod", pod_name, "-q").exit_code == 0
     ok = cli("image", "load", "img.tar", "--image", "loaded", "--pod", pod_name)
     assert ok.exit_code == 0, ok.output

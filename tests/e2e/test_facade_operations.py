@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import json
 import socket
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +37,7 @@ from em_api_client.models import EmFilesListRequest
 from facade_helpers import client_factory, client_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.images import image_tar_file
 
 
 @pytest.fixture
@@ -156,23 +154,13 @@ def test_uplink_splits_under_a_small_server_limit(
     assert info.value.code == "MAX_UPLINK_SIZE_EXCEEDED"
 
 
-def _image_tar(tmp_path: Path, tag: str) -> Path:
-    path = tmp_path / "image.tar"
-    manifest = json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": []}]).encode()
-    with tarfile.open(path, "w") as tar:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(manifest)
-        tar.addfile(info, io.BytesIO(manifest))
-    return path
-
-
 @pytest.mark.api_modes
 def test_images_and_pods(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-alpine\nCMD echo hi\n")
     pod = em.pod(pod_name)
     pod.uplink([tmp_path / "Dockerfile"], dest_path="ctx")
     assert pod.image_build("ctx/Dockerfile", "facade-built", "ctx")
-    pod.uplink([_image_tar(tmp_path, "facade-loaded:latest")])
+    pod.uplink([image_tar_file(tmp_path / "image.tar", "facade-loaded:latest")])
     assert pod.image_load("image.tar", "facade-loaded")
     images = em.image_list()
     assert "client1-facade-built" in images

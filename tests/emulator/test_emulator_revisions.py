@@ -10,9 +10,6 @@ leading `/` in every path field meaning the volume root.
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +20,7 @@ import httpx
 import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
 from dphi_em_emulator._storage import remove_tree
+from support.images import docker_save_tar
 
 NOV, JAN, BOTH = "2025-11", "2026-01", "both"
 USERS = {"client1": "secret", "client2": "secret2"}
@@ -468,22 +466,6 @@ def test_november_pods_hold_their_own_name_s_volume(http, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- leading slash
-
-
-def docker_save_tar(repo_tag: str) -> bytes:
-    buffer = io.BytesIO()
-    entries = {
-        "blobs/sha256/abc": b"layer bytes",
-        "manifest.json": json.dumps(
-            [{"Config": "blobs/sha256/def", "RepoTags": [repo_tag], "Layers": ["blobs/sha256/abc"]}]
-        ).encode(),
-    }
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for entry, content in entries.items():
-            info = tarfile.TarInfo(entry)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("api", [NOV, JAN, BOTH])
