@@ -3,7 +3,7 @@
 Request builders wrap each generated operation's private `_get_kwargs` and its request
 models; parsers read answers through the generated models and return our own types
 (`_models`). A generator upgrade that renames or reshapes anything breaks this module only,
-and `tests/unit/test_facade_adapter.py` pins what it relies on.
+and `tests/spec/test_pipeline.py` pins what it relies on.
 
 Builders take values already checked by `_validate` (plain Python: None means "not given")
 and return the keyword arguments of `httpx.Client.request` / `build_request`. A volume is
