@@ -14,9 +14,10 @@ replacement. What cannot be a token replacement is a pair here, the async one na
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import httpx
@@ -36,6 +37,19 @@ __all__ = [
 logger = logging.getLogger("dphi_em")
 
 
+@contextlib.contextmanager
+def _logged_wait(label: str | None) -> Iterator[None]:
+    """Log (DEBUG) that `label` waits at the gate, and, once through, for how long."""
+    started = _timing.monotonic()
+    logger.debug("%s waits for the request in flight", label or "a request")
+    yield
+    logger.debug(
+        "%s waited %.3f s for the request in flight",
+        label or "a request",
+        _timing.monotonic() - started,
+    )
+
+
 class InFlightGate:
     """A lock that its owner thread may re-enter and any thread may release."""
 
@@ -53,15 +67,9 @@ class InFlightGate:
         me = threading.get_ident()
         with self._cond:
             if self._depth and self._owner != me:
-                started = _timing.monotonic()
-                logger.debug("%s waits for the request in flight", label or "a request")
-                while self._depth and self._owner != me:
-                    self._cond.wait()
-                logger.debug(
-                    "%s waited %.3f s for the request in flight",
-                    label or "a request",
-                    _timing.monotonic() - started,
-                )
+                with _logged_wait(label):
+                    while self._depth and self._owner != me:
+                        self._cond.wait()
             self._owner = me
             self._depth += 1
 
@@ -95,21 +103,15 @@ class AsyncInFlightGate:
         """
         me = asyncio.current_task()
         if self._depth and self._owner is not me:
-            started = _timing.monotonic()
-            logger.debug("%s waits for the request in flight", label or "a request")
-            loop = asyncio.get_running_loop()
-            while self._depth and self._owner is not me:
-                waiter: asyncio.Future[None] = loop.create_future()
-                self._waiters.append(waiter)
-                try:
-                    await waiter
-                finally:
-                    self._waiters.remove(waiter)
-            logger.debug(
-                "%s waited %.3f s for the request in flight",
-                label or "a request",
-                _timing.monotonic() - started,
-            )
+            with _logged_wait(label):
+                loop = asyncio.get_running_loop()
+                while self._depth and self._owner is not me:
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self._waiters.append(waiter)
+                    try:
+                        await waiter
+                    finally:
+                        self._waiters.remove(waiter)
         self._owner = me
         self._depth += 1
 
