@@ -34,6 +34,9 @@ generate: $(STAMP) $(NODE_STAMP)
 check-generated: $(STAMP) $(NODE_STAMP)
 	$(PY) openapi/build.py --check
 
+# two workers (pytest-xdist); the Docker engine tests share one (see tests/conftest.py)
+PYTEST_ARGS ?= -n 2 --dist loadgroup
+
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -72,6 +72,15 @@ class ExternalEM:
         pytest.skip("needs the local emulator (lock switch)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the tests that use the
+    Docker engine run on one worker, one after the other: they share the engine and, per
+    worker, a session emulator on it (`tests/emulator/conftest.py`)."""
+    for item in items:
+        if item.get_closest_marker("docker") is not None:
+            item.add_marker(pytest.mark.xdist_group("engine"))
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
