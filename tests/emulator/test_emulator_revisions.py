@@ -46,27 +46,15 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Emul
 
 
 @pytest.fixture
-def http(servers: dict[str, EmulatorServer]) -> Iterator[Callable[..., httpx.Client]]:
+def http(
+    servers: dict[str, EmulatorServer], em_http: Callable[..., httpx.Client]
+) -> Callable[..., httpx.Client]:
     """`http(api, username="client1")`: a logged-in client of the emulator serving `api`."""
-    clients: list[httpx.Client] = []
 
     def make(api: str, username: str = "client1") -> httpx.Client:
-        server = servers[api]
-        login = httpx.post(
-            f"{server.url}auth/", data={"username": username, "password": USERS[username]}
-        )
-        assert login.status_code == 200, login.text
-        client = httpx.Client(
-            base_url=server.url,
-            headers={"Authorization": f"Bearer {login.json()['access']}"},
-            timeout=30,
-        )
-        clients.append(client)
-        return client
+        return em_http(servers[api], username)
 
-    yield make
-    for client in clients:
-        client.close()
+    return make
 
 
 @pytest.fixture
