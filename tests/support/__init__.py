@@ -8,7 +8,7 @@
   real one-file image (`real_image_tar`), plain tars (`tar_bytes`).
 - `emulators`: `EmulatorProcess`, the emulator as its own process (killable, restartable).
 
-The fixtures built on them live in the conftest files (`tests/conftest.py`: `cli`,
-`emulator_process`, ...); a test imports the rest from here (`from support.server import
-ScriptedServer`), as `tests/` is on the import path.
+The fixtures built on them live in the conftest files (`emulator_process` in
+`tests/conftest.py`, `cli` in `tests/e2e/conftest.py`); a test imports the rest from here
+(`from support.server import ScriptedServer`), as `tests/` is on the import path.
 """
