@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -115,6 +116,7 @@ def emulator(
     )
     with EmulatorServer(config) as server:
         yield server
+    shutil.rmtree(config.data_dir, ignore_errors=True)  # what the session's tests stored
 
 
 @pytest.fixture

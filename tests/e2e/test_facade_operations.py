@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,12 +125,15 @@ def test_directory_uplink_keeps_its_structure(em: EMClient, pod_name: str, tmp_p
 def test_binary_content_round_trips(
     em: EMClient, pod_name: str, tmp_path_factory: pytest.TempPathFactory, data: bytes
 ) -> None:
-    folder = tmp_path_factory.mktemp("rt")
-    source = folder / "blob.bin"
-    source.write_bytes(data)
-    em.uplink([source], pod_name=pod_name)
-    back = em.downlink("blob.bin", folder / "back", pod_name=pod_name, overwrite=True)
-    assert back.read_bytes() == data
+    folder = tmp_path_factory.mktemp("rt")  # one per example (tmp_path is one per test)
+    try:
+        source = folder / "blob.bin"
+        source.write_bytes(data)
+        em.uplink([source], pod_name=pod_name)
+        back = em.downlink("blob.bin", folder / "back", pod_name=pod_name, overwrite=True)
+        assert back.read_bytes() == data
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_uplink_splits_under_a_small_server_limit(

@@ -10,6 +10,7 @@ leading `/` in every path field meaning the volume root.
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Emul
     finally:
         for server in started.values():
             server.stop()
+            shutil.rmtree(server.config.data_dir, ignore_errors=True)
 
 
 @pytest.fixture
