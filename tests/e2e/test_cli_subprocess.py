@@ -153,6 +153,13 @@ def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
     assert not data_dir.exists()  # the throwaway data dir is gone
 
 
+def _interruptible() -> None:
+    """In the child, before exec: SIGINT back to its default, so that Python turns it into
+    KeyboardInterrupt. A process started where SIGINT is ignored inherits the ignoring (a
+    background job of a script, a pytest-xdist worker): Ctrl-C would then do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_status_watch_with_130(make_emulator: Any, pod_name: str) -> None:
     # An emulator of its own, on the wall clock: the pod runs for an hour whatever the load,
     # and no other test's requests share its one-request lock.
@@ -172,6 +179,7 @@ def test_ctrl_c_stops_status_watch_with_130(make_emulator: Any, pod_name: str) -
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
     try:  # the event: the watch has printed the running pod, so it is in its polling loop
         _read_until(proc, rf"pod '{pod_name}': running")
