@@ -13,7 +13,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 help:
 	@echo "make demo             run the seed's examples against a throwaway local emulator"
 	@echo "make test             run the test suite (unit + end-to-end against the emulator)"
-	@echo "make check            ruff + mypy --strict"
+	@echo "make check            _sync/ as scripts/unasync.py makes it, ruff, mypy --strict"
 	@echo "make generate         vendor spec + overlay, and openapi/tlm-api.yaml -> generated/"
 	@echo "make check-generated  regenerate into a temporary folder and fail on any difference"
 	@echo "make bench            speed and memory figures against baselines measured in the same run"
@@ -41,10 +41,14 @@ generate: $(STAMP) $(NODE_STAMP)
 check-generated: $(STAMP) $(NODE_STAMP)
 	$(PY) openapi/build.py --check
 
+# two workers (pytest-xdist); the Docker engine tests share one (see tests/conftest.py)
+PYTEST_ARGS ?= -n 2 --dist loadgroup
+
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP)
+	$(PY) scripts/unasync.py --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

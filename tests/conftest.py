@@ -17,6 +17,10 @@ Fixtures:
         fresh, started emulator with its own config (any `EmulatorConfig` field; `data_dir`
         defaults to a new temporary folder, so pass the same one to "restart"). Stopped at the
         end of the test.
+    emulator_process (function): a factory `emulator_process(*extra_args, users=SESSION_USERS)
+        -> EmulatorProcess`, the real `python -m dphi_em_emulator` command in its own process
+        (`support.emulators`), which a test can SIGKILL and start again on the same port and
+        data dir. Killed at the end of the test.
     pod_name (function): a fresh, valid pod name (so a fresh volume) for the test.
     em_http (function): a factory `em_http(server=None, username=None, password=None)` ->
         `httpx.Client` with `base_url=server.url` and a valid `Authorization: Bearer` header
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +40,7 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
+from support.emulators import EmulatorProcess
 
 # Read once at import: the autouse fixture below clears DPHI_EM_* for each test.
 _TEST_URL = os.environ.get("DPHI_EM_TEST_URL")
@@ -65,6 +71,15 @@ class ExternalEM:
 
     def set_lock_enabled(self, enabled: bool) -> None:
         pytest.skip("needs the local emulator (lock switch)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the tests that use the
+    Docker engine run on one worker, one after the other: they share the engine and, per
+    worker, a session emulator on it (`tests/emulator/conftest.py`)."""
+    for item in items:
+        if item.get_closest_marker("docker") is not None:
+            item.add_marker(pytest.mark.xdist_group("engine"))
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +116,7 @@ def emulator(
     )
     with EmulatorServer(config) as server:
         yield server
+    shutil.rmtree(config.data_dir, ignore_errors=True)  # what the session's tests stored
 
 
 @pytest.fixture
@@ -122,6 +138,21 @@ def make_emulator(tmp_path: Path) -> Iterator[Callable[..., EmulatorServer]]:
     yield make
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture
+def emulator_process(tmp_path: Path) -> Iterator[Callable[..., EmulatorProcess]]:
+    started: list[EmulatorProcess] = []
+
+    def make(*extra_args: str, users: dict[str, str] = SESSION_USERS) -> EmulatorProcess:
+        process = EmulatorProcess(tmp_path / f"em-{len(started)}", users, extra_args)
+        started.append(process)
+        process.start()
+        return process
+
+    yield make
+    for process in started:
+        process.kill()
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from ._async_client import AsyncEMClient
+    from ._async._client import AsyncEMClient
+    from ._async._pod import AsyncPod
     from ._base import RetryArg
-    from ._client import EMClient
     from ._config import MAX_UPLINK_BYTES
     from ._default import (
         close_default_client,
@@ -76,11 +76,21 @@ if _typing.TYPE_CHECKING:
     from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume, iter_files
     from ._operations import ProgressArg
     from ._progress import ProgressCallback
+    from ._retry import RetryPolicy
     from ._revision import API_REVISIONS, ApiRevision
-    from ._settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, NODES, NodeName
-    from ._transport import RetryPolicy
+    from ._settings import (
+        DEFAULT_URL,
+        ENV_PASSWORD,
+        ENV_URL,
+        ENV_USERNAME,
+        NODES,
+        POD_NAME_RULE,
+        NodeName,
+    )
+    from ._sync._client import EMClient
+    from ._sync._pod import Pod
     from ._treesync import DownlinkResult, SyncItem, SyncResult
-    from ._volumes import POD_NAME_RULE, AsyncPod, Pod, validate_pod_name
+    from ._validate import validate_pod_name
     from ._waiting import FATAL_WAITING_REASONS
 
 __version__ = "0.1.0"
@@ -98,10 +108,10 @@ _LAZY: dict[str, str] = {
     "FATAL_WAITING_REASONS": "._waiting",
     "MAX_UPLINK_BYTES": "._config",
     "NODES": "._settings",
-    "POD_NAME_RULE": "._volumes",
+    "POD_NAME_RULE": "._settings",
     "APIError": "._errors",
-    "AsyncEMClient": "._async_client",
-    "AsyncPod": "._volumes",
+    "AsyncEMClient": "._async._client",
+    "AsyncPod": "._async._pod",
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
     "BuildFailedError": "._errors",
@@ -109,7 +119,7 @@ _LAZY: dict[str, str] = {
     "ClientClosedError": "._errors",
     "ConfigurationError": "._errors",
     "ConnectionFailedError": "._errors",
-    "EMClient": "._client",
+    "EMClient": "._sync._client",
     "EMError": "._errors",
     "FileNode": "._models",
     "FileTooLargeError": "._errors",
@@ -121,7 +131,7 @@ _LAZY: dict[str, str] = {
     "NodeName": "._settings",
     "NodeStatus": "._models",
     "NotFoundError": "._errors",
-    "Pod": "._volumes",
+    "Pod": "._sync._pod",
     "PodFailedError": "._errors",
     "PodState": "._models",
     "ProgressArg": "._operations",
@@ -129,7 +139,7 @@ _LAZY: dict[str, str] = {
     "RequestTimeoutError": "._errors",
     "RevisionError": "._errors",
     "RetryArg": "._base",
-    "RetryPolicy": "._transport",
+    "RetryPolicy": "._retry",
     "ServerError": "._errors",
     "TransportError": "._errors",
     "UplinkResult": "._models",
@@ -162,7 +172,7 @@ _LAZY: dict[str, str] = {
     "run": "._default",
     "set_default_client": "._default",
     "uplink": "._default",
-    "validate_pod_name": "._volumes",
+    "validate_pod_name": "._validate",
     "volumes": "._default",
     "wait_for_pod": "._default",
 }

@@ -5,7 +5,7 @@ that takes at most 256 KiB from the socket per turn of the event loop and stops 
 after each piece: a 1 GiB download arrives in about 8,000 pieces, each costing a loop turn
 and a reader registration. `AsyncioSocketBackend` opens its own non-blocking socket and each
 `read` is one `socket.recv` of up to the size asked (`READ_SIZE`, 1 MiB, through the
-wide-read wrapper in `_transport`), waiting on the loop only when nothing has arrived yet.
+wide-read wrapper in `_async._backend`), waiting on the loop only when nothing has arrived yet.
 
 What it keeps of the default backend (`httpcore.AnyIOBackend` on asyncio):
 

@@ -9,16 +9,18 @@ renewal call.
 
 The decisions are written once, as a generator (`TokenAuth._flow`) that does no I/O: it
 yields the requests to send and three kinds of steps, `_LOCK`, `_UNLOCK` and `_Read`, and
-receives the responses. Two thin drivers run it, the way httpx's `Auth` does:
-`sync_auth_flow` (a `threading.Lock`, `response.read()`) and `async_auth_flow` (an
-`asyncio.Lock` made on first use, `await response.aread()`). A driver releases the lock
-itself when the flow ends early (an error, a cancelled task), so the flow needs no cleanup.
+receives the responses. A thin driver runs it, the way httpx's `Auth` does, written once
+for asyncio (`_async/_auth.py`: an `asyncio.Lock` made on first use, `await
+response.aread()`) and generated for threads (`_sync/_auth.py`: a `threading.Lock`,
+`response.read()`); `sync_auth_flow` and `async_auth_flow` hand the flow to one or the
+other. A driver releases the lock itself when the flow ends early (an error, a cancelled
+task), so the flow needs no cleanup.
 
 **The bearer is chosen at send time.** The flow marks each request it authorizes
-(`BEARER_EXTENSION`); the transports (`_transport`) call `TokenAuth.sync_bearer` or
-`async_bearer` just before each attempt, once the request gate is theirs, so a retry after a
-long `423` backoff carries the token current then (renewed first if it expired meanwhile),
-not the one chosen before the first attempt.
+(`BEARER_EXTENSION`); the retrying transports (`_async/_transport.py` and its twin) call
+`TokenAuth.sync_bearer` or `async_bearer` just before each attempt, once the request gate is
+theirs, so a retry after a long `423` backoff carries the token current then (renewed first
+if it expired meanwhile), not the one chosen before the first attempt.
 
 **Lock order: the request gate, then the renewal lock.** A renewal sends requests, which
 need the gate; so whoever renews takes the gate first (`use_gate`), then the lock, and nobody
@@ -38,7 +40,6 @@ for redactors.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -47,7 +48,6 @@ import json
 import logging
 import math
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
@@ -59,9 +59,11 @@ from . import _timing
 from ._config import TOKEN_REFRESH_MARGIN, Credentials
 from ._errors import APIError, AuthenticationError, ConfigurationError, raise_for_response
 from ._generated import parse_json
+from ._synchronization import AsyncInFlightGate, AsyncLock, InFlightGate, Lock
 
 if TYPE_CHECKING:
-    from ._transport import AsyncInFlightGate, InFlightGate
+    from ._async._auth import AsyncAuthDriver
+    from ._sync._auth import AuthDriver
 
 __all__ = ["BEARER_EXTENSION", "FRESH_TOKEN_EXTENSION", "TokenAuth", "jwt_claims"]
 
@@ -178,61 +180,6 @@ def _bearer_of(request: httpx.Request, default: str) -> str:
     return value[7:] if value.startswith("Bearer ") else default
 
 
-def _run_plain(flow: _Flow[_T], send: Callable[[httpx.Request], httpx.Response]) -> _T:
-    """Run a flow without lock steps (`_renew`, `_login`) on a sync `send`."""
-    reply: httpx.Response | None = None
-    try:
-        while True:
-            step = flow.send(reply)
-            reply = None
-            if isinstance(step, httpx.Request):
-                reply = send(step)
-            elif isinstance(step, _Read):
-                step.response.read()
-            else:  # pragma: no cover - these flows take no lock
-                raise AssertionError(f"unexpected step {step!r}")
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        flow.close()
-
-
-async def _arun_plain(
-    flow: _Flow[_T], asend: Callable[[httpx.Request], Awaitable[httpx.Response]]
-) -> _T:
-    """Run a flow without lock steps (`_renew`, `_login`) on an async `asend`."""
-    reply: httpx.Response | None = None
-    try:
-        while True:
-            step = flow.send(reply)
-            reply = None
-            if isinstance(step, httpx.Request):
-                reply = await asend(step)
-            elif isinstance(step, _Read):
-                await step.response.aread()
-            else:  # pragma: no cover - these flows take no lock
-                raise AssertionError(f"unexpected step {step!r}")
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        flow.close()
-
-
-def _run_sync(
-    flow: Generator[httpx.Request, httpx.Response, None],
-    send: Callable[[httpx.Request], httpx.Response],
-) -> None:
-    """Run a driven flow to its end, sending each request with `send`."""
-    try:
-        request = next(flow)
-        while True:
-            request = flow.send(send(request))
-    except StopIteration:
-        return
-    finally:
-        flow.close()
-
-
 class TokenAuth(httpx.Auth):
     """JWT bearer authentication with login, proactive refresh and one retry on 401.
 
@@ -266,15 +213,16 @@ class TokenAuth(httpx.Auth):
         self._refresh_url = base_url.join("auth/refresh")
         self._margin = margin
         self._clock = clock if clock is not None else _timing.monotonic
-        self._lock = threading.Lock()
-        self._alock: asyncio.Lock | None = None
-        self._alock_loop: asyncio.AbstractEventLoop | None = None
+        self._lock = Lock()
         self._tokens: _Tokens | None = None
-        self._gate: InFlightGate | None = None
-        self._agate: AsyncInFlightGate | None = None
         self._issued: deque[str] = deque(maxlen=_KEPT_SECRETS)
         self.login_count = 0
         self.refresh_count = 0
+        from ._async._auth import AsyncAuthDriver  # they import this module
+        from ._sync._auth import AuthDriver
+
+        self._driver: AuthDriver = AuthDriver(self, self._lock)
+        self._adriver: AsyncAuthDriver = AsyncAuthDriver(self, AsyncLock())
 
     def __repr__(self) -> str:
         state = "set" if self._tokens is not None else "none"
@@ -313,12 +261,10 @@ class TokenAuth(httpx.Auth):
         Args:
             gate: The sync or async gate of the transport this auth's requests go through.
         """
-        from ._transport import InFlightGate
-
         if isinstance(gate, InFlightGate):
-            self._gate = gate
+            self._driver.gate = gate
         else:
-            self._agate = gate
+            self._adriver.gate = gate
 
     # -- the flow: decisions only -----------------------------------------------------------
 
@@ -458,104 +404,17 @@ class TokenAuth(httpx.Auth):
                 headers["User-Agent"] = template.headers["User-Agent"]
         return httpx.Request("POST", url, headers=headers, extensions=extensions, **content)
 
-    # -- the drivers: locks and reads -------------------------------------------------------
-
-    def _drive_sync(self, flow: _Flow[None]) -> Generator[httpx.Request, httpx.Response, None]:
-        gate = self._gate
-        held = False
-        try:
-            step = next(flow)
-            while True:
-                reply: httpx.Response | None = None
-                if isinstance(step, httpx.Request):
-                    reply = yield step
-                elif isinstance(step, _Read):
-                    step.response.read()
-                elif step is _LOCK:
-                    if gate is not None:  # the gate first, then the lock (module docstring)
-                        gate.acquire("a token renewal")
-                    try:
-                        self._lock.acquire()
-                    except BaseException:
-                        if gate is not None:
-                            gate.release()
-                        raise
-                    held = True
-                else:
-                    held = False
-                    self._release_sync(gate)
-                step = flow.send(reply)
-        except StopIteration:
-            return
-        finally:
-            flow.close()
-            if held:
-                self._release_sync(gate)
-
-    def _release_sync(self, gate: InFlightGate | None) -> None:
-        self._lock.release()
-        if gate is not None:
-            gate.release()
-
-    def _async_lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._alock is None or self._alock_loop is not loop:
-            # Made on first use (no loop needed to build the auth), remade on a new loop.
-            self._alock = asyncio.Lock()
-            self._alock_loop = loop
-        return self._alock
-
-    async def _drive_async(
-        self, flow: _Flow[None]
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        gate = self._agate
-        lock: asyncio.Lock | None = None
-        try:
-            step = next(flow)
-            while True:
-                reply: httpx.Response | None = None
-                if isinstance(step, httpx.Request):
-                    reply = yield step
-                elif isinstance(step, _Read):
-                    await step.response.aread()
-                elif step is _LOCK:
-                    candidate = self._async_lock()
-                    if gate is not None:  # the gate first, then the lock (module docstring)
-                        await gate.acquire("a token renewal")
-                    try:
-                        await candidate.acquire()
-                    except BaseException:
-                        if gate is not None:
-                            gate.release()
-                        raise
-                    lock = candidate
-                else:
-                    assert lock is not None
-                    held_lock, lock = lock, None
-                    held_lock.release()
-                    if gate is not None:
-                        gate.release()
-                step = flow.send(reply)
-        except StopIteration:
-            return
-        finally:
-            flow.close()
-            if lock is not None:
-                lock.release()
-                if gate is not None:
-                    gate.release()
-
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """Authorize `request` for `httpx.Client`, renewing tokens as needed."""
-        return self._drive_sync(self._flow(request))
+        return self._driver.drive(self._flow(request))
 
     def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Authorize `request` for `httpx.AsyncClient` (asyncio), renewing tokens as needed."""
-        return self._drive_async(self._flow(request))
+        return self._adriver.drive(self._flow(request))
 
     # -- at send time (called by the transports, the gate held) ---------------------------
 
@@ -571,14 +430,7 @@ class TokenAuth(httpx.Auth):
             request: A request this auth authorized (`BEARER_EXTENSION`).
             send: Sends one request without auth (the renewal calls), the gate held.
         """
-        fresh = bool(request.extensions.get(FRESH_TOKEN_EXTENSION))
-        access = self._usable(fresh)
-        if access is None:
-            with self._lock:
-                access = self._usable(fresh)
-                if access is None:
-                    access = _run_plain(self._renew(request, login=False), send)
-        request.headers["Authorization"] = f"Bearer {access}"
+        self._driver.bearer(request, send)
 
     async def async_bearer(
         self,
@@ -586,14 +438,7 @@ class TokenAuth(httpx.Auth):
         asend: Callable[[httpx.Request], Awaitable[httpx.Response]],
     ) -> None:
         """The asyncio twin of `sync_bearer` (called by `AsyncRetryTransport`)."""
-        fresh = bool(request.extensions.get(FRESH_TOKEN_EXTENSION))
-        access = self._usable(fresh)
-        if access is None:
-            async with self._async_lock():
-                access = self._usable(fresh)
-                if access is None:
-                    access = await _arun_plain(self._renew(request, login=False), asend)
-        request.headers["Authorization"] = f"Bearer {access}"
+        await self._adriver.bearer(request, asend)
 
     # -- outside a flow ---------------------------------------------------------------------
 
@@ -610,7 +455,7 @@ class TokenAuth(httpx.Auth):
             ConfigurationError: No credentials.
             AuthenticationError: The server refused them.
         """
-        _run_sync(self._drive_sync(self._locked_login(template)), send)
+        self._driver.login(send, template)
 
     async def alogin(
         self,
@@ -628,12 +473,4 @@ class TokenAuth(httpx.Auth):
             ConfigurationError: No credentials.
             AuthenticationError: The server refused them.
         """
-        flow = self._drive_async(self._locked_login(template))
-        try:
-            request = await flow.__anext__()
-            while True:
-                request = await flow.asend(await asend(request))
-        except StopAsyncIteration:
-            return
-        finally:
-            await flow.aclose()
+        await self._adriver.login(asend, template)

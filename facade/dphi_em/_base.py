@@ -23,8 +23,8 @@ from ._errors import ClientClosedError, ValidationError
 from ._models import UplinkResult
 from ._operations import ProgressArg, UplinkCall
 from ._progress import Progress, ProgressCallback
+from ._retry import RetryPolicy
 from ._revision import ApiRevision, RevisionState
-from ._transport import RetryPolicy
 from ._uplink import MultipartFileStream, UplinkFile, plan_uplink
 
 __all__ = ["USER_AGENT", "ClientBase", "RetryArg", "UplinkBatch", "retry_policy"]

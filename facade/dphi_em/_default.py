@@ -4,26 +4,19 @@
 written for the vendor's client by changing its import. The default client is built on
 first use like `EMClient()` (arguments none, so the environment, then the file that
 `dphi-em login --save` wrote) and closed at exit; `set_default_client` installs another one.
-Each helper is the `EMClient` method of the same operation, with the same parameters and
-defaults (checked against the operation table at import).
+Each helper is the `EMClient` method of the same operation, bound in one line
+(`uplink = _on_default(EMClient.uplink)`): the same parameters, defaults, types and doc.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
+import inspect
 import threading
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
-from . import _operations as ops
-from ._client import EMClient
-from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
-from ._operations import ProgressArg, implements
-from ._settings import NodeName
-from ._treesync import DownlinkResult, SyncResult
+from ._sync._client import EMClient
 
 __all__ = [
     "close_default_client",
@@ -49,6 +42,9 @@ __all__ = [
     "volumes",
     "wait_for_pod",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _lock = threading.Lock()
 _default: EMClient | None = None
@@ -98,161 +94,40 @@ def ensure_token() -> None:
         client.get_token()
 
 
-@implements(ops.uplink)
-def uplink(
-    filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    dest_path: str = "",
-    pod_name: str | None = None,
-    *,
-    progress: ProgressArg = None,
-) -> UplinkResult:
-    return get_default_client().uplink(filepaths, dest_path, pod_name, progress=progress)
+def _on_default(method: Callable[Concatenate[EMClient, _P], _R]) -> Callable[_P, _R]:
+    """The module helper of an `EMClient` method: the same call, on the default client.
 
+    It has the method's name, doc, operation (`_operations.implements`) and signature
+    (without `self`), so the table's checks and `help()` see what they see on the client.
+    """
 
-@implements(ops.downlink)
-def downlink(
-    filepath: str,
-    downlink_folder: str | os.PathLike[str] = "downlink/",
-    pod_name: str | None = None,
-    overwrite: bool = False,
-    *,
-    progress: ProgressArg = None,
-) -> Path:
-    return get_default_client().downlink(
-        filepath, downlink_folder, pod_name, overwrite, progress=progress
+    def helper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return method(get_default_client(), *args, **kwargs)
+
+    signature = inspect.signature(method)
+    helper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
     )
+    helper.__name__ = helper.__qualname__ = method.__name__
+    helper.__doc__ = method.__doc__
+    helper.__operation__ = method.__operation__  # type: ignore[attr-defined]
+    return helper
 
 
-@implements(ops.downlink_folder)
-def downlink_folder(
-    folder: str,
-    downlink_folder: str | os.PathLike[str] = "downlink/",
-    pod_name: str | None = None,
-    overwrite: bool = False,
-    *,
-    progress: ProgressArg = None,
-) -> DownlinkResult:
-    return get_default_client().downlink_folder(
-        folder, downlink_folder, pod_name, overwrite, progress=progress
-    )
-
-
-@implements(ops.sync_up)
-def sync_up(
-    local_dir: str | os.PathLike[str],
-    remote_dir: str = "",
-    pod_name: str | None = None,
-    *,
-    delete: bool = False,
-    dry_run: bool = False,
-    progress: ProgressArg = None,
-) -> SyncResult:
-    return get_default_client().sync_up(
-        local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
-    )
-
-
-@implements(ops.sync_down)
-def sync_down(
-    remote_dir: str,
-    local_dir: str | os.PathLike[str],
-    pod_name: str | None = None,
-    *,
-    delete: bool = False,
-    dry_run: bool = False,
-    progress: ProgressArg = None,
-) -> SyncResult:
-    return get_default_client().sync_down(
-        remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
-    )
-
-
-@implements(ops.files_list)
-def files_list(pod_name: str | None = None) -> list[FileNode]:
-    return get_default_client().files_list(pod_name)
-
-
-@implements(ops.delete)
-def delete(filepath: str, pod_name: str | None = None) -> str:
-    return get_default_client().delete(filepath, pod_name)
-
-
-@implements(ops.image_build)
-def image_build(
-    dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
-) -> str:
-    return get_default_client().image_build(dockerfile, image, context, pod_name)
-
-
-@implements(ops.image_load)
-def image_load(tarfile: str, image: str, pod_name: str | None = None) -> str:
-    return get_default_client().image_load(tarfile, image, pod_name)
-
-
-@implements(ops.image_list)
-def image_list() -> list[str]:
-    return get_default_client().image_list()
-
-
-@implements(ops.namespace_create)
-def namespace_create() -> str:
-    return get_default_client().namespace_create()
-
-
-@implements(ops.run)
-def run(
-    image: str,
-    node: NodeName | str = "FPGA",
-    max_duration: int = 1,
-    command: str | None = None,
-    scheduled_time: datetime | str | None = None,
-    pod_name: str | None = None,
-    ports: Sequence[int] | None = None,
-    namespace: bool = False,
-    args: Sequence[str] | None = None,
-    envs: Mapping[str, Any] | None = None,
-    pvc_name: str | None = None,
-) -> str:
-    return get_default_client().run(
-        image,
-        node,
-        max_duration,
-        command,
-        scheduled_time,
-        pod_name,
-        ports,
-        namespace,
-        args,
-        envs,
-        pvc_name,
-    )
-
-
-@implements(ops.pod_status)
-def pod_status(pod_name: str | None = None) -> PodState:
-    return get_default_client().pod_status(pod_name)
-
-
-@implements(ops.wait_for_pod)
-def wait_for_pod(
-    pod_name: str | None = None,
-    until: str = "running",
-    timeout: float | None = None,
-    poll_interval: float | None = None,
-) -> PodState:
-    return get_default_client().wait_for_pod(pod_name, until, timeout, poll_interval)
-
-
-@implements(ops.volumes)
-def volumes() -> list[Volume]:
-    return get_default_client().volumes()
-
-
-@implements(ops.delete_volume)
-def delete_volume(name: str) -> str:
-    return get_default_client().delete_volume(name)
-
-
-@implements(ops.nodes_status)
-def nodes_status() -> list[NodeStatus]:
-    return get_default_client().nodes_status()
+uplink = _on_default(EMClient.uplink)
+downlink = _on_default(EMClient.downlink)
+downlink_folder = _on_default(EMClient.downlink_folder)
+sync_up = _on_default(EMClient.sync_up)
+sync_down = _on_default(EMClient.sync_down)
+files_list = _on_default(EMClient.files_list)
+delete = _on_default(EMClient.delete)
+image_build = _on_default(EMClient.image_build)
+image_load = _on_default(EMClient.image_load)
+image_list = _on_default(EMClient.image_list)
+namespace_create = _on_default(EMClient.namespace_create)
+run = _on_default(EMClient.run)
+pod_status = _on_default(EMClient.pod_status)
+wait_for_pod = _on_default(EMClient.wait_for_pod)
+volumes = _on_default(EMClient.volumes)
+delete_volume = _on_default(EMClient.delete_volume)
+nodes_status = _on_default(EMClient.nodes_status)

@@ -3,7 +3,7 @@
 Request builders wrap each generated operation's private `_get_kwargs` and its request
 models; parsers read answers through the generated models and return our own types
 (`_models`). A generator upgrade that renames or reshapes anything breaks this module only,
-and `tests/unit/test_facade_adapter.py` pins what it relies on.
+and `tests/spec/test_pipeline.py` pins what it relies on.
 
 Builders take values already checked by `_validate` (plain Python: None means "not given")
 and return the keyword arguments of `httpx.Client.request` / `build_request`. A volume is
@@ -55,12 +55,13 @@ from em_api_client.models import (
 )
 from em_api_client.types import UNSET, Unset
 
-from ._errors import MAX_ANSWER_BYTES, APIError
+from ._errors import MAX_ANSWER_BYTES, APIError, ConfigurationError
 from ._models import FileNode, NodeStatus, PodState, Volume
 
 __all__ = [
     "MAX_JSON_BYTES",
     "Client",
+    "async_raw_client",
     "delete_request",
     "delete_volume_request",
     "downlink_request",
@@ -84,6 +85,7 @@ __all__ = [
     "pod_status_post",
     "pod_status_request",
     "run_request",
+    "sync_raw_client",
     "uplink_fields",
     "volumes_request",
 ]
@@ -92,7 +94,7 @@ _M = TypeVar("_M")
 _T = TypeVar("_T")
 
 #: Most bytes of a JSON answer the client parses (a larger one is an `APIError`); the
-#: transport stops reading an answer soon after this many bytes (`_transport`).
+#: transport stops reading an answer soon after this many bytes (`_transports._bounds`).
 MAX_JSON_BYTES = MAX_ANSWER_BYTES
 
 
@@ -324,3 +326,40 @@ def parse_volumes(response: httpx.Response) -> list[Volume]:
         )
         for v in parsed.data
     ]
+
+
+# -- `raw`: the generated client on the facade's httpx client ---------------------------------
+
+
+class _SyncOnlyTransport(httpx.AsyncBaseTransport):
+    """The async side of `EMClient.raw`: refuses, naming what to use instead."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise ConfigurationError(
+            "EMClient.raw serves the generated sync calls (sync, sync_detailed) only: use "
+            "AsyncEMClient.raw for the asyncio calls, with the same tokens and retries."
+        )
+
+
+class _AsyncOnlyTransport(httpx.BaseTransport):
+    """The sync side of `AsyncEMClient.raw`: refuses, naming what to use instead."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise ConfigurationError(
+            "AsyncEMClient.raw serves the generated asyncio calls (asyncio, "
+            "asyncio_detailed) only: use EMClient.raw for the sync calls."
+        )
+
+
+def sync_raw_client(base_url: httpx.URL, http: httpx.Client) -> Client:
+    """`EMClient.raw`: the generated client whose sync calls go through `http`."""
+    raw = Client(base_url=str(base_url)).set_httpx_client(http)
+    raw.set_async_httpx_client(httpx.AsyncClient(transport=_SyncOnlyTransport()))
+    return raw
+
+
+def async_raw_client(base_url: httpx.URL, http: httpx.AsyncClient) -> Client:
+    """`AsyncEMClient.raw`: the generated client whose asyncio calls go through `http`."""
+    raw = Client(base_url=str(base_url)).set_async_httpx_client(http)
+    raw.set_httpx_client(httpx.Client(transport=_AsyncOnlyTransport()))
+    return raw

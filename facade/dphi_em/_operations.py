@@ -13,7 +13,7 @@ Every surface is derived from this table or calls through it: `EMClient`, `Async
 `Pod`, `AsyncPod` and the module-level helpers mark their methods with `@implements(op)`,
 which checks, at import, that the method has exactly the operation's parameters and
 defaults (minus `pod_name` on a pod handle) and gives it the operation's doc. The CLI names
-the command of each operation (`cli=`), and `tests/unit/test_facade_operations.py` fails
+the command of each operation (`cli=`), and `tests/unit/test_facade_table.py` fails
 when a surface lacks an operation, a parameter or a default.
 
 Adding an endpoint: one function here (plus `_generated` for its request and answer), the

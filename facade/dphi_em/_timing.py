@@ -1,6 +1,6 @@
 """Clocks and sleeping, in one place, so tests can turn real sleeping off.
 
-Retry backoffs (`_transport`) and pod polling (`wait_for_pod`) sleep through `sleep` and
+Retry backoffs (`_async._transport`) and pod polling (`wait_for_pod`) sleep through `sleep` and
 `asleep`. While testing mode is on (`dphi_em.testing.set_testing`), they return at once:
 the waits are still decided and counted (attempts, log records), only not slept. They yield
 the GIL (`time.sleep(0)`) or the event loop (`asyncio.sleep(0)`) so that a polling loop

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from dphi_em.cli import app
+from support.cli import invoke, one_error_line
 
 
 class Tripwire:
@@ -49,17 +48,6 @@ def tripwire() -> Iterator[Tripwire]:
     wire = Tripwire()
     yield wire
     wire.close()
-
-
-def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
-    return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    return lines[0]
 
 
 @pytest.fixture

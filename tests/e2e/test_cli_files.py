@@ -8,34 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from dphi_em.cli import app
-
-
-@pytest.fixture
-def cli(emulator: Any) -> Any:
-    """Run `dphi-em ARGS` in-process with the emulator's URL and client1's credentials."""
-    env = {
-        "DPHI_EM_URL": emulator.url,
-        "DPHI_EM_USERNAME": emulator.username,
-        "DPHI_EM_PASSWORD": emulator.password,
-    }
-
-    def run(
-        *args: str, input: str | None = None, extra_env: dict[str, str] | None = None
-    ) -> Result:
-        return CliRunner().invoke(
-            app, list(args), env={**env, **(extra_env or {})}, input=input, catch_exceptions=False
-        )
-
-    return run
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
+from support.cli import one_error_line
 
 
 @pytest.fixture
@@ -59,6 +32,7 @@ def test_login_checks_credentials(cli: Any, emulator: Any) -> None:
     assert f"Logged in to {emulator.url} as {emulator.username}" in result.stdout
 
 
+@pytest.mark.api_modes
 def test_uplink_ls_downlink_rm(cli: Any, tree: Path, tmp_path: Path, pod_name: str) -> None:
     up = cli("uplink", str(tree / "echo-test"), str(tree / "hello.txt"), "--pod", pod_name)
     assert up.exit_code == 0, up.output

@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from dphi_em.cli import app
-
-
-def _runner(server: Any, username: str, password: str) -> Any:
-    env = {"DPHI_EM_URL": server.url, "DPHI_EM_USERNAME": username, "DPHI_EM_PASSWORD": password}
-
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
-
-    return run
-
-
-@pytest.fixture
-def cli(emulator: Any) -> Any:
-    return _runner(emulator, emulator.username, emulator.password)
-
-
-def one_error_line(result: Result) -> str:
-    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("Error: ")]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
-def _docker_save_tar(path: Path, tag: str) -> None:
-    manifest = json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": []}]).encode()
-    with tarfile.open(path, "w") as archive:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(manifest)
-        archive.addfile(info, io.BytesIO(manifest))
+from support.cli import one_error_line, runner_for
+from support.images import image_tar_file
 
 
 @pytest.fixture
@@ -95,11 +65,11 @@ def test_run_wait_fails_for_a_pod_that_ended_with_an_error(
     # a minute lasts 6 microseconds, far less than one request takes: the first poll after
     # the run always sees the pod terminated
     server = make_emulator(time_scale=10_000_000.0, pod_start_delay=0.0)
-    cli = _runner(server, server.username, server.password)
+    cli = runner_for(server.url, server.username, server.password)
     args = ["run", "alpine", "--pod", "crashes", "--wait", "--env"]
     failed = cli(*args, "DPHI_EM_EMULATOR_EXIT_CODE=3")
     assert failed.exit_code == 10, failed.output
-    assert "ended with exit code 3 (Error)" in one_error_line(failed)
+    assert "ended with exit code 3 (Error)" in one_error_line(failed, alone=False)
     fine = cli(*args, "DPHI_EM_EMULATOR_EXIT_CODE=0")
     assert fine.exit_code == 0, fine.output
     assert "terminated" in fine.stdout
@@ -108,7 +78,7 @@ def test_run_wait_fails_for_a_pod_that_ended_with_an_error(
 def test_image_build_failure_shows_log_tail(cli: Any, pod_name: str) -> None:
     result = cli("image", "build", "missing/Dockerfile", "--image", "nope", "--pod", pod_name)
     assert result.exit_code == 7
-    line = one_error_line(result)
+    line = one_error_line(result, alone=False)
     assert "image build failed" in line
     assert "BUILD_FAILED" in line
     assert "--- log tail ---" in result.stderr
@@ -117,25 +87,25 @@ def test_image_build_failure_shows_log_tail(cli: Any, pod_name: str) -> None:
 
 def test_image_load(cli: Any, tmp_path: Path, pod_name: str) -> None:
     tar = tmp_path / "img.tar"
-    _docker_save_tar(tar, "loaded:latest")
+    image_tar_file(tar, "loaded:latest")
     assert cli("uplink", str(tar), "--pod", pod_name, "-q").exit_code == 0
     ok = cli("image", "load", "img.tar", "--image", "loaded", "--pod", pod_name)
     assert ok.exit_code == 0, ok.output
     assert "Loaded image loaded" in ok.stdout
     bad = cli("image", "load", "img.tar", "--image", "other", "--pod", pod_name)
     assert bad.exit_code == 7
-    assert "image load failed" in one_error_line(bad)
+    assert "image load failed" in one_error_line(bad, alone=False)
     assert "not 'other'" in bad.stderr
 
 
 def test_run_public_image_with_ports_namespace_and_status(make_emulator: Any) -> None:
     server = make_emulator()
-    cli = _runner(server, "client2", "secret2")
+    cli = runner_for(server.url, "client2", "secret2")
     created = cli("namespace", "create")
     assert created.exit_code == 0, created.output
     again = cli("namespace", "create")
     assert again.exit_code == 1
-    assert "already exists" in one_error_line(again)
+    assert "already exists" in one_error_line(again, alone=False)
 
     result = cli(
         "run", "python:3.11-alpine", "--pod", "server", "--namespace", "--port", "80",
@@ -155,7 +125,7 @@ def test_run_public_image_with_ports_namespace_and_status(make_emulator: Any) ->
 def test_run_wait_on_a_missing_image_fails_with_the_reason(cli: Any, pod_name: str) -> None:
     result = cli("run", "no-such-image", "--pod", pod_name, "--wait", "--timeout", "30")
     assert result.exit_code == 10
-    assert "ImagePullBackOff" in one_error_line(result)
+    assert "ImagePullBackOff" in one_error_line(result, alone=False)
 
 
 def test_status_watch_until_terminated(cli: Any, pod_name: str) -> None:
@@ -175,7 +145,7 @@ def test_status_watch_until_terminated(cli: Any, pod_name: str) -> None:
 def test_status_of_an_unknown_pod_is_not_found(cli: Any, pod_name: str) -> None:
     result = cli("status", "--pod", pod_name)
     assert result.exit_code == 4
-    assert pod_name in one_error_line(result)
+    assert pod_name in one_error_line(result, alone=False)
 
 
 def test_run_at_relative_and_absolute_times(cli: Any, pod_name: str) -> None:
@@ -201,7 +171,7 @@ def test_nodes(cli: Any) -> None:
 
 def test_nodes_not_ready(make_emulator: Any) -> None:
     server = make_emulator(not_ready_nodes=frozenset({"gpu"}))
-    cli = _runner(server, "client1", "secret")
+    cli = runner_for(server.url, "client1", "secret")
     data = json.loads(cli("--json", "nodes").stdout)
     assert {n["name"]: n["ready"] for n in data} == {"fpga": True, "gpu": False, "mpu1": True}
     assert "not ready" in cli("nodes").stdout

@@ -153,22 +153,43 @@ def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
     assert not data_dir.exists()  # the throwaway data dir is gone
 
 
-def test_ctrl_c_stops_status_watch_with_130(creds: dict[str, str], pod_name: str) -> None:
+def _interruptible() -> None:
+    """In the child, before exec: SIGINT back to its default, so that Python turns it into
+    KeyboardInterrupt. A process started where SIGINT is ignored inherits the ignoring (a
+    background job of a script, a pytest-xdist worker): Ctrl-C would then do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_stops_status_watch_with_130(make_emulator: Any, pod_name: str) -> None:
+    # An emulator of its own, on the wall clock: the pod runs for an hour whatever the load,
+    # and no other test's requests share its one-request lock.
+    server = make_emulator(time_scale=1.0)
+    creds = {
+        "DPHI_EM_URL": server.url,
+        "DPHI_EM_USERNAME": server.username,
+        "DPHI_EM_PASSWORD": server.password,
+    }
     started = run(
         [str(SCRIPT), "run", "alpine:latest", "--pod", pod_name, "--max-duration", "60"], creds
     )
     assert started.returncode == 0, started.stderr
     proc = subprocess.Popen(
         [str(SCRIPT), "status", "--watch", "--pod", pod_name, "--interval", "0.2"],
-        env=_env(creds),
+        env=_env({**creds, "PYTHONFAULTHANDLER": "1"}),  # SIGABRT dumps its threads
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
-    try:
-        _read_until(proc, rf"pod '{pod_name}': (waiting|running)")
+    try:  # the event: the watch has printed the running pod, so it is in its polling loop
+        _read_until(proc, rf"pod '{pod_name}': running")
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # hung: say where (seen once under a loaded -n 2)
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"the watch did not stop within 60 s of Ctrl-C; its threads:\n{err}")
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "Interrupted."

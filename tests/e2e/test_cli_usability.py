@@ -11,28 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from dphi_em.cli import app
-
-
-def _runner(url: str, username: str, password: str | None) -> Any:
-    env = {"DPHI_EM_URL": url, "DPHI_EM_USERNAME": username}
-    if password is not None:
-        env["DPHI_EM_PASSWORD"] = password
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
-
-    return run
-
-
-@pytest.fixture
-def cli(emulator: Any) -> Any:
-    return _runner(emulator.url, emulator.username, emulator.password)
-
-
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+from support.cli import error_lines, runner_for
 
 
 def exits_with(code: int) -> list[str]:
@@ -117,7 +96,7 @@ def _closed_port_url() -> str:
 
 
 def test_each_connection_retry_is_one_line_and_quiet_silences_them() -> None:
-    cli = _runner(_closed_port_url(), "client1", "pw-not-printed")
+    cli = runner_for(_closed_port_url(), "client1", "pw-not-printed")
     result = cli("--retries", "2", "ls")
     assert result.exit_code == 8
     lines = result.stderr.strip().splitlines()
@@ -133,7 +112,7 @@ def test_each_connection_retry_is_one_line_and_quiet_silences_them() -> None:
 
 def test_busy_retries_say_so_and_quiet_silences_them(make_emulator: Any) -> None:
     server = make_emulator()
-    cli = _runner(server.url, "client1", "secret")
+    cli = runner_for(server.url, "client1", "secret")
     assert cli("login").exit_code == 0
     server.force_locked(2)
     result = cli("nodes")
@@ -190,7 +169,7 @@ def test_json_on_commands_that_change_state(
 
 def test_json_namespace_create_and_volume_rm(make_emulator: Any, tmp_path: Path) -> None:
     server = make_emulator()
-    cli = _runner(server.url, "client2", "secret2")
+    cli = runner_for(server.url, "client2", "secret2")
     created = cli("namespace", "create", "--json")
     assert created.exit_code == 0, created.output
     assert json.loads(created.stdout)["namespace"] == "created"
@@ -219,7 +198,7 @@ def config_file() -> Path:
 
 
 def test_a_refused_saved_password_is_not_reused(emulator: Any, config_file: Path) -> None:
-    cli = _runner(emulator.url, emulator.username, None)
+    cli = runner_for(emulator.url, emulator.username, None)
     saved = cli("login", "--save", input="wrong-password\n")
     assert saved.exit_code == 3  # refused: nothing saved
     assert not config_file.exists()
@@ -245,7 +224,7 @@ def test_a_refused_saved_password_is_not_reused(emulator: Any, config_file: Path
 
 
 def test_login_prompt_asks_even_with_a_saved_password(emulator: Any, config_file: Path) -> None:
-    cli = _runner(emulator.url, emulator.username, None)
+    cli = runner_for(emulator.url, emulator.username, None)
     assert cli("login", "--save", input=emulator.password + "\n").exit_code == 0
     silent = cli("login")
     assert silent.exit_code == 0
@@ -256,7 +235,7 @@ def test_login_prompt_asks_even_with_a_saved_password(emulator: Any, config_file
 
 
 def test_logout_forgets_the_password(emulator: Any, config_file: Path) -> None:
-    cli = _runner(emulator.url, emulator.username, None)
+    cli = runner_for(emulator.url, emulator.username, None)
     assert cli("login", "--save", input=emulator.password + "\n").exit_code == 0
     out = cli("logout")
     assert out.exit_code == 0

@@ -18,8 +18,11 @@ CACHE = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "docker_host",
-    [None, "unix:///nonexistent/docker.sock"],
-    ids=["engine-if-any", "no-engine"],
+    [
+        # uses the engine when there is one: with the engine tests, on one xdist worker
+        pytest.param(None, id="engine-if-any", marks=pytest.mark.xdist_group("engine")),
+        pytest.param("unix:///nonexistent/docker.sock", id="no-engine"),
+    ],
 )
 def test_demo_runs_every_example_and_cleans_up(tmp_path: Path, docker_host: str | None) -> None:
     scratch = tmp_path / "scratch"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
-import json
+import shutil
 import socket
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from em_api_client.models import EmFilesListRequest
 from facade_helpers import client_factory, client_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.images import image_tar_file
 
 
 @pytest.fixture
@@ -52,6 +51,7 @@ def _paths(tree: list[dphi_em.FileNode]) -> list[str]:
     return [path for path, _ in iter_files(tree)]
 
 
+@pytest.mark.api_modes
 def test_every_file_method(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -125,12 +125,15 @@ def test_directory_uplink_keeps_its_structure(em: EMClient, pod_name: str, tmp_p
 def test_binary_content_round_trips(
     em: EMClient, pod_name: str, tmp_path_factory: pytest.TempPathFactory, data: bytes
 ) -> None:
-    folder = tmp_path_factory.mktemp("rt")
-    source = folder / "blob.bin"
-    source.write_bytes(data)
-    em.uplink([source], pod_name=pod_name)
-    back = em.downlink("blob.bin", folder / "back", pod_name=pod_name, overwrite=True)
-    assert back.read_bytes() == data
+    folder = tmp_path_factory.mktemp("rt")  # one per example (tmp_path is one per test)
+    try:
+        source = folder / "blob.bin"
+        source.write_bytes(data)
+        em.uplink([source], pod_name=pod_name)
+        back = em.downlink("blob.bin", folder / "back", pod_name=pod_name, overwrite=True)
+        assert back.read_bytes() == data
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_uplink_splits_under_a_small_server_limit(
@@ -155,22 +158,13 @@ def test_uplink_splits_under_a_small_server_limit(
     assert info.value.code == "MAX_UPLINK_SIZE_EXCEEDED"
 
 
-def _image_tar(tmp_path: Path, tag: str) -> Path:
-    path = tmp_path / "image.tar"
-    manifest = json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": []}]).encode()
-    with tarfile.open(path, "w") as tar:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(manifest)
-        tar.addfile(info, io.BytesIO(manifest))
-    return path
-
-
+@pytest.mark.api_modes
 def test_images_and_pods(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-alpine\nCMD echo hi\n")
     pod = em.pod(pod_name)
     pod.uplink([tmp_path / "Dockerfile"], dest_path="ctx")
     assert pod.image_build("ctx/Dockerfile", "facade-built", "ctx")
-    pod.uplink([_image_tar(tmp_path, "facade-loaded:latest")])
+    pod.uplink([image_tar_file(tmp_path / "image.tar", "facade-loaded:latest")])
     assert pod.image_load("image.tar", "facade-loaded")
     images = em.image_list()
     assert "client1-facade-built" in images
@@ -189,6 +183,7 @@ def test_images_and_pods(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     assert all(isinstance(n.ready, bool) for n in nodes)
 
 
+@pytest.mark.api_modes
 def test_error_classes_from_the_server(em: EMClient, pod_name: str, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as not_found:
         em.downlink("missing.txt", tmp_path, pod_name=pod_name)
@@ -235,10 +230,13 @@ def test_423_burst_is_waited_out(emulator: Any, em: EMClient) -> None:
     assert emulator.emulator.lock.forced_remaining == 0  # three 423s were answered, and retried
 
 
-def test_423_without_retries_raises_busy(emulator: Any, client_kind: str) -> None:
-    with client_for(emulator, client_kind, retry=False) as em:
+def test_423_without_retries_raises_busy(make_emulator: Any, client_kind: str) -> None:
+    # an emulator of its own: on the shared one, any other request (a watch left polling, a
+    # pod's status) could take the one forced 423 first
+    server = make_emulator()
+    with client_for(server, client_kind, retry=False) as em:
         em.get_token()
-        emulator.force_locked(1)
+        server.force_locked(1)
         with pytest.raises(BusyError) as info:
             em.files_list()
     assert info.value.code == "LOCKED"

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from dphi_em import DownlinkResult, LocalFileExistsError, NotFoundError
 from dphi_em.cli import app
 from facade_helpers import client_for
+from support.cli import runner_for
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -109,16 +110,7 @@ def test_a_tree_of_many_folders_takes_one_uplink_call_per_folder(
 
 def test_cli_downlink_of_a_folder(emulator: Any, pod_name: str, tmp_path: Path) -> None:
     files = _tree(tmp_path / "src")
-    env = {
-        "DPHI_EM_URL": emulator.url,
-        "DPHI_EM_USERNAME": emulator.username,
-        "DPHI_EM_PASSWORD": emulator.password,
-    }
-    runner = CliRunner()
-
-    def cli(*args: str) -> Any:
-        return runner.invoke(app, list(args), env=env, catch_exceptions=False)
-
+    cli = runner_for(emulator.url, emulator.username, emulator.password)
     assert cli("uplink", str(tmp_path / "src" / "top"), "--pod", pod_name).exit_code == 0
     out = tmp_path / "out"
     result = cli("downlink", "top", "-o", str(out), "--pod", pod_name)

@@ -31,7 +31,7 @@ from dphi_em._download import (
     resume_key,
 )
 from facade_helpers import client_for
-from hostile import HostileServer, http_response
+from support.server import ScriptedServer, http_response
 
 MIB = 1024 * 1024
 
@@ -240,7 +240,7 @@ def test_a_resumed_downlink_sends_range_and_if_range(
     assert request.headers["If-Range"]
 
 
-# -- what the emulator will not do: a hostile server ---------------------------------------
+# -- what the emulator will not do: a scripted server --------------------------------------
 
 
 def _fetch(url: str, folder: Path) -> Path:
@@ -274,6 +274,7 @@ def test_an_async_cut_before_the_first_full_batch_keeps_what_arrived(tmp_path: P
     dl.mkdir()
     body = os.urandom(10_000)
     first = http_response(
+        200,
         body[:4000],
         headers={
             "Content-Length": str(len(body)),
@@ -283,12 +284,12 @@ def test_an_async_cut_before_the_first_full_batch_keeps_what_arrived(tmp_path: P
         },
     )
     rest = http_response(
+        206,
         body[4000:],
-        status=206,
         reason="Partial Content",
         headers={"Content-Range": f"bytes 4000-9999/{len(body)}", "ETag": '"v1"'},
     )
-    with HostileServer([first, rest]) as server:
+    with ScriptedServer([first, rest]) as server:
         with pytest.raises(EMError):
             asyncio.run(_afetch(server.url, dl))
         assert len(_partials(dl)) == 2  # the 4,000 bytes are on disk, with their record
@@ -302,6 +303,7 @@ def test_a_206_whose_content_range_does_not_match_is_refused(tmp_path: Path) -> 
     dl.mkdir()
     body = os.urandom(10_000)
     first = http_response(
+        200,
         body[:4000],
         headers={
             "Content-Length": str(len(body)),
@@ -311,12 +313,12 @@ def test_a_206_whose_content_range_does_not_match_is_refused(tmp_path: Path) -> 
         },
     )
     wrong = http_response(  # asked for 4000-, answers from 0: splicing it would corrupt
+        206,
         body[:6000],
-        status=206,
         reason="Partial Content",
         headers={"Content-Range": f"bytes 0-5999/{len(body)}", "ETag": '"v1"'},
     )
-    with HostileServer([first, wrong]) as server:
+    with ScriptedServer([first, wrong]) as server:
         with pytest.raises(EMError):
             _fetch(server.url, dl)
         assert len(_partials(dl)) == 2  # kept for a resume
@@ -332,6 +334,7 @@ def test_a_206_that_continues_the_partial_file_completes_it(tmp_path: Path) -> N
     dl.mkdir()
     body = os.urandom(10_000)
     first = http_response(
+        200,
         body[:4000],
         headers={
             "Content-Length": str(len(body)),
@@ -341,12 +344,12 @@ def test_a_206_that_continues_the_partial_file_completes_it(tmp_path: Path) -> N
         },
     )
     rest = http_response(
+        206,
         body[4000:],
-        status=206,
         reason="Partial Content",
         headers={"Content-Range": f"bytes 4000-9999/{len(body)}"},
     )
-    with HostileServer([first, rest]) as server:
+    with ScriptedServer([first, rest]) as server:
         with pytest.raises(EMError):
             _fetch(server.url, dl)
         path = _fetch(server.url, dl)
@@ -357,8 +360,10 @@ def test_a_206_that_continues_the_partial_file_completes_it(tmp_path: Path) -> N
 def test_a_cut_without_validator_keeps_no_partial_file(tmp_path: Path) -> None:
     dl = tmp_path / "dl"
     dl.mkdir()
-    cut = http_response(b"x" * 4000, headers={"Content-Length": "10000", "Connection": "close"})
-    with HostileServer([cut]) as server, pytest.raises(EMError):
+    cut = http_response(
+        200, b"x" * 4000, headers={"Content-Length": "10000", "Connection": "close"}
+    )
+    with ScriptedServer([cut]) as server, pytest.raises(EMError):
         _fetch(server.url, dl)
     assert os.listdir(dl) == []  # resume could not use it: removed
 

@@ -9,9 +9,7 @@ was sent.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from click.testing import CliRunner
 from dphi_em import EMClient, RevisionError, ValidationError, Volume, iter_files
 from dphi_em.cli import app
 from facade_helpers import client_for
+from support.images import image_tar_file
 
 MODES = ["2025-11", "2026-01", "both"]
 
@@ -39,23 +38,13 @@ def _record(em: Any, kind: str) -> list[tuple[str, str]]:
     return sent
 
 
-def _image_tar(folder: Path, tag: str) -> Path:
-    path = folder / "image.tar"
-    manifest = json.dumps([{"Config": "c.json", "RepoTags": [tag], "Layers": []}]).encode()
-    with tarfile.open(path, "w") as tar:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(manifest)
-        tar.addfile(info, io.BytesIO(manifest))
-    return path
-
-
 def test_on_a_january_server_no_operation_reaches_the_default_volume(
     make_emulator: Any, tmp_path: Path, client_kind: str
 ) -> None:
     server = make_emulator(api="2026-01")
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "data.txt").write_text("mine")
-    tar = _image_tar(tmp_path, "loaded:latest")
+    tar = image_tar_file(tmp_path / "image.tar", "loaded:latest")
     with client_for(server, client_kind) as em:
         pod = em.pod("job")
         pod.uplink([tmp_path / "Dockerfile", tmp_path / "data.txt", tar], dest_path="ctx")

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from dphi_em import NotFoundError, SyncResult, ValidationError
-from dphi_em.cli import app
 from facade_helpers import client_for
 
 
@@ -167,20 +165,6 @@ def test_a_pod_handle_syncs_both_ways(
 
 
 # -- the CLI ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(emulator: Any) -> Any:
-    env = {
-        "DPHI_EM_URL": emulator.url,
-        "DPHI_EM_USERNAME": emulator.username,
-        "DPHI_EM_PASSWORD": emulator.password,
-    }
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
-
-    return run
 
 
 def test_cli_sync_up_and_down(cli: Any, pod_name: str, tmp_path: Path) -> None:

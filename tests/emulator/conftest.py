@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -142,12 +143,14 @@ def docker_em(
     docker_client: Any, busybox_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EmulatorServer]:
     networks = {network.name for network in docker_client.networks.list()}
-    server = EmulatorServer(_config(tmp_path_factory.mktemp("docker-em"), busybox_image)).start()
+    data_dir = tmp_path_factory.mktemp("docker-em")
+    server = EmulatorServer(_config(data_dir, busybox_image)).start()
     try:
         assert server.emulator.engine.name == "docker"
         yield server
     finally:
         _stop_and_check(server, docker_client)
+        shutil.rmtree(data_dir, ignore_errors=True)
     assert {network.name for network in docker_client.networks.list()} == networks
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ONBOARD_BUSYBOX, images_command
+from support.images import layered_image_tar
 
 pytestmark = pytest.mark.docker
 
@@ -167,18 +168,9 @@ def test_a_stand_in_made_on_first_need_says_so(
 def _impostor_tar(tag: str) -> bytes:
     """A `docker save` tar of an arm64 image holding one file, named `tag` (its layer is its
     own: the engine shares no layer with another test's images)."""
-    import hashlib
-
-    from test_docker_images import _tar
-
-    layer = _tar({"impostor": f"not {tag}\n".encode()})
-    rootfs = {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}
-    config = json.dumps(
-        {"architecture": "arm64", "os": "linux", "config": {"Cmd": ["/impostor"]}, "rootfs": rootfs}
-    ).encode()
-    name = f"{hashlib.sha256(config).hexdigest()}.json"
-    manifest = json.dumps([{"Config": name, "RepoTags": [tag], "Layers": ["l/layer.tar"]}])
-    return _tar({name: config, "l/layer.tar": layer, "manifest.json": manifest.encode()})
+    return layered_image_tar(
+        [tag], {"impostor": f"not {tag}\n".encode()}, arch="arm64", cmd=["/impostor"]
+    )
 
 
 def test_a_user_cannot_take_over_a_stand_in(standin, docker_http, docker_client, docker_pod):

@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import tarfile
 
 import pytest
+from support.images import real_image_tar, tar_bytes
 
 pytestmark = pytest.mark.docker
 
 ONBOARD_BUSYBOX = "fpga.dphi.space:5000/busybox:1.36"
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def _image_tar(tag: str, arch: str) -> bytes:
-    """A `docker save` tar of a one-file image for `arch`, made by hand."""
-    layer = _tar({"hello": b"hello\n"})
-    config = json.dumps(
-        {
-            "architecture": arch,
-            "os": "linux",
-            "config": {"Cmd": ["/hello"]},
-            "rootfs": {
-                "type": "layers",
-                "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"],
-            },
-        }
-    ).encode()
-    config_name = f"{hashlib.sha256(config).hexdigest()}.json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": ["l/layer.tar"]}])
-    return _tar({config_name: config, "l/layer.tar": layer, "manifest.json": manifest.encode()})
 
 
 def test_a_failing_build_answers_the_real_log_tail(docker_http, docker_pod: str) -> None:
@@ -185,10 +154,10 @@ def test_load_a_docker_save_tar(docker_http, docker_client, busybox_image, docke
     assert em.wait(docker_pod)["exitCode"] == 0
     assert em.fetch("o", docker_pod).content == b"ok\n"
     # a tar whose layers are missing: the engine's own message
-    with tarfile.open(fileobj=io.BytesIO(_image_tar("broken:1", "amd64"))) as complete:
+    with tarfile.open(fileobj=io.BytesIO(real_image_tar("broken:1", "amd64"))) as complete:
         members = {m.name: complete.extractfile(m).read() for m in complete if m.isfile()}
     del members["l/layer.tar"]
-    em.uplink({"broken.tar": _tar(members)}, pod=docker_pod)
+    em.uplink({"broken.tar": tar_bytes(members, mode=0o755)}, pod=docker_pod)
     body = {"tarfile": "broken.tar", "image": "broken:1", "pod_name": docker_pod}
     answer = em.post("em/pod/image/load", json=body)
     assert answer.status_code == 400
@@ -207,7 +176,9 @@ def test_require_arch_refuses_what_cg2_cannot_run(
     assert answer.status_code == 400
     assert "linux/amd64" in answer.json()["log_tail"][-1]
     assert "arm64" in answer.json()["log_tail"][-1]
-    em.uplink({"amd.tar": _image_tar("amd:1", "amd64"), "arm.tar": _image_tar("arm:1", "arm64")})
+    em.uplink(
+        {"amd.tar": real_image_tar("amd:1", "amd64"), "arm.tar": real_image_tar("arm:1", "arm64")}
+    )
     answer = em.post("em/pod/image/load", json={"tarfile": "amd.tar", "image": "amd:1"})
     assert answer.status_code == 400
     assert "linux/amd64" in answer.json()["log_tail"][-1]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from test_emulator_vendor_client import VendorLikeClient
+from support.vendor_client import VendorLikeClient
 
 pytestmark = pytest.mark.docker
 

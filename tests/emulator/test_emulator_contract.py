@@ -13,6 +13,7 @@ vendor's dashboard paths (`/mission`, `/payload`, ...) are not part of the EM an
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def strict_emulator(
     )
     with EmulatorServer(config) as server:
         yield server
+    shutil.rmtree(config.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

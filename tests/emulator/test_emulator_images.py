@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
-
 import httpx
 import pytest
+from support.images import docker_save_tar
 
 
 def _uplink(client: httpx.Client, pod_name: str, files: dict[str, bytes], dest: str = "") -> None:
@@ -16,36 +13,6 @@ def _uplink(client: httpx.Client, pod_name: str, files: dict[str, bytes], dest: 
         "em/files/uplink", files=parts, data={"pod_name": pod_name, "dest_path": dest}
     )
     assert response.status_code == 200, response.text
-
-
-def docker_save_tar(
-    repo_tags: list[str] | None, *, manifest: object = None, gz: bool = False
-) -> bytes:
-    """A small tar laid out as `docker save` writes it."""
-    buffer = io.BytesIO()
-    entries = {
-        "blobs/sha256/abc": b"layer bytes",
-        "index.json": b"{}",
-        "manifest.json": json.dumps(
-            manifest
-            if manifest is not None
-            else [
-                {
-                    "Config": "blobs/sha256/def",
-                    "RepoTags": repo_tags,
-                    "Layers": ["blobs/sha256/abc"],
-                }
-            ]
-        ).encode(),
-    }
-    if manifest == "omit":
-        del entries["manifest.json"]
-    with tarfile.open(fileobj=buffer, mode="w:gz" if gz else "w") as archive:
-        for name, content in entries.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 def _images(client: httpx.Client) -> list[str]:

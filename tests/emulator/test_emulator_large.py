@@ -8,10 +8,9 @@ fly, and the download hashed as it streams: the test process holds no big buffer
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,37 +26,6 @@ def _proc_kib(pid: int, field: str) -> int:
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     raise AssertionError(f"{field} not in /proc/{pid}/status")
-
-
-@pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    if not Path("/proc/self/status").exists():
-        pytest.skip("needs /proc to read the emulator's memory")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dphi_em_emulator",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--user",
-            "client1:secret",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().split()[-1]
-        assert url.startswith("http://127.0.0.1:")
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def _pattern_chunk(index: int) -> bytes:
@@ -80,9 +48,11 @@ def _multipart(digest: hashlib._Hash) -> Iterator[bytes]:
 
 
 @pytest.mark.slow
-def test_300_mb_up_and_down_with_flat_memory(emulator_process) -> None:
-    url, process = emulator_process
-    with httpx.Client(base_url=url, timeout=300) as client:
+def test_300_mb_up_and_down_with_flat_memory(emulator_process: Any) -> None:
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to read the emulator's memory")
+    process = emulator_process()
+    with httpx.Client(base_url=process.url, timeout=300) as client:
         tokens = client.post("auth/", data={"username": "client1", "password": "secret"}).json()
         client.headers["Authorization"] = f"Bearer {tokens['access']}"
         assert client.get("em/files/list").status_code == 200

@@ -10,9 +10,7 @@ leading `/` in every path field meaning the volume root.
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ import httpx
 import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
 from dphi_em_emulator._storage import remove_tree
+from support.images import docker_save_tar
 
 NOV, JAN, BOTH = "2025-11", "2026-01", "both"
 USERS = {"client1": "secret", "client2": "secret2"}
@@ -45,30 +44,19 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Emul
     finally:
         for server in started.values():
             server.stop()
+            shutil.rmtree(server.config.data_dir, ignore_errors=True)
 
 
 @pytest.fixture
-def http(servers: dict[str, EmulatorServer]) -> Iterator[Callable[..., httpx.Client]]:
+def http(
+    servers: dict[str, EmulatorServer], em_http: Callable[..., httpx.Client]
+) -> Callable[..., httpx.Client]:
     """`http(api, username="client1")`: a logged-in client of the emulator serving `api`."""
-    clients: list[httpx.Client] = []
 
     def make(api: str, username: str = "client1") -> httpx.Client:
-        server = servers[api]
-        login = httpx.post(
-            f"{server.url}auth/", data={"username": username, "password": USERS[username]}
-        )
-        assert login.status_code == 200, login.text
-        client = httpx.Client(
-            base_url=server.url,
-            headers={"Authorization": f"Bearer {login.json()['access']}"},
-            timeout=30,
-        )
-        clients.append(client)
-        return client
+        return em_http(servers[api], username)
 
-    yield make
-    for client in clients:
-        client.close()
+    return make
 
 
 @pytest.fixture
@@ -468,22 +456,6 @@ def test_november_pods_hold_their_own_name_s_volume(http, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- leading slash
-
-
-def docker_save_tar(repo_tag: str) -> bytes:
-    buffer = io.BytesIO()
-    entries = {
-        "blobs/sha256/abc": b"layer bytes",
-        "manifest.json": json.dumps(
-            [{"Config": "blobs/sha256/def", "RepoTags": [repo_tag], "Layers": ["blobs/sha256/abc"]}]
-        ).encode(),
-    }
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for entry, content in entries.items():
-            info = tarfile.TarInfo(entry)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("api", [NOV, JAN, BOTH])

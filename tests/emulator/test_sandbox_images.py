@@ -7,16 +7,13 @@ so each is refused as if the image did not exist, and nothing of bob's reaches a
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import tarfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dphi_em_emulator import EmulatorConfig
+from support.images import layered_image_tar, tar_bytes
 
 pytestmark = pytest.mark.docker
 
@@ -24,41 +21,15 @@ ONBOARD_BUSYBOX = "fpga.dphi.space:5000/busybox:1.36"
 SECRET = b"bob-s3cret\n"
 
 
-def _tar(files: dict[str, bytes], extra_manifests: list[bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        items = list(files.items()) + [("manifest.json", m) for m in extra_manifests or []]
-        for name, data in items:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def image_tar(tags: list[str], payload: bytes, extra_manifests: list[list[str]] = ()) -> bytes:
     """A `docker save` tar of a busybox image holding `/secret` = `payload`, named `tags`;
     each of `extra_manifests` adds one more `manifest.json` entry naming the same image."""
-    layer = _tar({"bin/busybox": Path("/bin/busybox").read_bytes(), "secret": payload})
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["/bin/busybox", "cat", "/secret"]},
-            "rootfs": {
-                "type": "layers",
-                "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"],
-            },
-        }
-    ).encode()
-    name = f"{hashlib.sha256(config).hexdigest()}.json"
-
-    def manifest(repo_tags: list[str]) -> bytes:
-        return json.dumps([{"Config": name, "RepoTags": repo_tags, "Layers": ["l/layer.tar"]}])
-
-    return _tar(
-        {name: config, "l/layer.tar": layer, "manifest.json": manifest(tags).encode()},
-        [manifest(more).encode() for more in extra_manifests],
+    files = {"bin/busybox": Path("/bin/busybox").read_bytes(), "secret": payload}
+    return layered_image_tar(
+        tags,
+        files,
+        cmd=["/bin/busybox", "cat", "/secret"],
+        extra_manifests=extra_manifests,
     )
 
 
@@ -190,7 +161,7 @@ def test_user_names_cannot_collide_in_image_names(
 def test_a_deeply_nested_manifest_is_a_400(docker_http, docker_pod: str) -> None:
     em = docker_http(username="client2")
     deep = b"[" * 100_000 + b"]" * 100_000
-    em.uplink({"deep.tar": _tar({"manifest.json": deep})}, pod=docker_pod)
+    em.uplink({"deep.tar": tar_bytes({"manifest.json": deep})}, pod=docker_pod)
     answer = em.post(
         "em/pod/image/load", json={"tarfile": "deep.tar", "image": "x", "pod_name": docker_pod}
     )

@@ -1,25 +1,21 @@
-"""The fault-injection suite's fixtures: a killable emulator process, and a check that no
-secret reaches the `dphi_em` logger in any fault test.
+"""The fault-injection suite's fixture: a check that no secret reaches the `dphi_em` logger
+in any fault test (the killable emulator process is `emulator_process`, tests/conftest.py).
 
 Fixtures:
     no_secret_in_client_logs (autouse): captures the `dphi_em` logger at DEBUG for the whole
         test and fails it when a password of this suite or a JWT-shaped token appears in any
         record (message, arguments or traceback).
-    emulator_process (function): a factory `emulator_process(*extra_args) -> EmulatorProcess`,
-        the real `python -m dphi_em_emulator` command, which a test can SIGKILL and start
-        again on the same port and data dir. Killed at the end of the test.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-from faults_support import FAULT_PASSWORD, EmulatorProcess
-from hostile_server import HOSTILE_PASSWORD
+from faults_support import FAULT_PASSWORD
+from support.server import HOSTILE_PASSWORD
 
 #: A JWT: base64url of '{"' twice, dot-separated.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
@@ -39,18 +35,3 @@ def no_secret_in_client_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]
         assert secret not in text, "a password reached the dphi_em logger"
     token = _JWT.search(text)
     assert token is None, f"a token reached the dphi_em logger: {token.group()[:12]}..."
-
-
-@pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[Callable[..., EmulatorProcess]]:
-    started: list[EmulatorProcess] = []
-
-    def make(*extra_args: str) -> EmulatorProcess:
-        process = EmulatorProcess(tmp_path / f"em-{len(started)}", list(extra_args))
-        started.append(process)
-        process.start()
-        return process
-
-    yield make
-    for process in started:
-        process.kill()

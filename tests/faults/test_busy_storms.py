@@ -19,10 +19,10 @@ from typing import Any
 import dphi_em.testing
 import pytest
 from dphi_em import BusyError, EMClient, RetryPolicy, TransportError
-from hostile_server import (
+from support.server import (
     HOSTILE_PASSWORD,
     Answer,
-    HostileServer,
+    ScriptedServer,
     Seen,
     json_response,
     token_answer,
@@ -111,7 +111,7 @@ def test_a_423_storm_is_retried_and_each_request_sent_once_it_is_accepted(
     delay_ok: Callable[[float], bool],
 ) -> None:
     with (
-        HostileServer(_storm(3, retry_after)) as server,
+        ScriptedServer(_storm(3, retry_after), keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD) as em,
     ):
         _CALLS[path](em)
@@ -127,7 +127,7 @@ def test_a_423_storm_is_retried_and_each_request_sent_once_it_is_accepted(
 def test_an_endless_storm_ends_after_max_attempts_with_busy_error(path: str) -> None:
     policy = RetryPolicy(max_attempts=5)
     with (
-        HostileServer(_storm(10**9, lambda: "1")) as server,
+        ScriptedServer(_storm(10**9, lambda: "1"), keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD, retry=policy) as em,
     ):
         with pytest.raises(BusyError) as busy:
@@ -138,7 +138,7 @@ def test_an_endless_storm_ends_after_max_attempts_with_busy_error(path: str) -> 
 
 def test_an_endless_storm_with_the_default_policy_is_bounded_too() -> None:
     with (
-        HostileServer(_storm(10**9, lambda: None, close=True)) as server,
+        ScriptedServer(_storm(10**9, lambda: None, close=True), keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD) as em,
     ):
         with pytest.raises(BusyError):
@@ -149,7 +149,7 @@ def test_an_endless_storm_with_the_default_policy_is_bounded_too() -> None:
 @pytest.mark.parametrize("retry_after", ["3600", "1e400", "inf", "Fri, 01 Jan 2100 00:00:00 GMT"])
 def test_a_retry_after_beyond_the_policy_gives_up_at_once(retry_after: str) -> None:
     with (
-        HostileServer(_storm(10**9, lambda: retry_after)) as server,
+        ScriptedServer(_storm(10**9, lambda: retry_after), keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD) as em,
     ):
         with pytest.raises(BusyError):
@@ -181,7 +181,7 @@ def test_a_post_whose_connection_drops_after_the_storm_is_never_sent_again(
         return Answer(close=True)
 
     with (
-        HostileServer(handle) as server,
+        ScriptedServer(handle, keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD) as em,
     ):
         with pytest.raises(TransportError):
@@ -199,7 +199,7 @@ def test_a_get_whose_connection_drops_is_retried_within_bounds() -> None:
         return Answer(close=True)
 
     with (
-        HostileServer(handle) as server,
+        ScriptedServer(handle, keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD, retry=policy) as em,
     ):
         with pytest.raises(TransportError):
@@ -210,7 +210,7 @@ def test_a_get_whose_connection_drops_is_retried_within_bounds() -> None:
 def test_the_storm_retries_are_logged_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
     # The autouse check of conftest.py scans these records; here, make sure there are some.
     with (
-        HostileServer(_storm(2, lambda: "1")) as server,
+        ScriptedServer(_storm(2, lambda: "1"), keep_alive=True) as server,
         EMClient(server.url, "client1", HOSTILE_PASSWORD) as em,
     ):
         em.files_list()

@@ -41,10 +41,10 @@ from dphi_em import (
     TransportError,
     _timing,
 )
-from hostile_server import (
+from support.server import (
     HOSTILE_PASSWORD,
     Answer,
-    HostileServer,
+    ScriptedServer,
     Seen,
     fake_jwt,
     http_response,
@@ -125,7 +125,7 @@ def test_downlink_saves_gzip_bytes_as_sent(
         200, packed, headers={"Content-Encoding": "gzip"}, content_type="application/octet-stream"
     )
     handler = _serve({"/em/files/downlink": lambda seen: Answer(answer)})
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         path = make_client(kind, server.url).downlink("a.bin", tmp_path / "out")
     assert path.read_bytes() == packed
     assert list((tmp_path / "out").iterdir()) == [path]
@@ -142,7 +142,7 @@ def test_downlink_refuses_a_206_it_did_not_ask_for(
         content_type="application/octet-stream",
     )
     handler = _serve({"/em/files/downlink": lambda seen: Answer(answer)})
-    with HostileServer(handler) as server, pytest.raises(APIError, match="206"):
+    with ScriptedServer(handler, keep_alive=True) as server, pytest.raises(APIError, match="206"):
         make_client(kind, server.url).downlink("a.bin", tmp_path / "out")
     assert not list((tmp_path / "out").glob("*a.bin*"))
 
@@ -157,7 +157,10 @@ def test_deeply_nested_answer_is_an_api_error_naming_the_call(
 ) -> None:
     deep = http_response(status, _DEEP)
     handler = _serve({_DELETE: lambda seen: Answer(deep)})
-    with HostileServer(handler) as server, pytest.raises(APIError, match=_DELETE) as caught:
+    with (
+        ScriptedServer(handler, keep_alive=True) as server,
+        pytest.raises(APIError, match=_DELETE) as caught,
+    ):
         make_client(kind, server.url).delete("x.txt")
     assert caught.value.status_code == status
 
@@ -168,7 +171,10 @@ def test_deeply_nested_login_answer_is_an_api_error_naming_the_call(
 ) -> None:
     deep = http_response(200, _DEEP)
     handler = _serve({"/auth/": lambda seen: Answer(deep), _DELETE: lambda s: Answer(b"")})
-    with HostileServer(handler) as server, pytest.raises(APIError, match="/auth/"):
+    with (
+        ScriptedServer(handler, keep_alive=True) as server,
+        pytest.raises(APIError, match="/auth/"),
+    ):
         make_client(kind, server.url).delete("x.txt")
 
 
@@ -180,7 +186,7 @@ def test_a_100_mb_answer_is_refused_without_reading_it_all(
     body = b'{"message": "' + b"x" * (100 * 1024 * 1024) + b'"}'
     huge = http_response(status, body)
     del body
-    with HostileServer(_serve({_DELETE: lambda seen: Answer(huge)})) as server:
+    with ScriptedServer(_serve({_DELETE: lambda seen: Answer(huge)}), keep_alive=True) as server:
         client = make_client(kind, server.url)
         tracemalloc.start()
         try:
@@ -207,7 +213,7 @@ def test_a_gzip_bomb_is_refused_without_inflating_it(
     kind: str, make_client: Callable[..., Any]
 ) -> None:
     bomb = http_response(200, _gzip_bomb(256 * 1024 * 1024), headers={"Content-Encoding": "gzip"})
-    with HostileServer(_serve({_DELETE: lambda seen: Answer(bomb)})) as server:
+    with ScriptedServer(_serve({_DELETE: lambda seen: Answer(bomb)}), keep_alive=True) as server:
         client = make_client(kind, server.url)
         tracemalloc.start()
         try:
@@ -227,7 +233,7 @@ def test_a_compressed_answer_is_still_read(
     body = json.dumps({"message": "deleted, compressed"}).encode()
     packed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
     answer = Answer(http_response(200, packed, headers={"Content-Encoding": encoding}))
-    with HostileServer(_serve({_DELETE: lambda seen: answer})) as server:
+    with ScriptedServer(_serve({_DELETE: lambda seen: answer}), keep_alive=True) as server:
         assert make_client(kind, server.url).delete("x.txt") == "deleted, compressed"
 
 
@@ -239,7 +245,7 @@ def test_a_trickling_answer_hits_the_call_deadline(
     kind: str, make_client: Callable[..., Any]
 ) -> None:
     trickle = Answer(_message("x" * 200), pace=0.02)  # about 5 s in all, 20 ms per byte
-    with HostileServer(_serve({_DELETE: lambda seen: trickle})) as server:
+    with ScriptedServer(_serve({_DELETE: lambda seen: trickle}), keep_alive=True) as server:
         client = make_client(kind, server.url, timeout=2, call_timeout=0.5)
         with pytest.raises(RequestTimeoutError, match="call_timeout"):
             client.delete("x.txt")
@@ -251,7 +257,9 @@ def test_a_steady_downlink_is_not_cut_by_the_call_deadline(
 ) -> None:
     data = b"0123456789" * 8
     answer = Answer(http_response(200, data, content_type="application/octet-stream"), pace=0.01)
-    with HostileServer(_serve({"/em/files/downlink": lambda seen: answer})) as server:
+    with ScriptedServer(
+        _serve({"/em/files/downlink": lambda seen: answer}), keep_alive=True
+    ) as server:
         client = make_client(kind, server.url, timeout=2, call_timeout=0.3)
         path = client.downlink("slow.bin", tmp_path / "out")
     assert path.read_bytes() == data
@@ -271,7 +279,7 @@ def test_bytes_after_the_body_never_answer_the_next_call(
     kind: str, make_client: Callable[..., Any]
 ) -> None:
     answers = iter([Answer(_message("first") + _message("smuggled")), Answer(_message("second"))])
-    with HostileServer(_serve({_DELETE: lambda seen: next(answers)})) as server:
+    with ScriptedServer(_serve({_DELETE: lambda seen: next(answers)}), keep_alive=True) as server:
         client = make_client(kind, server.url)
         assert client.delete("a.txt") == "first"
         assert client.delete("b.txt") == "second"
@@ -288,7 +296,7 @@ def test_an_unusable_access_token_is_an_api_error_without_the_token(
 ) -> None:
     login = Answer(json_response(200, {"access": token, "refresh": "refresh-Secret-4Kp"}))
     handler = _serve({"/auth/": lambda seen: login, _DELETE: lambda seen: Answer(b"")})
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         with pytest.raises(APIError) as caught:
             make_client(kind, server.url).delete("x.txt")
         assert not server.requests_to(_DELETE)
@@ -346,7 +354,7 @@ def test_a_retry_after_a_long_backoff_carries_a_renewed_token(
         return Answer(_message("deleted"))
 
     handler = _serve({"/auth/": auth, "/auth/refresh": auth, _DELETE: delete})
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         client = make_client(kind, server.url, retry=True)
         assert client.delete("x.txt") == "deleted"
         assert len(server.requests_to("/auth/")) == 1
@@ -374,7 +382,7 @@ def test_a_bad_refresh_answer_during_a_backoff_is_an_api_error_naming_it(
 
     locked = Answer(json_response(423, {"error": "LOCKED"}, headers={"Retry-After": "8"}))
     handler = _serve({"/auth/": auth, "/auth/refresh": auth, _DELETE: lambda seen: locked})
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         client = make_client(kind, server.url, retry=True)
         with pytest.raises(APIError, match="/auth/refresh"):
             client.delete("x.txt")
@@ -415,7 +423,7 @@ def test_a_call_from_a_downlink_callback_does_not_deadlock_with_a_renewal(
     watcher = _GateWait(logging.DEBUG)
     logging.getLogger("dphi_em").addHandler(watcher)
 
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         client = make_client("sync", server.url)
         client.get_token()
         started = time.monotonic()
@@ -470,7 +478,7 @@ def test_output_hides_an_echoed_opaque_token(
         )
     )
     handler = _serve({"/auth/": lambda seen: login, "/em/files/list": lambda seen: echo})
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         monkeypatch.setenv("DPHI_EM_URL", server.url)
         monkeypatch.setenv("DPHI_EM_USERNAME", "client1")
         monkeypatch.setenv("DPHI_EM_PASSWORD", HOSTILE_PASSWORD)
@@ -499,7 +507,7 @@ def test_http_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(
             return token_answer(Seen(seen.method, "/auth/", seen.headers, seen.body))
         return Answer(_message("via proxy"))
 
-    with HostileServer(proxy) as server:
+    with ScriptedServer(proxy, keep_alive=True) as server:
         monkeypatch.setenv("HTTP_PROXY", server.url)
         assert make_client(kind, target).delete("x.txt") == "via proxy"
         assert server.seen[-1].path == target + "em/files/delete"
@@ -532,7 +540,7 @@ def test_a_post_on_a_connection_closed_while_idle_goes_out_on_a_new_one(
         answer = token_answer(seen)
         return Answer(answer.data, close=True)
 
-    with HostileServer(_serve({"/auth/": auth, _DELETE: delete})) as server:
+    with ScriptedServer(_serve({"/auth/": auth, _DELETE: delete}), keep_alive=True) as server:
         client = make_client(kind, server.url)  # no retries: only the reconnect may help
         client.get_token()  # the login's connection is closed by the server too:
         time.sleep(0.2)  # let its FIN arrive, as for the deletes (else the first delete
@@ -579,7 +587,7 @@ def test_a_terminated_downlink_exits_like_ctrl_c_and_leaves_no_part(
         )
     )
     handler = _serve({"/em/files/downlink": lambda seen: slow, "/em/files/list": lambda s: listing})
-    with HostileServer(handler) as server:
+    with ScriptedServer(handler, keep_alive=True) as server:
         env = {
             **os.environ,
             "DPHI_EM_URL": server.url,

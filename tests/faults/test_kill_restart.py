@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from dphi_em import EMClient, EMError
-from faults_support import FAULT_PASSWORD
+from faults_support import FAULT_PASSWORD, FAULT_USERS
 
 pytestmark = pytest.mark.faults
 
@@ -40,7 +40,7 @@ def test_a_kill_mid_uplink_leaves_nothing_and_the_next_call_works(
     emulator_process: Any, tmp_path: Path
 ) -> None:
     source, digest = _big_file(tmp_path)
-    emulator = emulator_process()
+    emulator = emulator_process(users=FAULT_USERS)
     with EMClient(emulator.url, "client1", FAULT_PASSWORD) as em:
         assert em.files_list(pod_name="kill-up") == []  # logged in, connection kept alive
         killed: list[int] = []
@@ -73,7 +73,7 @@ def test_a_kill_mid_downlink_leaves_no_file_and_the_next_call_works(
     emulator_process: Any, tmp_path: Path
 ) -> None:
     source, digest = _big_file(tmp_path)
-    emulator = emulator_process()
+    emulator = emulator_process(users=FAULT_USERS)
     target = tmp_path / "down"
     with EMClient(emulator.url, "client1", FAULT_PASSWORD) as em:
         em.uplink([source], pod_name="kill-down")

@@ -21,15 +21,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from dphi_em import AsyncEMClient, EMClient
+from dphi_em._async._transport import AsyncRetryTransport
 from dphi_em._auth import TokenAuth
 from dphi_em._config import Credentials
-from dphi_em._transport import (
-    AsyncRetryTransport,
-    RetryPolicy,
-    RetryTransport,
-    async_network_transport,
-    network_transport,
-)
+from dphi_em._retry import RetryPolicy
+from dphi_em._sync._transport import RetryTransport
+from dphi_em._transports._network import async_network_transport, network_transport
 from fake_em import PASSWORD, USER
 
 T = TypeVar("T")

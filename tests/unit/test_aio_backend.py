@@ -1,7 +1,7 @@
 """`AsyncioSocketBackend` (the async client's socket reads) over real sockets on 127.0.0.1:
 what it reads and writes, the end of a stream, a cut connection, read and write timeouts,
 cancellation mid-read, socket options, TLS through httpcore's own stream, and the async
-transport of `AsyncEMClient` built on it (a hostile server for what a real one won't do).
+transport of `AsyncEMClient` built on it (a scripted server for what a real one won't do).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import httpcore
 import httpx
 import pytest
 from dphi_em._aio_backend import AsyncioSocketBackend, AsyncioSocketStream
-from dphi_em._transport import READ_SIZE, async_network_transport
-from hostile import RESET, HostileServer, http_response
+from dphi_em._transports._bounds import READ_SIZE
+from dphi_em._transports._network import async_network_transport
+from support.server import RESET, ScriptedServer, Seen, http_response
 
 MIB = 1024 * 1024
 
@@ -343,7 +344,7 @@ def _inner_stream(response: httpx.Response) -> Any:
 
 def test_the_async_transport_reads_through_the_asyncio_socket_backend() -> None:
     body = os.urandom(3 * MIB)
-    with HostileServer([http_response(body)]) as server:
+    with ScriptedServer([http_response(200, body)]) as server:
 
         async def run() -> tuple[bytes, Any]:
             transport = async_network_transport()
@@ -360,8 +361,8 @@ def test_the_async_transport_reads_through_the_asyncio_socket_backend() -> None:
 
 
 def test_a_body_cut_by_a_reset_is_an_httpx_read_error() -> None:
-    head = http_response(b"", headers={"Content-Length": str(4 * MIB)})
-    with HostileServer(lambda request: [head, b"a" * MIB, RESET]) as server:
+    head = http_response(200, b"", headers={"Content-Length": str(4 * MIB)})
+    with ScriptedServer(lambda seen: [head, b"a" * MIB, RESET]) as server:
 
         async def run() -> int:
             received = 0
@@ -381,11 +382,11 @@ def test_a_body_cut_by_a_reset_is_an_httpx_read_error() -> None:
 def test_a_stalled_answer_is_an_httpx_read_timeout() -> None:
     stop = threading.Event()
 
-    def stall(request: bytes) -> Iterator[bytes]:
-        yield http_response(b"", headers={"Content-Length": "10"})
+    def stall(seen: Seen) -> Iterator[bytes]:
+        yield http_response(200, b"", headers={"Content-Length": "10"})
         stop.wait(10)
 
-    with HostileServer(stall) as server:
+    with ScriptedServer(stall) as server:
 
         async def run() -> None:
             transport = async_network_transport()

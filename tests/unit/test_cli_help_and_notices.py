@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import click
 import pytest
-from click.testing import CliRunner, Result
 from dphi_em.cli import app
 from dphi_em.cli._common import State
 from dphi_em.cli._images import built_name, full_name
@@ -20,10 +19,7 @@ from dphi_em.cli._nodes import node_kind
 from dphi_em.cli._notices import RetryNotices, retry_line, retry_notices
 from dphi_em.cli._pods import parse_at
 from dphi_em.cli._progress import progress_for
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+from support.cli import invoke
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

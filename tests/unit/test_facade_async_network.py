@@ -17,7 +17,8 @@ import dphi_em.testing
 import httpcore
 import httpx
 import pytest
-from dphi_em._transport import READ_SIZE, RetryPolicy
+from dphi_em._retry import RetryPolicy
+from dphi_em._transports._bounds import READ_SIZE
 from http_drivers import DRIVERS, Clock, Driver, driver_fixture
 
 

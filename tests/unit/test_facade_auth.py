@@ -487,7 +487,7 @@ def test_large_uplink_gets_a_fresh_token(driver: Driver, tmp_path: Path) -> None
 
 
 def test_a_renewal_waits_for_the_gate_without_holding_the_lock() -> None:
-    from dphi_em._transport import InFlightGate
+    from dphi_em._synchronization import InFlightGate
     from http_drivers import log_signal
 
     auth = TokenAuth(Credentials(USER, PASSWORD), httpx.URL("http://em.test/"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from dphi_em import EMClient
-from dphi_em._transport import _tls_verify
+from dphi_em._transports._network import _tls_verify
 
 
 def test_the_choice() -> None:

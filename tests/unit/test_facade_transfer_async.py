@@ -1,6 +1,6 @@
 """The transfer cores with both drivers: the multipart stream sync and async, the download
 target fed by `receive_download` and `areceive_download`, over real sockets (the emulator, and
-a hostile server for what the emulator will not do), and the one `Progress`."""
+a scripted server for what the emulator will not do), and the one `Progress`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dphi_em import APIError, IncompleteDownloadError, LocalFileExistsError, Val
 from dphi_em._download import DownloadTarget, areceive_download, receive_download
 from dphi_em._progress import Progress, format_bytes
 from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
-from hostile import RESET, HostileServer, http_response
+from support.server import RESET, ScriptedServer, Seen, http_response
 
 DRIVERS = ["sync", "async"]
 MiB = 1024 * 1024
@@ -516,15 +516,15 @@ def test_a_cancelled_async_download_leaves_nothing(
     assert os.listdir(dl) == []
 
 
-# -- what the emulator will not do: a hostile server -----------------------------------------
+# -- what the emulator will not do: a scripted server ----------------------------------------
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_gzip_body_is_saved_as_sent(dl: Path, driver: str) -> None:
     original = b"0123456789" * 100_000
     sent = gzip.compress(original)
-    answer = http_response(sent, headers={"Content-Encoding": "gzip", "Connection": "close"})
-    with HostileServer([answer]) as server:
+    answer = http_response(200, sent, headers={"Content-Encoding": "gzip", "Connection": "close"})
+    with ScriptedServer([answer]) as server:
         local = _download(driver, server.url + "em/files/downlink", dl, "data.bin")
     assert local.read_bytes() == sent  # not decoded: the bytes the server sent
     assert len(sent) < len(original)
@@ -538,16 +538,17 @@ def test_a_cut_gzip_stream_is_incomplete(dl: Path, driver: str, framing: str) ->
     half = sent[: len(sent) // 2]
     if framing == "content-length":
         answer = http_response(
-            half, headers={"Content-Encoding": "gzip", "Content-Length": str(len(sent))}
+            200, half, headers={"Content-Encoding": "gzip", "Content-Length": str(len(sent))}
         )
     else:
         answer = http_response(
+            200,
             f"{len(half):x}\r\n".encode() + half + b"\r\n",  # one chunk, then the end never comes
             headers={"Content-Encoding": "gzip", "Transfer-Encoding": "chunked"},
             content_length=False,
         )
     with (
-        HostileServer([answer]) as server,
+        ScriptedServer([answer]) as server,
         pytest.raises(IncompleteDownloadError, match=f"after {len(half)} bytes"),
     ):
         _download(driver, server.url + "em/files/downlink", dl, "data.bin")
@@ -557,12 +558,12 @@ def test_a_cut_gzip_stream_is_incomplete(dl: Path, driver: str, framing: str) ->
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_206_to_a_request_without_range_is_refused(dl: Path, driver: str) -> None:
     answer = http_response(
+        206,
         b"only",
-        status=206,
         reason="Partial Content",
         headers={"Content-Range": "bytes 0-3/100", "Connection": "close"},
     )
-    with HostileServer([answer]) as server, pytest.raises(APIError, match="206") as caught:
+    with ScriptedServer([answer]) as server, pytest.raises(APIError, match="206") as caught:
         _download(driver, server.url + "em/files/downlink", dl, "data.bin")
     assert caught.value.status_code == 206
     assert b"range:" not in server.requests[0].lower()
@@ -573,15 +574,15 @@ def test_a_206_to_a_request_without_range_is_refused(dl: Path, driver: str) -> N
 def test_a_stalled_then_cut_body_leaves_nothing(dl: Path, driver: str) -> None:
     release = threading.Event()
 
-    def handler(request: bytes) -> Iterator[bytes]:
-        yield http_response(b"x" * 1000, headers={"Content-Length": "5000"})
+    def handler(seen: Seen) -> Iterator[bytes]:
+        yield http_response(200, b"x" * 1000, headers={"Content-Length": "5000"})
         release.wait(10)  # the client holds a .part file now
 
     def progress(done: int, total: int) -> None:
         assert [p for p in os.listdir(dl) if p.endswith(".part")]
         release.set()
 
-    with HostileServer(handler) as server, pytest.raises(IncompleteDownloadError, match="1000"):
+    with ScriptedServer(handler) as server, pytest.raises(IncompleteDownloadError, match="1000"):
         _download(
             driver,
             server.url + "em/files/downlink",
@@ -598,8 +599,8 @@ def test_a_stalled_then_cut_body_leaves_nothing(dl: Path, driver: str) -> None:
 def test_a_connection_reset_mid_body_leaves_nothing(dl: Path, driver: str) -> None:
     taken = threading.Event()
 
-    def handler(request: bytes) -> Iterator[bytes]:
-        yield http_response(b"y" * 3000, headers={"Content-Length": "9000"})
+    def handler(seen: Seen) -> Iterator[bytes]:
+        yield http_response(200, b"y" * 3000, headers={"Content-Length": "9000"})
         taken.wait(10)  # the client has the first bytes (a reset would drop unread ones)
         yield RESET
 
@@ -608,7 +609,7 @@ def test_a_connection_reset_mid_body_leaves_nothing(dl: Path, driver: str) -> No
             taken.set()
 
     with (
-        HostileServer(handler) as server,
+        ScriptedServer(handler) as server,
         pytest.raises(IncompleteDownloadError, match="broke off after 3000 bytes"),
     ):
         _download(

@@ -30,19 +30,15 @@ from dphi_em import (
     RequestTimeoutError,
     RetryPolicy,
 )
+from dphi_em._async._backend import AsyncWideReadBackend
+from dphi_em._async._transport import AsyncRetryTransport
 from dphi_em._errors import TransportError, map_transport_errors
 from dphi_em._retry import retry_delay
-from dphi_em._transport import (
-    READ_SIZE,
-    AsyncInFlightGate,
-    AsyncRetryTransport,
-    AsyncWideReadBackend,
-    InFlightGate,
-    RetryTransport,
-    WideReadBackend,
-    async_network_transport,
-    network_transport,
-)
+from dphi_em._sync._backend import WideReadBackend
+from dphi_em._sync._transport import RetryTransport
+from dphi_em._synchronization import AsyncInFlightGate, InFlightGate
+from dphi_em._transports._bounds import READ_SIZE
+from dphi_em._transports._network import async_network_transport, network_transport
 from fake_em import PASSWORD, FakeEM, error
 from http_drivers import DRIVERS, Driver, Peak, Recorder, driver_fixture, log_signal
 
@@ -753,7 +749,7 @@ def test_transfers_have_no_total_deadline(driver: Driver) -> None:
 def test_environment_proxy_follows_httpx(
     env: dict[str, str], url: str, expected: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dphi_em._transport import environment_proxy
+    from dphi_em._transports._network import environment_proxy
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)

@@ -173,7 +173,7 @@ def _check_pod(_ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is None:
         return None
     from dphi_em._errors import ValidationError
-    from dphi_em._volumes import validate_pod_name
+    from dphi_em._validate import validate_pod_name
 
     try:
         return validate_pod_name(value)

@@ -1,11 +1,15 @@
-"""`EMClient`: the synchronous client of the EM API.
+"""`EMClient`: the client of the EM API.
 
 The client owns one `httpx.Client` (keep-alive connections) wired with the token flow
-(`_auth.TokenAuth`) and the gated, retrying transport (`_transport.RetryTransport`). The
-generated client (`raw`) uses the same `httpx.Client`, so raw calls share auth, timeouts,
-retries and the one-request-in-flight gate. Each method is one operation of the table
-(`_operations`); this module adds only the synchronous loops.
+(`_auth.TokenAuth`) and the gated, retrying transport (`_transport.RetryTransport`).
+The generated client (`raw`) uses the same `httpx.Client`, so raw calls share auth,
+timeouts, retries and the one-request-in-flight gate. Each method is one operation of the
+table (`_operations`); the token flow, retry decisions, upload stream, download target and
+pod-wait decisions are shared (`_base`, `_auth`, `_retry`, `_uplink`, `_download`,
+`_waiting`): this module adds only the loops.
 """
+
+# Generated from _async/_client.py by scripts/unasync.py: edit that file, not this one.
 
 from __future__ import annotations
 
@@ -18,20 +22,22 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import _operations as ops
-from . import _timing
-from ._base import USER_AGENT, ClientBase, RetryArg
-from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
-from ._download import DownloadTarget, feed_download, resume_key
-from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
-from ._generated import Client, parse_uplink_count
-from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
-from ._operations import ProgressArg, implements
-from ._progress import Progress, ProgressCallback
-from ._revision import ApiRevision
-from ._settings import NodeName
-from ._transport import DEFAULT_CALL_TIMEOUT, RetryPolicy, RetryTransport, network_transport
-from ._treesync import (
+from .. import _operations as ops
+from .. import _timing
+from .._base import USER_AGENT, ClientBase, RetryArg
+from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from .._download import DownloadTarget, feed_download, resume_key
+from .._errors import NotFoundError, map_transport_errors, raise_for_response
+from .._generated import Client, parse_uplink_count, sync_raw_client
+from .._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
+from .._operations import ProgressArg, implements
+from .._progress import Progress, ProgressCallback
+from .._retry import RetryPolicy
+from .._revision import ApiRevision
+from .._settings import NodeName
+from .._transports._bounds import DEFAULT_CALL_TIMEOUT
+from .._transports._network import network_transport
+from .._treesync import (
     DownlinkResult,
     FetchItem,
     SyncResult,
@@ -39,22 +45,13 @@ from ._treesync import (
     plan_sync_down,
     plan_sync_up,
 )
-from ._uplink import UplinkFile
-from ._volumes import Pod
+from .._uplink import UplinkFile
+from ._pod import Pod
+from ._transport import RetryTransport
 
 __all__ = ["EMClient"]
 
 _T = TypeVar("_T")
-
-
-class _SyncOnlyTransport(httpx.AsyncBaseTransport):
-    """The async side of `EMClient.raw`: refuses, naming what to use instead."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise ConfigurationError(
-            "EMClient.raw serves the generated sync calls (sync, sync_detailed) only: use "
-            "AsyncEMClient.raw for the asyncio calls, with the same tokens and retries."
-        )
 
 
 class EMClient(ClientBase):
@@ -64,7 +61,8 @@ class EMClient(ClientBase):
     `DPHI_EM_USERNAME`, `DPHI_EM_PASSWORD`), else what `dphi-em login --save` saved, else
     the default address `http://localhost:8000/`. Missing credentials fail at the first
     call that needs them. Use it as a context manager, or call `close()`; a closed client
-    cannot be reused. `AsyncEMClient` is the same client for asyncio.
+    cannot be reused. Concurrent threads may share one client: token renewals are made once
+    for all, and requests go one at a time (the EM serves one).
 
     Args:
         base_url: The server address.
@@ -160,18 +158,15 @@ class EMClient(ClientBase):
     def raw(self) -> Client:
         """The generated client (`em_api_client.Client`) on the shared `httpx.Client`.
 
-        Its `sync` and `sync_detailed` calls share the facade's tokens, timeouts, retries and
-        one-request-at-a-time gate. Its `asyncio*` calls raise `ConfigurationError` (use
-        `AsyncEMClient.raw` for those).
+        Its `sync` and `sync_detailed` calls share the facade's tokens, timeouts,
+        retries and one-request-at-a-time gate; the other calls raise `ConfigurationError`.
 
         Example:
             `em_pod_status_list.sync_detailed(client=em.raw, pod_name="pod-a")`
         """
         self._check_open()
         if self._raw is None:
-            raw = Client(base_url=str(self._base_url)).set_httpx_client(self._http)
-            raw.set_async_httpx_client(httpx.AsyncClient(transport=_SyncOnlyTransport()))
-            self._raw = raw
+            self._raw = sync_raw_client(self._base_url, self._http)
         return self._raw
 
     def pod(self, name: str) -> Pod:
@@ -212,8 +207,12 @@ class EMClient(ClientBase):
     def get_token(self) -> None:
         self._check_open()
         template = self._http.build_request("POST", "auth/")
+
+        def send(request: httpx.Request) -> httpx.Response:
+            return self._http.send(request, auth=None)
+
         with map_transport_errors():
-            self._auth.login(lambda request: self._http.send(request, auth=None), template)
+            self._auth.login(send, template)
 
     @implements(ops.uplink)
     def uplink(
@@ -297,14 +296,21 @@ class EMClient(ClientBase):
             headers = target.resume_headers()
             while True:
                 sent = {**request, "headers": {**request.get("headers", {}), **headers}}
-                with map_transport_errors(), self._http.stream(**sent) as response:
-                    if response.status_code == 416 and headers:  # the partial is no use
-                        target.discard_partial()
-                        headers = {}
-                        continue
-                    raise_for_response(response)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    return feed_download(target, response)
+                with map_transport_errors():
+                    built = self._http.build_request(**sent)
+                    response = self._http.send(built, stream=True)
+                    try:
+                        if response.status_code == 416 and headers:  # the partial is no use
+                            target.discard_partial()
+                            headers = {}
+                            continue
+                        if response.is_error:
+                            response.read()
+                        raise_for_response(response)
+                        folder.mkdir(parents=True, exist_ok=True)
+                        return feed_download(target, response)
+                    finally:
+                        response.close()
 
     def _fetch_all(
         self,
@@ -380,7 +386,8 @@ class EMClient(ClientBase):
         calls = 0
         if not call.dry_run:
             if job.batches:
-                calls += self._send_batches(job.batches, call.pod_name, call.progress).calls
+                sent = self._send_batches(job.batches, call.pod_name, call.progress)
+                calls += sent.calls
             for path in job.remote_deletes:
                 self.delete(path, call.pod_name)
                 calls += 1

@@ -1,10 +1,12 @@
-"""`AsyncEMClient`: the asyncio client of the EM API.
+"""`AsyncEMClient`: the client of the EM API (asyncio).
 
-The twin of `EMClient` (`_client.py`): the same operations from the same table, the same
-token flow, retry decisions, upload stream, download target and pod-wait decisions; this
-module adds only the asyncio loops. It owns one `httpx.AsyncClient` wired with
-`TokenAuth` (its async flow) and `AsyncRetryTransport`; the generated client's `asyncio`
-calls (`raw`) use the same `httpx.AsyncClient`.
+The client owns one `httpx.AsyncClient` (keep-alive connections) wired with the token flow
+(`_auth.TokenAuth`) and the gated, retrying transport (`_transport.AsyncRetryTransport`).
+The generated client (`raw`) uses the same `httpx.AsyncClient`, so raw calls share auth,
+timeouts, retries and the one-request-in-flight gate. Each method is one operation of the
+table (`_operations`); the token flow, retry decisions, upload stream, download target and
+pod-wait decisions are shared (`_base`, `_auth`, `_retry`, `_uplink`, `_download`,
+`_waiting`): this module adds only the loops.
 """
 
 from __future__ import annotations
@@ -18,25 +20,22 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import _operations as ops
-from . import _timing
-from ._base import USER_AGENT, ClientBase, RetryArg
-from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
-from ._download import DownloadTarget, afeed_download, resume_key
-from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
-from ._generated import Client, parse_uplink_count
-from ._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
-from ._operations import ProgressArg, implements
-from ._progress import Progress, ProgressCallback
-from ._revision import ApiRevision
-from ._settings import NodeName
-from ._transport import (
-    DEFAULT_CALL_TIMEOUT,
-    AsyncRetryTransport,
-    RetryPolicy,
-    async_network_transport,
-)
-from ._treesync import (
+from .. import _operations as ops
+from .. import _timing
+from .._base import USER_AGENT, ClientBase, RetryArg
+from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from .._download import DownloadTarget, afeed_download, resume_key
+from .._errors import NotFoundError, map_transport_errors, raise_for_response
+from .._generated import Client, async_raw_client, parse_uplink_count
+from .._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
+from .._operations import ProgressArg, implements
+from .._progress import Progress, ProgressCallback
+from .._retry import RetryPolicy
+from .._revision import ApiRevision
+from .._settings import NodeName
+from .._transports._bounds import DEFAULT_CALL_TIMEOUT
+from .._transports._network import async_network_transport
+from .._treesync import (
     DownlinkResult,
     FetchItem,
     SyncResult,
@@ -44,30 +43,24 @@ from ._treesync import (
     plan_sync_down,
     plan_sync_up,
 )
-from ._uplink import UplinkFile
-from ._volumes import AsyncPod
+from .._uplink import UplinkFile
+from ._pod import AsyncPod
+from ._transport import AsyncRetryTransport
 
 __all__ = ["AsyncEMClient"]
 
 _T = TypeVar("_T")
 
 
-class _AsyncOnlyTransport(httpx.BaseTransport):
-    """The sync side of `AsyncEMClient.raw`: refuses, naming what to use instead."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        raise ConfigurationError(
-            "AsyncEMClient.raw serves the generated asyncio calls (asyncio, "
-            "asyncio_detailed) only: use EMClient.raw for the sync calls."
-        )
-
-
 class AsyncEMClient(ClientBase):
-    """An asyncio client of the CG2 EM API: `EMClient`'s methods, as coroutines.
+    """A client of the CG2 EM API (asyncio).
 
-    `async with AsyncEMClient() as em: await em.files_list()`. Configuration, defaults,
-    errors and results are those of `EMClient`. Concurrent tasks may share one client:
-    token renewals are made once for all, and requests go one at a time (the EM serves one).
+    Configuration is resolved from the arguments, else the environment (`DPHI_EM_URL`,
+    `DPHI_EM_USERNAME`, `DPHI_EM_PASSWORD`), else what `dphi-em login --save` saved, else
+    the default address `http://localhost:8000/`. Missing credentials fail at the first
+    call that needs them. Use it as a context manager, or call `aclose()`; a closed client
+    cannot be reused. Concurrent tasks may share one client: token renewals are made once
+    for all, and requests go one at a time (the EM serves one).
 
     Args:
         base_url: The server address.
@@ -77,8 +70,8 @@ class AsyncEMClient(ClientBase):
         retry: A `RetryPolicy`; True (the default policy); False or None: no retries.
         progress: Show a progress bar for transfers (True) or call `callback(done, total)`.
         max_uplink_bytes: Most file bytes in one uplink call; larger sets are split.
-        transport: The async transport to the network (tests use `httpx.MockTransport`).
-        verify: TLS verification, as for `httpx.Client`.
+        transport: The transport to the network (tests use `httpx.MockTransport`).
+        verify: TLS verification, as for `httpx.AsyncClient`.
         api: Pin the EM API revision, `"2025-11"` or `"2026-01"`; None (the default) finds
             out from the server, once, and works with either (see the README).
         call_timeout: Seconds a call other than a transfer may take in all, retries and
@@ -164,17 +157,14 @@ class AsyncEMClient(ClientBase):
         """The generated client (`em_api_client.Client`) on the shared `httpx.AsyncClient`.
 
         Its `asyncio` and `asyncio_detailed` calls share the facade's tokens, timeouts,
-        retries and one-request-at-a-time gate. Its sync calls raise `ConfigurationError`
-        (use `EMClient.raw` for those).
+        retries and one-request-at-a-time gate; the other calls raise `ConfigurationError`.
 
         Example:
             `await em_pod_status_list.asyncio_detailed(client=em.raw, pod_name="pod-a")`
         """
         self._check_open()
         if self._raw is None:
-            raw = Client(base_url=str(self._base_url)).set_async_httpx_client(self._http)
-            raw.set_httpx_client(httpx.Client(transport=_AsyncOnlyTransport()))
-            self._raw = raw
+            self._raw = async_raw_client(self._base_url, self._http)
         return self._raw
 
     def pod(self, name: str) -> AsyncPod:
@@ -305,7 +295,9 @@ class AsyncEMClient(ClientBase):
             while True:
                 sent = {**request, "headers": {**request.get("headers", {}), **headers}}
                 with map_transport_errors():
-                    async with self._http.stream(**sent) as response:
+                    built = self._http.build_request(**sent)
+                    response = await self._http.send(built, stream=True)
+                    try:
                         if response.status_code == 416 and headers:  # the partial is no use
                             target.discard_partial()
                             headers = {}
@@ -315,6 +307,8 @@ class AsyncEMClient(ClientBase):
                         raise_for_response(response)
                         folder.mkdir(parents=True, exist_ok=True)
                         return await afeed_download(target, response)
+                    finally:
+                        await response.aclose()
 
     async def _fetch_all(
         self,

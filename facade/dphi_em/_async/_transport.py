@@ -1,0 +1,192 @@
+"""`AsyncRetryTransport`: the gate and the retries under every request.
+
+It wraps the real transport (`_transports._network`), so facade calls, token calls and raw
+generated calls all get the same behaviour:
+
+- **One in flight**: the EM serves one request at a time, so a client sends one at a time.
+  The gate (`_synchronization`) is taken before sending and released when the response body
+  is closed (a streamed download holds it until the end). The same task may re-enter. A
+  wait at the gate is logged (DEBUG).
+- **Retries**: which failures are retried, after how long, and when to give up is decided
+  by one pure function, `_retry.retry_delay` (423 with or without `Retry-After`, connection
+  failures that certainly never sent, idempotent requests after a broken connection; bounded
+  attempts and total time). When they run out, the 423 is returned (and raised as
+  `BusyError` by the facade) or the exception raised. Each retry is logged (INFO).
+- **Waiting** goes through `_timing` (`dphi_em.testing.set_testing` turns it off).
+- **The bearer at send time**: before each attempt, the gate held, a request authorized by
+  `TokenAuth` gets the access token current then (renewed first when it expired during a
+  backoff), so a retry never re-sends a stale token.
+- **A deadline per call** and **bounded answers** (`_transports._bounds`): the body is
+  read through `_streams`, under the call's deadline, up to the limit.
+- **No leftovers**: a connection holding bytes after its response's end is closed when the
+  response is, never reused (`_transports._pool`).
+- **A connection dead before a byte was written** is dropped and the request sent on a new
+  connection, whatever its method (`_backend`); a connection that breaks after that is a
+  `ReadError`/`RemoteProtocolError`, retried for idempotent methods only (`_retry`).
+
+Request bodies are re-iterated on each attempt: file streams reopen their files.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from .. import _timing
+from .._retry import RetryPolicy, log_retry, retry_delay
+from .._synchronization import AsyncInFlightGate, as_async_stream
+from .._transports._bounds import (
+    BEARER,
+    DEFAULT_CALL_TIMEOUT,
+    answer_limit,
+    call_deadline,
+    check_call_timeout,
+    inflater_for,
+    is_transfer,
+    request_label,
+)
+from .._transports._pool import connections_with_leftovers
+from ._streams import AsyncGatedStream, discard
+
+__all__ = ["AsyncRetryTransport"]
+
+logger = logging.getLogger("dphi_em")
+
+
+class AsyncRetryTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport with the gate and the retries described in the module docstring.
+
+    Args:
+        inner: The transport that talks to the network (closed with this one).
+        policy: The retry policy; None never retries.
+        sleep: Waits between attempts (default: `_timing.asleep`, off in testing mode).
+        clock: A monotonic clock (default: `_timing.monotonic`).
+        rand: A float in [0, 1) for the jitter.
+        call_timeout: Seconds a call that is not a transfer may take in all (None: no
+            total deadline).
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        policy: RetryPolicy | None,
+        *,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.inner = inner
+        self.policy = policy if policy is not None else RetryPolicy.disabled()
+        self.gate = AsyncInFlightGate()
+        self.call_timeout = check_call_timeout(call_timeout)
+        self._sleep = sleep if sleep is not None else _timing.asleep
+        self._clock = clock if clock is not None else _timing.monotonic
+        self._rand = rand
+
+    def _deadline_of(self, request: httpx.Request) -> float | None:
+        if self.call_timeout is None or is_transfer(request):
+            return None
+        return time.monotonic() + self.call_timeout
+
+    def _outlasts(self, deadline: float | None, total: float) -> bool:
+        """Whether a retry ending `total` seconds after the first attempt (on this
+        transport's clock) would end after the call's deadline."""
+        if deadline is None or self.call_timeout is None:
+            return False
+        return total > self.call_timeout or time.monotonic() >= deadline
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request`, retrying as the policy allows; hold the gate until it is closed."""
+        await self.gate.acquire(request_label(request))
+        try:
+            response = await self._send(request, self._deadline_of(request), self._closed)
+        except BaseException:
+            self.gate.release()
+            raise
+        return response
+
+    async def _closed(self) -> None:
+        """A response was closed: drop a connection with leftovers, give the gate back."""
+        try:
+            await self._drop_leftovers()
+        finally:
+            self.gate.release()
+
+    async def _drop_leftovers(self) -> None:
+        for connection in connections_with_leftovers(self.inner):
+            logger.debug("closing a connection with bytes after its answer's end")
+            await connection.aclose()
+
+    async def _send(
+        self,
+        request: httpx.Request,
+        deadline: float | None,
+        on_close: Callable[[], Awaitable[None]] | None,
+    ) -> httpx.Response:
+        """Send with retries, under `deadline`; the body bounded, `on_close` run at its end."""
+        token = call_deadline.set(deadline)
+        try:
+            response = await self._send_with_retries(request, deadline)
+        finally:
+            call_deadline.reset(token)
+        if response.is_closed:  # a body read already (e.g. built in memory): nothing in flight
+            if on_close is not None:
+                await on_close()
+            return response
+        limit = answer_limit(request, response)
+        response.stream = AsyncGatedStream(
+            as_async_stream(response.stream),
+            on_close if on_close is not None else self._drop_leftovers,
+            deadline=deadline,
+            limit=limit,
+            inflater=inflater_for(response, limit),
+        )
+        return response
+
+    async def _send_unauthorized(self, request: httpx.Request) -> httpx.Response:
+        """Send a token call (refresh, login) while the gate is held by this caller."""
+        response = await self._send(request, self._deadline_of(request), None)
+        response.request = request  # as httpx.Client sets it: errors name the call
+        return response
+
+    async def _send_with_retries(
+        self, request: httpx.Request, deadline: float | None
+    ) -> httpx.Response:
+        policy = self.policy
+        started = self._clock()
+        retry = 0
+        while True:
+            outcome: httpx.Response | httpx.TransportError
+            bearer: Any = request.extensions.get(BEARER)
+            if bearer is not None:
+                await bearer.async_bearer(request, self._send_unauthorized)
+            try:
+                outcome = await self.inner.handle_async_request(request)
+            except httpx.TransportError as exc:
+                outcome = exc
+            elapsed = self._clock() - started
+            delay = retry_delay(
+                policy, request, outcome, retry=retry, elapsed=elapsed, rand=self._rand
+            )
+            if delay is not None and self._outlasts(deadline, elapsed + delay):
+                delay = None  # the wait would outlast the call's deadline
+            if delay is None:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                return outcome
+            if isinstance(outcome, httpx.Response):
+                await discard(outcome)
+                await self._drop_leftovers()
+            log_retry(request, outcome, retry=retry, policy=policy, delay=delay)
+            await self._sleep(delay)
+            retry += 1
+
+    async def aclose(self) -> None:
+        """Close the inner transport (its connection pool)."""
+        await self.inner.aclose()
