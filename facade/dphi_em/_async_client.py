@@ -306,7 +306,7 @@ class AsyncEMClient(ClientBase):
                 sent = {**request, "headers": {**request.get("headers", {}), **headers}}
                 with map_transport_errors():
                     async with self._http.stream(**sent) as response:
-                        if response.status_code == 416 and headers:  # the partial is no use
+                        if headers and target.restart(response):  # the partial is no use
                             target.discard_partial()
                             headers = {}
                             continue

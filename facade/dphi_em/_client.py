@@ -298,7 +298,7 @@ class EMClient(ClientBase):
             while True:
                 sent = {**request, "headers": {**request.get("headers", {}), **headers}}
                 with map_transport_errors(), self._http.stream(**sent) as response:
-                    if response.status_code == 416 and headers:  # the partial is no use
+                    if headers and target.restart(response):  # the partial is no use
                         target.discard_partial()
                         headers = {}
                         continue

@@ -14,9 +14,10 @@ server's validator (`ETag`, else `Last-Modified`), the file's length, and the pa
 file's own length and modification time; only when the server said `Accept-Ranges: bytes`
 and gave a validator, so that resume can use it. The next downlink asks for the rest
 (`Range: bytes=N-` with `If-Range: <validator>`): a `206` is appended only when its
-`Content-Range` is exactly `N-(total-1)/total` for the recorded total (and its validator,
-when sent, is the recorded one); a `200` (the file changed, or no range support) starts
-over; anything else is refused. A partial file whose length or modification time differ
+`Content-Range` is exactly `N-(total-1)/total` for the recorded total and its validator is
+the recorded one; a `200` (the file changed, or no range support), a `416`, or a `206`
+without a validator (nothing proves it is the same version: RFC 9110) starts over
+(`DownloadTarget.restart`); anything else is refused. A partial file whose length or modification time differ
 from the record, or that has no record, is discarded. A local failure (a full disk) and a
 refused answer remove it, as before.
 
@@ -328,6 +329,24 @@ class DownloadTarget:
         self._record = record
         return {"Range": f"bytes={record['size']}-", "If-Range": str(record["validator"])}
 
+    def restart(self, response: httpx.Response) -> bool:
+        """Whether the answer to a resume request is no use, so the download starts over.
+
+        True (the partial file and its record are removed; send the request again without
+        `resume_headers()`) for a `416` to a resume request, and for a `206` that carries
+        no validator while the partial file was recorded with one: RFC 9110 (13.1.5) has
+        the server send the same validator with a `206`; without it nothing shows the part
+        belongs to the same version of the file, and appending it could corrupt the file.
+        """
+        if self._record is None or _sent_range(response) is None:
+            return False
+        if response.status_code == 416 or (
+            response.status_code == 206 and _validator(response) is None
+        ):
+            self.discard_partial()
+            return True
+        return False
+
     def _refuse(self, response: httpx.Response, why: str) -> APIError:
         self.discard_partial()
         return APIError(
@@ -363,7 +382,9 @@ class DownloadTarget:
         if encoding != "identity":
             raise self._refuse(response, f"an encoded ({encoding[:20]!r}) partial body")
         validator = _validator(response)
-        if validator is not None and validator != record["validator"]:
+        if validator is None:  # the clients start over first (see `restart`)
+            raise self._refuse(response, "a 206 without a validator to check it against")
+        if validator != record["validator"]:
             raise self._refuse(response, "a 206 of another version of the file")
         return int(str(size))
 
