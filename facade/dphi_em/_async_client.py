@@ -10,6 +10,7 @@ calls (`raw`) use the same `httpx.AsyncClient`.
 from __future__ import annotations
 
 import os
+from asyncio import to_thread
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -41,8 +42,6 @@ from ._treesync import (
     FetchItem,
     SyncResult,
     plan_folder_downlink,
-    plan_sync_down,
-    plan_sync_up,
 )
 from ._uplink import UplinkFile
 from ._volumes import AsyncPod
@@ -353,10 +352,10 @@ class AsyncEMClient(ClientBase):
     ) -> DownlinkResult:
         call = ops.downlink_folder(folder, downlink_folder, pod_name, overwrite, progress=progress)
         tree = await self.files_list(call.pod_name)
-        base, items = plan_folder_downlink(
-            call.folder, call.local_dir, tree, overwrite=call.overwrite
+        base, items = await to_thread(
+            plan_folder_downlink, call.folder, call.local_dir, tree, overwrite=call.overwrite
         )
-        base.mkdir(parents=True, exist_ok=True)
+        await to_thread(base.mkdir, parents=True, exist_ok=True)
         paths = await self._fetch_all(items, call.pod_name, call.overwrite, call.progress)
         return DownlinkResult(
             local_dir=base,
@@ -375,18 +374,19 @@ class AsyncEMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_up(
-            local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_up(
-            call.local_dir,
-            call.remote_dir,
-            await self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-            max_bytes=self._max_uplink_bytes,
-        )
+        tree = await self.files_list(call.pod_name)
+        job = await to_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         calls = 0
         if not call.dry_run:
             if job.batches:
@@ -395,6 +395,8 @@ class AsyncEMClient(ClientBase):
             for path in job.remote_deletes:
                 await self.delete(path, call.pod_name)
                 calls += 1
+            after = await self.files_list(call.pod_name) if job.batches else None
+            await to_thread(job.finish, after)
         return job.result(calls)
 
     @implements(ops.sync_down)
@@ -407,22 +409,25 @@ class AsyncEMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_down(
-            remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_down(
-            call.remote_dir,
-            call.local_dir,
-            await self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-        )
+        tree = await self.files_list(call.pod_name)
+        job = await to_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         if call.dry_run:
             return job.result(0)
-        call.local_dir.mkdir(parents=True, exist_ok=True)
+        await to_thread(call.local_dir.mkdir, parents=True, exist_ok=True)
         await self._fetch_all(job.fetches, call.pod_name, True, call.progress)
-        job.delete_local()
+        await to_thread(job.delete_local)
+        await to_thread(job.finish)
         return job.result(len(job.fetches))
 
     @implements(ops.files_list)

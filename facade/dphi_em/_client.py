@@ -36,8 +36,6 @@ from ._treesync import (
     FetchItem,
     SyncResult,
     plan_folder_downlink,
-    plan_sync_down,
-    plan_sync_up,
 )
 from ._uplink import UplinkFile
 from ._volumes import Pod
@@ -365,18 +363,18 @@ class EMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_up(
-            local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_up(
-            call.local_dir,
-            call.remote_dir,
-            self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-            max_bytes=self._max_uplink_bytes,
-        )
+        job = call.plan(self.files_list(call.pod_name), str(self._base_url), self._max_uplink_bytes)
         calls = 0
         if not call.dry_run:
             if job.batches:
@@ -384,6 +382,7 @@ class EMClient(ClientBase):
             for path in job.remote_deletes:
                 self.delete(path, call.pod_name)
                 calls += 1
+            job.finish(self.files_list(call.pod_name) if job.batches else None)
         return job.result(calls)
 
     @implements(ops.sync_down)
@@ -396,22 +395,24 @@ class EMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_down(
-            remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_down(
-            call.remote_dir,
-            call.local_dir,
-            self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-        )
+        job = call.plan(self.files_list(call.pod_name), str(self._base_url), self._max_uplink_bytes)
         if call.dry_run:
             return job.result(0)
         call.local_dir.mkdir(parents=True, exist_ok=True)
         self._fetch_all(job.fetches, call.pod_name, True, call.progress)
         job.delete_local()
+        job.finish()
         return job.result(len(job.fetches))
 
     @implements(ops.files_list)

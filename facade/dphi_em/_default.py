@@ -146,9 +146,16 @@ def sync_up(
     delete: bool = False,
     dry_run: bool = False,
     progress: ProgressArg = None,
+    checksum: bool = False,
 ) -> SyncResult:
     return get_default_client().sync_up(
-        local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+        local_dir,
+        remote_dir,
+        pod_name,
+        delete=delete,
+        dry_run=dry_run,
+        progress=progress,
+        checksum=checksum,
     )
 
 
@@ -161,9 +168,16 @@ def sync_down(
     delete: bool = False,
     dry_run: bool = False,
     progress: ProgressArg = None,
+    checksum: bool = False,
 ) -> SyncResult:
     return get_default_client().sync_down(
-        remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+        remote_dir,
+        local_dir,
+        pod_name,
+        delete=delete,
+        dry_run=dry_run,
+        progress=progress,
+        checksum=checksum,
     )
 
 

@@ -17,9 +17,9 @@ and gave a validator, so that resume can use it. The next downlink asks for the 
 `Content-Range` is exactly `N-(total-1)/total` for the recorded total and its validator is
 the recorded one; a `200` (the file changed, or no range support), a `416`, or a `206`
 without a validator (nothing proves it is the same version: RFC 9110) starts over
-(`DownloadTarget.restart`); anything else is refused. A partial file whose length or modification time differ
-from the record, or that has no record, is discarded. A local failure (a full disk) and a
-refused answer remove it, as before.
+(`DownloadTarget.restart`); anything else is refused. A partial file whose length or
+modification time differ from the record, or that has no record, is discarded. A local
+failure (a full disk) and a refused answer remove it, as before.
 
 `receive_download` (`httpx.Client`) and `areceive_download` (`httpx.AsyncClient`) only feed
 it. Both read the raw body (`iter_raw`/`aiter_raw`): a `Content-Encoding` is never decoded,

@@ -39,7 +39,7 @@ from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
 from ._settings import NodeName
-from ._treesync import normalize_remote_dir
+from ._treesync import SyncJob, normalize_remote_dir, plan_sync_down, plan_sync_up
 from ._validate import (
     check_args,
     check_command,
@@ -138,6 +138,32 @@ class SyncCall:
     delete: bool
     dry_run: bool
     progress: ProgressArg
+    checksum: bool = False
+
+    def plan(self, tree: Sequence[FileNode], server: str, max_bytes: int) -> SyncJob:
+        """The job, from the volume's listing (blocking: walks and hashes local files)."""
+        if self.direction == "up":
+            return plan_sync_up(
+                self.local_dir,
+                self.remote_dir,
+                tree,
+                delete=self.delete,
+                dry_run=self.dry_run,
+                max_bytes=max_bytes,
+                server=server,
+                volume=self.pod_name,
+                checksum=self.checksum,
+            )
+        return plan_sync_down(
+            self.remote_dir,
+            self.local_dir,
+            tree,
+            delete=self.delete,
+            dry_run=self.dry_run,
+            server=server,
+            volume=self.pod_name,
+            checksum=self.checksum,
+        )
 
 
 def _local_dir(value: Any, what: str) -> Path:
@@ -398,13 +424,15 @@ def sync_up(
     delete: bool = False,
     dry_run: bool = False,
     progress: ProgressArg = None,
+    checksum: bool = False,
 ) -> SyncCall:
     """Send what differs from a local folder's contents to a volume folder.
 
-    A file is sent when the volume lacks it, its size differs, or it was modified in a
-    later minute than the volume's copy (see the README: the EM lists sizes and times to
-    the minute, in its own time zone). Sent files go in as few calls as the API allows
-    (one per volume folder).
+    A file is sent when the volume lacks it, its size differs, or either copy changed
+    since the last sync of this folder pair (any change, whatever its size: a local sync
+    record keeps what each side held; a file it does not hold is sent). Symbolic links are
+    not followed: they are not sent, and are listed in `skipped` with the reason `link`.
+    Sent files go in as few calls as the API allows (one per volume folder).
 
     Args:
         local_dir: The local folder whose contents are synced.
@@ -413,6 +441,8 @@ def sync_up(
         delete: Also delete volume files and folders that `local_dir` lacks.
         dry_run: Change nothing; the result says what would be done.
         progress: As for `uplink`.
+        checksum: Re-hash every local file (SHA-256) instead of taking one whose size and
+            modification time (to the nanosecond) are unchanged as unchanged.
 
     Returns:
         What was sent, deleted and skipped (`SyncResult`).
@@ -430,6 +460,7 @@ def sync_up(
         bool(delete),
         bool(dry_run),
         progress,
+        bool(checksum),
     )
 
 
@@ -442,12 +473,15 @@ def sync_down(
     delete: bool = False,
     dry_run: bool = False,
     progress: ProgressArg = None,
+    checksum: bool = False,
 ) -> SyncCall:
     """Fetch what differs from a volume folder's contents into a local folder.
 
-    A file is fetched when the local folder lacks it, its size differs, or the volume's
-    copy was modified in a later minute than the local one (see the README). Each file is
-    written aside and renamed into place whole, as `downlink` does.
+    A file is fetched when the local folder lacks it, its size differs, or either copy
+    changed since the last sync of this folder pair (as for `sync_up`). Nothing is written
+    through a local symbolic link: a volume path that is, or goes through, one is skipped
+    (reason `link`). Each file is written aside and renamed into place whole, as
+    `downlink` does.
 
     Args:
         remote_dir: The volume folder whose contents are synced ("" or "/" is the root).
@@ -456,6 +490,7 @@ def sync_down(
         delete: Also delete local files and folders that the volume folder lacks.
         dry_run: Change nothing; the result says what would be done.
         progress: As for `uplink`.
+        checksum: As for `sync_up`.
 
     Returns:
         What was fetched, deleted and skipped (`SyncResult`).
@@ -473,6 +508,7 @@ def sync_down(
         bool(delete),
         bool(dry_run),
         progress,
+        bool(checksum),
     )
 
 

@@ -104,9 +104,16 @@ class Pod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return self._client.sync_up(
-            local_dir, remote_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.sync_down, bound=True)
@@ -118,9 +125,16 @@ class Pod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return self._client.sync_down(
-            remote_dir, local_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.files_list, bound=True)
@@ -248,9 +262,16 @@ class AsyncPod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return await self._client.sync_up(
-            local_dir, remote_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.sync_down, bound=True)
@@ -262,9 +283,16 @@ class AsyncPod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return await self._client.sync_down(
-            remote_dir, local_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.files_list, bound=True)

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 from dphi_em import AsyncEMClient, EMClient, EMError, TransportError
-from hostile_server import HOSTILE_PASSWORD, Answer, HostileServer, Seen, http_response, token_answer
+from hostile_server import (
+    HOSTILE_PASSWORD,
+    Answer,
+    HostileServer,
+    Seen,
+    http_response,
+    token_answer,
+)
 
 pytestmark = pytest.mark.faults
 
