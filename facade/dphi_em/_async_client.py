@@ -19,10 +19,13 @@ from typing import Any, TypeVar
 
 import httpx
 
+from . import (
+    _aio_imports,  # noqa: F401 (loaded now, not by the first call in the loop)
+    _timing,
+)
 from . import _operations as ops
-from . import _timing
 from ._base import USER_AGENT, ClientBase, RetryArg
-from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from ._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES, PARSE_IN_THREAD_BYTES
 from ._download import DownloadTarget, afeed_download, resume_key
 from ._errors import ConfigurationError, NotFoundError, map_transport_errors, raise_for_response
 from ._generated import Client, parse_uplink_count
@@ -208,6 +211,8 @@ class AsyncEMClient(ClientBase):
             if revision.retry_as_post(response):
                 response = await self._send(prepared.post)
         raise_for_response(response)
+        if len(response.content) > PARSE_IN_THREAD_BYTES:  # not in the loop: a big listing
+            return await to_thread(prepared.parse, response)
         return prepared.parse(response)
 
     @implements(ops.get_token)

@@ -36,6 +36,7 @@ __all__ = [
     "ENV_USERNAME",
     "LARGE_UPLOAD_BYTES",
     "MAX_UPLINK_BYTES",
+    "PARSE_IN_THREAD_BYTES",
     "TOKEN_REFRESH_MARGIN",
     "Credentials",
     "ResolvedConfig",
@@ -54,6 +55,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_READ_TIMEOUT, connect=DEFAULT_CONNECT_TI
 MAX_UPLINK_BYTES = 2 * 1000**3
 #: Bytes read from disk (uplink) or written at once (downlink).
 CHUNK_SIZE = 1024 * 1024
+#: `AsyncEMClient` parses an answer larger than this in a worker thread (a 4,000-file
+#: listing takes ~35 ms of CPU: too long to hold the event loop).
+PARSE_IN_THREAD_BYTES = 64 * 1024
 #: An uplink at least this large first gets a freshly issued access token.
 LARGE_UPLOAD_BYTES = 32 * 1024 * 1024
 #: An access token with less than this many seconds left is refreshed before use.

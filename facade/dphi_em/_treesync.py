@@ -623,16 +623,18 @@ def plan_sync_up(
     )
     sends: list[UplinkFile] = []
     for item in plan.transfer:
-        path = local_dir.joinpath(*item.path.split("/"))
+        file_path = local_dir.joinpath(*item.path.split("/"))
         try:
-            st = os.lstat(path)
+            st = os.lstat(file_path)
         except OSError as exc:
-            raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
-        check_uplink_file(path, st, max_bytes)
+            raise ValidationError(f"Cannot uplink {str(file_path)!r}: {exc.strerror}.") from exc
+        check_uplink_file(file_path, st, max_bytes)
         if server is not None and not dry_run:
             hashes.of(item.path)  # before sending: a later edit then shows as a change
         folder = posixpath.dirname(item.path)
-        sends.append(UplinkFile(path, st.st_size, _volume_path(remote_dir, folder), st.st_mtime))
+        sends.append(
+            UplinkFile(file_path, st.st_size, _volume_path(remote_dir, folder), st.st_mtime)
+        )
     return SyncJob(
         direction="up",
         local_dir=local_dir,
