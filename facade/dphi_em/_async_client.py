@@ -496,6 +496,10 @@ class AsyncEMClient(ClientBase):
     async def pod_status(self, pod_name: str | None = None) -> PodState:
         return await self._call(ops.pod_status(pod_name))
 
+    @implements(ops.pod_logs)
+    async def pod_logs(self, pod_name: str | None = None) -> str:
+        return await self._call(ops.pod_logs(pod_name))
+
     @implements(ops.wait_for_pod)
     async def wait_for_pod(
         self,
@@ -503,8 +507,9 @@ class AsyncEMClient(ClientBase):
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval)
+        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval, check)
         wait.start()
         while True:
             try:

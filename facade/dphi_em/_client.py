@@ -476,6 +476,10 @@ class EMClient(ClientBase):
     def pod_status(self, pod_name: str | None = None) -> PodState:
         return self._call(ops.pod_status(pod_name))
 
+    @implements(ops.pod_logs)
+    def pod_logs(self, pod_name: str | None = None) -> str:
+        return self._call(ops.pod_logs(pod_name))
+
     @implements(ops.wait_for_pod)
     def wait_for_pod(
         self,
@@ -483,8 +487,9 @@ class EMClient(ClientBase):
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval)
+        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval, check)
         wait.start()
         while True:
             try:

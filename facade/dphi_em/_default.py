@@ -40,6 +40,7 @@ __all__ = [
     "image_load",
     "namespace_create",
     "nodes_status",
+    "pod_logs",
     "pod_status",
     "run",
     "set_default_client",
@@ -247,14 +248,20 @@ def pod_status(pod_name: str | None = None) -> PodState:
     return get_default_client().pod_status(pod_name)
 
 
+@implements(ops.pod_logs)
+def pod_logs(pod_name: str | None = None) -> str:
+    return get_default_client().pod_logs(pod_name)
+
+
 @implements(ops.wait_for_pod)
 def wait_for_pod(
     pod_name: str | None = None,
     until: str = "running",
     timeout: float | None = None,
     poll_interval: float | None = None,
+    check: bool = True,
 ) -> PodState:
-    return get_default_client().wait_for_pod(pod_name, until, timeout, poll_interval)
+    return get_default_client().wait_for_pod(pod_name, until, timeout, poll_interval, check)
 
 
 @implements(ops.volumes)

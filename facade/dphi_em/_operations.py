@@ -682,33 +682,74 @@ def pod_status(pod_name: str | None = None) -> Prepared[PodState]:
     return Prepared(gen.pod_status_request(pod), gen.parse_pod_state, post=gen.pod_status_post(pod))
 
 
+#: The emulator's console-log endpoint (the EM has none: it keeps no console output).
+POD_LOG_PATH = "em/emulator/pod/log"
+
+
+def _parse_text(response: httpx.Response) -> str:
+    return response.text
+
+
+@operation(volume=True, cli="logs", pod_method="logs")
+def pod_logs(pod_name: str | None = None) -> Prepared[str]:
+    """A pod's console output (stdout and stderr), where the server keeps it.
+
+    The local emulator keeps each pod's console output (its last part, outside the
+    volume); the EM keeps none: there, `LogsUnavailableError` says so. On the EM, have
+    the pod write its log under `/data` (`exec >/data/run.log 2>&1` first in a shell
+    entry point) and `downlink` it.
+
+    Args:
+        pod_name: The pod (None: the default pod).
+
+    Returns:
+        The text (undecodable bytes replaced).
+
+    Raises:
+        LogsUnavailableError: The server keeps no console output (the EM).
+        NotFoundError: No such pod, or it has not written anything yet.
+    """
+    pod = validate_pod_name(pod_name)
+    params = {"pod_name": pod} if pod else {}
+    return Prepared({"method": "GET", "url": POD_LOG_PATH, "params": params}, _parse_text)
+
+
 @operation(kind="wait", volume=True, cli="status --watch", pod_method="wait")
 def wait_for_pod(
     pod_name: str | None = None,
     until: str = "running",
     timeout: float | None = None,
     poll_interval: float | None = None,
+    check: bool = True,
 ) -> PodWait:
     """Poll a pod until it runs (`until="running"`) or has finished (`"terminated"`).
 
     A pod that already finished also satisfies `"running"`. A pod not found yet (e.g.
     scheduled for later) is polled again.
 
+    The failure rule (`check`, True by default): any failure raises `PodFailedError`, with
+    the last state in `.state`: a pod that cannot start (a waiting reason it does not
+    recover from, e.g. `ErrImagePull`) and a pod that terminated without succeeding (a
+    non-zero exit code; or no exit code and a reason other than `Completed`), whatever
+    `until` is. With `check=False`, `PodFailedError` is never raised: the state the pod
+    ended or got stuck in is returned (`terminated`, or `waiting` with its fatal reason).
+
     Args:
         pod_name: The pod (None: the default pod).
         until: `running` or `terminated`.
         timeout: Seconds to wait in all (default 300).
         poll_interval: Seconds between polls (default 2).
+        check: Raise `PodFailedError` for any failure (see above).
 
     Returns:
         The state reached.
 
     Raises:
-        PodFailedError: The pod is waiting for a reason it will not recover from
-            (e.g. `ImagePullBackOff`); the message names the reason.
+        PodFailedError: With `check=True`, the pod cannot start or did not succeed; the
+            message names the reason or the exit code.
         WaitTimeoutError: The time ran out; the message names the last state.
     """
-    return PodWait(validate_pod_name(pod_name), until, timeout, poll_interval)
+    return PodWait(validate_pod_name(pod_name), until, timeout, poll_interval, check=bool(check))
 
 
 @operation(cli="nodes")

@@ -185,14 +185,19 @@ class Pod:
     def status(self) -> PodState:
         return self._client.pod_status(self._name)
 
+    @implements(ops.pod_logs, bound=True)
+    def logs(self) -> str:
+        return self._client.pod_logs(self._name)
+
     @implements(ops.wait_for_pod, bound=True)
     def wait(
         self,
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        return self._client.wait_for_pod(self._name, until, timeout, poll_interval)
+        return self._client.wait_for_pod(self._name, until, timeout, poll_interval, check)
 
 
 class AsyncPod:
@@ -343,11 +348,16 @@ class AsyncPod:
     async def status(self) -> PodState:
         return await self._client.pod_status(self._name)
 
+    @implements(ops.pod_logs, bound=True)
+    async def logs(self) -> str:
+        return await self._client.pod_logs(self._name)
+
     @implements(ops.wait_for_pod, bound=True)
     async def wait(
         self,
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        return await self._client.wait_for_pod(self._name, until, timeout, poll_interval)
+        return await self._client.wait_for_pod(self._name, until, timeout, poll_interval, check)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from . import _emulator, _files, _images, _login, _nodes, _pods, _sync, _volumes
+from . import _emulator, _files, _images, _login, _logs, _nodes, _pods, _sync, _volumes
 from ._common import State, global_options, json_option
 from ._debug import disable_logging
 from ._errors import ExitCode, report
@@ -109,7 +109,7 @@ def app() -> None:
     """Drive the DPhi Space CG2 EM from a shell: files, images, pods, nodes."""
 
 
-for _module in (_login, _files, _sync, _images, _pods, _nodes, _volumes, _emulator):
+for _module in (_login, _files, _sync, _images, _pods, _logs, _nodes, _volumes, _emulator):
     for _command in _module.COMMANDS:
         app.add_command(_command)
 

@@ -238,41 +238,35 @@ def run(
             last = getattr(exc, "state", None)
             if state.json and last is not None:
                 print_json({**doc, "state": to_plain(last)})
+            elif last is not None and not state.quiet:
+                echo(f"{who[0].upper() + who[1:]}: {describe_state(last)}")
+            _after_failure(em, pod, exc, state.quiet)
             raise
-    doc["state"] = to_plain(final)
-    if state.json:
-        print_json(doc)
-    elif not state.quiet:
-        echo(f"{who[0].upper() + who[1:]}: {describe_state(final)}")
-    check_outcome(pod, final)
+        doc["state"] = to_plain(final)
+        if state.json:
+            print_json(doc)
+        elif not state.quiet:
+            echo(f"{who[0].upper() + who[1:]}: {describe_state(final)}")
+        _show_warnings(final, state.quiet)
 
 
-def succeeded(final: Any) -> bool:
-    """Whether a terminated pod completed: exit code 0 (or none given, reason Completed)."""
-    exit_code = getattr(final, "exit_code", None)
-    if exit_code is None:
-        return getattr(final, "reason", None) in (None, "Completed")
-    return bool(exit_code == 0)
-
-
-def check_outcome(pod: str | None, final: Any) -> None:
-    """Raise `PodFailedError` (exit 10) for a pod that terminated without succeeding.
-
-    Raises:
-        PodFailedError: It ended with a non-zero exit code (shown in the message).
-    """
-    if getattr(final, "kind", None) != "terminated" or succeeded(final):
-        return
+def _after_failure(em: Any, pod: str | None, exc: BaseException, quiet: bool) -> None:
+    """Before exit 10: the pod's warnings and its last console lines (when the server keeps
+    them)."""
     from dphi_em import PodFailedError
 
-    who = f"Pod '{pod}'" if pod else "The default pod"
-    exit_code = getattr(final, "exit_code", None)
-    how = f"exit code {exit_code}" if exit_code is not None else "no exit code"
-    raise PodFailedError(
-        f"{who} ended with {how} ({final.reason or 'no reason given'}).",
-        pod_name=pod,
-        state=final,
-    )
+    if not isinstance(exc, PodFailedError):
+        return
+    _show_warnings(exc.state, quiet)
+    from ._logs import print_last_lines
+
+    print_last_lines(em, pod)
+
+
+def _show_warnings(current: Any, quiet: bool) -> None:
+    """The emulator's warnings about a pod (e.g. an amd64 image), on stderr."""
+    for warning in getattr(current, "warnings", ()) or ():
+        info(style("warning: ", fg="yellow") + printable(warning), quiet=quiet)
 
 
 def _fmt_time(value: Any) -> str:
@@ -359,14 +353,20 @@ def status(pod: str | None, watch: bool, interval: float, timeout: float | None)
                 print_json(_status_doc(pod, current))
             else:
                 echo(f"{who}: {describe_state(current)}")
+                _show_warnings(current, state.quiet)
             return
+        from dphi_em import PodFailedError
         from dphi_em._waiting import PodWait
 
-        # the library's decisions: terminated ends the wait, a fatal waiting reason raises
-        # PodFailedError, the deadline raises WaitTimeoutError
+        from ._logs import print_last_lines
+
+        # the library's rule (check=True): terminated ends the wait, any failure (a non-zero
+        # exit code, a fatal waiting reason) raises PodFailedError, the deadline
+        # WaitTimeoutError
         waiter = PodWait(pod, "terminated", timeout or float("inf"), interval)
         waiter.start()
         last: tuple[Any, ...] | None = None
+        warned = False
         while True:
             key = _state_key(current)
             if key != last:
@@ -376,11 +376,19 @@ def status(pod: str | None, watch: bool, interval: float, timeout: float | None)
                 else:
                     stamp = dt.datetime.now().strftime("%H:%M:%S")
                     echo(f"{style(stamp, dim=True)}  {who}: {describe_state(current)}")
-            if waiter.observe(current) is not None:
+                    if not warned and current.warnings:
+                        _show_warnings(current, state.quiet)
+                        warned = True
+            try:
+                done = waiter.observe(current)
+            except PodFailedError:
+                if not state.json:
+                    print_last_lines(em, pod)
+                raise
+            if done is not None:
                 break
             time.sleep(waiter.next_delay())
             current = em.pod_status(pod_name=pod)
-    check_outcome(pod, current)
 
 
 @click.group("namespace")
