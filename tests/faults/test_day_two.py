@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dphi_em import AsyncEMClient, EMClient, EMError
+from dphi_em import AsyncEMClient, EMClient, EMError, TransportError
 from faults_support import FAULT_PASSWORD
 from hostile_server import (
     HOSTILE_PASSWORD,
@@ -33,14 +34,16 @@ KINDS = ["sync", "async"]
 
 
 class _AsyncView:
-    """An `AsyncEMClient` whose coroutine methods run to completion on its own loop."""
+    """An `AsyncEMClient` (or `AsyncPod`) whose coroutine methods run on one loop."""
 
-    def __init__(self, client: AsyncEMClient) -> None:
+    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.client = client
-        self.loop = asyncio.new_event_loop()
+        self.loop = loop or asyncio.new_event_loop()
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.client, name)
+        if name == "pod":
+            return lambda pod_name: _AsyncView(attr(pod_name), self.loop)
         if inspect.iscoroutinefunction(attr):
             return lambda *args, **kwargs: self.loop.run_until_complete(attr(*args, **kwargs))
         return attr
@@ -204,3 +207,50 @@ def test_the_async_client_never_blocks_its_loop_for_more_than_20_ms(
 
     asyncio.run(main())
     assert not (down / "junk").exists()
+
+
+# -- 7: nothing answers at the URL --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_url_where_nothing_answers_fails_fast_naming_it(kind: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    client: Any = (
+        EMClient(url, "client1", HOSTILE_PASSWORD)
+        if kind == "sync"
+        else _AsyncView(AsyncEMClient(url, "client1", HOSTILE_PASSWORD))
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransportError) as info:
+            client.files_list()  # the default retry policy
+    finally:
+        client.close()
+    assert time.monotonic() - started < 5  # was 7 retries over 7-16 s
+    message = str(info.value)
+    assert f"nothing answers at {url}" in message
+    assert "dphi-em emulator" in message
+
+
+# -- 5: the EM keeps no console output ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_logs_against_an_em_without_the_endpoint_say_what_to_do(
+    kind: str, make_client: Callable[..., Any]
+) -> None:
+    from dphi_em import LogsUnavailableError
+
+    def handler(seen: Seen) -> Answer:
+        if seen.path.startswith("/auth/"):
+            return token_answer(seen)
+        return Answer(http_response(404, b'{"detail": "Not found."}'))
+
+    with HostileServer(handler) as server:
+        client = make_client(kind, server.url)
+        with pytest.raises(LogsUnavailableError, match="log to /data"):
+            client.pod_logs("job1")
+        with pytest.raises(LogsUnavailableError, match="keeps no console output"):
+            client.pod("job1").logs()
