@@ -445,7 +445,7 @@ class AsyncEMClient(ClientBase):
 
     @implements(ops.image_build)
     async def image_build(
-        self, dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+        self, dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
     ) -> str:
         return await self._call(ops.image_build(dockerfile, image, context, pod_name))
 

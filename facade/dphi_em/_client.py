@@ -425,7 +425,7 @@ class EMClient(ClientBase):
 
     @implements(ops.image_build)
     def image_build(
-        self, dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+        self, dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
     ) -> str:
         return self._call(ops.image_build(dockerfile, image, context, pod_name))
 

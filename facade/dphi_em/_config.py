@@ -21,6 +21,7 @@ from ._settings import (
     ENV_USERNAME,
     ConfigFileError,
     SavedConfig,
+    config_path,
     resolve_settings,
 )
 
@@ -76,11 +77,24 @@ class Credentials:
         password: The argument given to the client, or None.
     """
 
-    __slots__ = ("_password", "_username")
+    __slots__ = ("_password", "_username", "source")
 
-    def __init__(self, username: str | None, password: str | None) -> None:
+    def __init__(
+        self, username: str | None, password: str | None, *, source: str | None = None
+    ) -> None:
         self._username = username
         self._password = password
+        self.source = source
+
+    def refused_hint(self) -> str:
+        """Where the password came from, for the message of a refused login."""
+        where = {
+            "argument": "the `password` argument",
+            "environment": f"the {ENV_PASSWORD} environment variable",
+            "config": f"the login saved in {config_path()} for this server and user "
+            "(replace it: 'dphi-em login --prompt --save')",
+        }.get(self.source or "", "the password given")
+        return f"the password for {self._username!r} came from {where}"
 
     @property
     def username(self) -> str | None:
@@ -168,7 +182,8 @@ def resolve_config(
         )
     except ConfigFileError as exc:
         raise ConfigurationError(str(exc)) from None
-    return ResolvedConfig(resolve_base_url(found.url), Credentials(found.username, found.password))
+    credentials = Credentials(found.username, found.password, source=found.source)
+    return ResolvedConfig(resolve_base_url(found.url), credentials)
 
 
 def resolve_credentials(username: str | None, password: str | None) -> Credentials:

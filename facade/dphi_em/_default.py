@@ -194,7 +194,7 @@ def delete(filepath: str, pod_name: str | None = None) -> str:
 
 @implements(ops.image_build)
 def image_build(
-    dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+    dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
 ) -> str:
     return get_default_client().image_build(dockerfile, image, context, pod_name)
 

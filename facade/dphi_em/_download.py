@@ -67,6 +67,8 @@ __all__ = [
     "areceive_download",
     "content_disposition_filename",
     "feed_download",
+    "kept_partial",
+    "partial_path",
     "receive_download",
     "resume_key",
     "safe_file_name",
@@ -86,6 +88,26 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]+)-([0-9]+)/([0-9]+)\s*$")
 def resume_key(base_url: str, volume: str | None, filepath: str) -> str:
     """What names a file's partial download: the server, the volume and the path."""
     return f"{base_url}\x00{volume or ''}\x00{filepath.lstrip('/')}"
+
+
+def partial_path(folder: Path, requested: str, key: str) -> Path:
+    """The resumable partial file of a download (`.NAME.<digest>.part`) in `folder`."""
+    hint = posixpath.basename(requested.replace("\\", "/")) or "download"
+    hint = hint.encode("utf-8")[:100].decode("utf-8", "ignore")
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return Path(folder) / f".{hint}.{digest[:16]}.part"
+
+
+def kept_partial(folder: Path, requested: str, key: str) -> int | None:
+    """The bytes of a kept, resumable partial download (with its record), else None."""
+    partial = partial_path(folder, requested, key)
+    record = partial.with_name(partial.name + ".json")
+    try:
+        if not record.is_file():
+            return None
+        return os.lstat(partial).st_size or None
+    except OSError:
+        return None
 
 
 _WINDOWS_RESERVED = frozenset(
@@ -259,10 +281,7 @@ class DownloadTarget:
         self._record: dict[str, object] | None = None  # the partial's record, when resuming
         self._resumable: dict[str, object] | None = None  # what a kept partial records
         if resume_key is not None:
-            hint = posixpath.basename(requested.replace("\\", "/")) or "download"
-            hint = hint.encode("utf-8")[:100].decode("utf-8", "ignore")
-            digest = hashlib.sha256(resume_key.encode("utf-8", "surrogatepass")).hexdigest()
-            self._partial = self.folder / f".{hint}.{digest[:16]}.part"
+            self._partial = partial_path(self.folder, requested, resume_key)
 
     def __enter__(self) -> DownloadTarget:
         return self

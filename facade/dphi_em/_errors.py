@@ -331,11 +331,12 @@ def _error_class(status: int, code: str | None) -> type[APIError]:
     return APIError
 
 
-def raise_for_response(response: httpx.Response) -> None:
+def raise_for_response(response: httpx.Response, *, hint: str | None = None) -> None:
     """Raise the `APIError` subclass matching an error response; return on any 2xx.
 
     Args:
         response: A response; its body is read here when it was streamed.
+        hint: A sentence the message ends with (e.g. where a refused password came from).
 
     Raises:
         APIError: A subclass chosen by the server's `error` code, else by the status.
@@ -377,6 +378,8 @@ def raise_for_response(response: httpx.Response) -> None:
         message = text[:_MAX_TEXT] if text and body is None else response.reason_phrase
     cls = _error_class(status, code)
     cls, message = _endpoint_hint(response, cls, code, message or "")
+    if hint:
+        message = f"{message.rstrip('.')}: {hint}."
     raise cls(message, status_code=status, code=code, log_tail=log_tail, response=response)
 
 

@@ -38,12 +38,14 @@ from ._errors import ValidationError
 from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
-from ._settings import NodeName
+from ._settings import NodeName, dockerfile_folder
 from ._treesync import SyncJob, normalize_remote_dir, plan_sync_down, plan_sync_up
 from ._validate import (
     check_args,
     check_command,
     check_envs,
+    check_image_name,
+    check_image_ref,
     check_max_duration,
     check_node,
     check_ports,
@@ -543,7 +545,7 @@ def delete(filepath: str, pod_name: str | None = None) -> Prepared[str]:
 
 @operation(volume=True, cli="image build")
 def image_build(
-    dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+    dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
 ) -> Prepared[str]:
     """Build an image from a Dockerfile and context in a volume; returns the message.
 
@@ -551,16 +553,21 @@ def image_build(
 
     Args:
         dockerfile: The Dockerfile's path in the volume.
-        image: The image name.
-        context: The build context folder in the volume.
+        image: The image name (Docker's rule: lowercase, checked before sending).
+        context: The build context folder in the volume (None: the Dockerfile's folder,
+            as `dphi-em image build` does).
         pod_name: The pod whose volume holds them (None: the default volume).
 
     Raises:
+        ValidationError: An invalid image name or path (nothing is sent).
         BuildFailedError: The build failed; see its `log_tail`.
     """
+    dockerfile = require_str("dockerfile", dockerfile)
+    if context is None:
+        context = dockerfile_folder(dockerfile)
     request = gen.image_build_request(
-        require_str("dockerfile", dockerfile),
-        require_str("image", image),
+        dockerfile,
+        check_image_name(image),
         require_str("context", context),
         validate_pod_name(pod_name),
     )
@@ -580,7 +587,7 @@ def image_load(tarfile: str, image: str, pod_name: str | None = None) -> Prepare
         ImageLoadFailedError: The load failed; see its `log_tail`.
     """
     request = gen.image_load_request(
-        require_str("tarfile", tarfile), require_str("image", image), validate_pod_name(pod_name)
+        require_str("tarfile", tarfile), check_image_name(image), validate_pod_name(pod_name)
     )
     return Prepared(request, gen.parse_message)
 
@@ -655,7 +662,7 @@ def run(
     if volume != pod:
         requires += ("volumes",)
     request = gen.run_request(
-        image=require_str("image", image),
+        image=check_image_ref(image),
         node=check_node(node),
         max_duration=check_max_duration(max_duration),
         command=check_command(command),

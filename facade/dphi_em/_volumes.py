@@ -146,7 +146,7 @@ class Pod:
         return self._client.delete(filepath, self._name)
 
     @implements(ops.image_build, bound=True)
-    def image_build(self, dockerfile: str, image: str, context: str = ".") -> str:
+    def image_build(self, dockerfile: str, image: str, context: str | None = None) -> str:
         return self._client.image_build(dockerfile, image, context, self._name)
 
     @implements(ops.image_load, bound=True)
@@ -309,7 +309,7 @@ class AsyncPod:
         return await self._client.delete(filepath, self._name)
 
     @implements(ops.image_build, bound=True)
-    async def image_build(self, dockerfile: str, image: str, context: str = ".") -> str:
+    async def image_build(self, dockerfile: str, image: str, context: str | None = None) -> str:
         return await self._client.image_build(dockerfile, image, context, self._name)
 
     @implements(ops.image_load, bound=True)

@@ -70,7 +70,8 @@ def failure(state: PodState, label: str) -> str | None:
         hint = ""
         if state.reason == "StartError" and "permission denied" in (state.message or "").lower():
             hint = f" ({NOT_EXECUTABLE_HINT})"
-        return f"{label} ended with {how} ({state.reason or 'no reason given'}){detail}{hint}"
+        reason = state.reason or "no reason given"
+        return f"{label} ended with {how} ({reason}){detail}{hint}."
     if state.kind == "waiting" and state.reason in FATAL_WAITING_REASONS:
         detail = f": {state.message}" if state.message else ""
         return f"{label} cannot start: {state.reason}{detail}"

@@ -73,10 +73,18 @@ class App(click.Group):
                 _silence_stdout()
                 code = int(ExitCode.ERROR)
             except Exception as exc:
-                code = report(exc, debug=state.debug, redactor=state.redactor, url=state.url_in_use)
+                code = report(
+                    exc,
+                    debug=state.debug,
+                    redactor=state.redactor,
+                    url=state.url_in_use,
+                    as_json=state.json and not state.json_done,
+                )
                 code = termination_code(exc, code)  # click wraps an interrupt in Abort
             except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (`_signals`)
-                code = termination_code(exc, report(exc, debug=False, redactor=state.redactor))
+                code = termination_code(
+                    exc, report(exc, debug=False, redactor=state.redactor, as_json=state.json)
+                )
             finally:
                 if state.debug:
                     disable_logging()

@@ -23,6 +23,37 @@ from ._common import (
 from ._output import echo, info, print_json, printable, style, to_plain
 
 NODES = tuple(node.lower() for node in _settings.NODES)
+#: What a shell would interpret in a command line; the EM runs none (no shell).
+_SHELL_SYNTAX = re.compile(r"&&|\|\||[<>|;&$`*]")
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "busybox"})
+
+
+def _warn_shell_syntax(cmd: str | None, quiet: bool) -> None:
+    """Warn when ``--command`` holds shell syntax: the EM splits it into words and runs the
+    first as a program (no shell), so ``>``, ``|``, ``&&``, ``$`` reach it as arguments."""
+    if not cmd:
+        return
+    words = cmd.split()
+    if words and words[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in words[1:]:
+        return
+    found = sorted({match.group() for match in _SHELL_SYNTAX.finditer(cmd)})
+    if not found:
+        return
+    info(
+        style("warning: ", fg="yellow")
+        + f"--command {cmd!r} holds shell syntax ({' '.join(found)}) that the EM does not "
+        "interpret: it runs the first word as a program and passes the rest as arguments. "
+        f"For a shell, use: --command '/bin/sh -c' --arg {_quote(cmd)}",
+        quiet=quiet,
+    )
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
 _RELATIVE = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -198,6 +229,7 @@ def run(
         "namespace": namespace,
         "state": None,
     }
+    _warn_shell_syntax(cmd, state.quiet or state.json)
     with open_client(state) as em:
         doc["message"] = em.run(
             image,
@@ -237,7 +269,10 @@ def run(
         except Exception as exc:
             last = getattr(exc, "state", None)
             if state.json and last is not None:
-                print_json({**doc, "state": to_plain(last)})
+                from ._errors import error_document
+
+                print_json({**doc, "state": to_plain(last), **error_document(exc)})
+                state.json_done = True
             elif last is not None and not state.quiet:
                 echo(f"{who[0].upper() + who[1:]}: {describe_state(last)}")
             _after_failure(em, pod, exc, state.quiet)

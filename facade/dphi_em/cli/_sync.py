@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._common import command, get_state, json_option, open_client
+from ._errors import confirm
 from ._output import echo, human_bytes, info, print_json
 from ._progress import progress_for
 
@@ -108,8 +109,7 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, yes: bool, checksu
             side = dest
             shown = ", ".join(result.deleted[:5]) + (" ..." if len(result.deleted) > 5 else "")
             prompt = f"Delete {len(result.deleted)} path(s) from {side} ({shown})?"
-            if not click.confirm(prompt, default=False, err=True):
-                raise click.Abort
+            confirm(prompt, what="nothing was deleted or transferred")
         if ask:
             result = run(False)
     _report(result, state.json, state.quiet)
