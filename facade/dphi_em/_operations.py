@@ -315,6 +315,11 @@ def uplink(
     per-call limit are split into several calls; when a later call fails, the files of
     the earlier ones are already on the volume.
 
+    Only the bytes and names travel: file modes do not, so an uplinked script is not
+    executable on the volume (the EM's own uplink does not keep the executable bit
+    either). Run it through a shell (`command="/bin/sh /data/run.sh"`), or copy it into
+    the image with `RUN chmod +x` in the Dockerfile.
+
     Args:
         filepaths: One path or a list: files or folders.
         dest_path: The volume folder to put them in ("" or "/" is the root; a leading "/"

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -254,3 +257,119 @@ def test_logs_against_an_em_without_the_endpoint_say_what_to_do(
             client.pod_logs("job1")
         with pytest.raises(LogsUnavailableError, match="keeps no console output"):
             client.pod("job1").logs()
+
+
+# -- 10, 11: image_build's context, image names checked before sending ---------------------------
+
+
+def _built(seen: list[Seen]) -> Callable[[Seen], Answer]:
+    def handler(request: Seen) -> Answer:
+        if request.path.startswith("/auth/"):
+            return token_answer(request)
+        seen.append(request)
+        return Answer(http_response(200, b'{"message": "Docker Image built successfully"}'))
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_image_build_defaults_the_context_to_the_dockerfiles_folder(
+    kind: str, make_client: Callable[..., Any]
+) -> None:
+    seen: list[Seen] = []
+    with HostileServer(_built(seen)) as server:
+        client = make_client(kind, server.url)
+        client.image_build("echo-test/Dockerfile", "echo-test", pod_name="job1")
+        client.image_build("Dockerfile", "at-root")
+    contexts = [json.loads(s.body)["context"] for s in seen]
+    assert contexts == ["echo-test", "."]  # as the CLI: the Dockerfile's folder
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.image_build("x/Dockerfile", "Bad_Name"),
+        lambda c: c.image_load("x.tar", "Bad_Name"),
+        lambda c: c.run("Bad_Name"),
+        lambda c: c.run("my image"),
+    ],
+)
+def test_a_bad_image_name_is_refused_before_sending(
+    kind: str, call: Callable[[Any], Any], make_client: Callable[..., Any]
+) -> None:
+    from dphi_em import ValidationError
+
+    seen: list[Seen] = []
+    with HostileServer(_built(seen)) as server:
+        with pytest.raises(ValidationError, match="lowercase"):
+            call(make_client(kind, server.url))
+        assert server.seen == []  # nothing sent, not even the login
+
+
+# -- 11: Ctrl-C during a downlink ---------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_downlink_says_the_partial_is_kept_and_the_next_run_resumes(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+    from dphi_em.cli import app
+
+    body = os.urandom(10_000)
+    out = tmp_path / "out"
+    tree = [{"type": "file", "name": "data.bin", "size": "10000", "time": "2026-12-01-10-00"}]
+    listing = json.dumps({"message": "ok", "data": tree}).encode()
+
+    def handler(seen: Seen) -> Answer:
+        path = seen.path.split("?", 1)[0]
+        if path.startswith("/auth/"):
+            return token_answer(seen)
+        if path == "/em/files/list":
+            return Answer(http_response(200, listing))
+        if any(k.lower() == "range" for k in seen.headers):
+            return Answer(
+                http_response(
+                    206,
+                    body[4000:],
+                    headers={"Content-Range": "bytes 4000-9999/10000", "ETag": '"v1"'},
+                    content_type="application/octet-stream",
+                )
+            )
+        head = http_response(
+            200,
+            b"",
+            headers={"ETag": '"v1"', "Accept-Ranges": "bytes", "Content-Length": "10000"},
+            content_type="application/octet-stream",
+        ).replace(b"Content-Length: 0\r\n", b"")
+        return Answer(head + body[:4000])
+
+    def interrupt_once_started(seen: Seen) -> Answer:
+        answer = handler(seen)
+        if seen.path.startswith("/em/files/downlink") and answer.data.startswith(b"HTTP/1.1 200"):
+
+            def press_ctrl_c() -> None:  # once the client has opened its partial file
+                deadline = time.monotonic() + 30
+                while not list(out.glob(".data.bin.*.part")) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+            threading.Thread(target=press_ctrl_c, daemon=True).start()
+        return answer
+
+    with HostileServer(interrupt_once_started) as server:
+        env = {
+            "DPHI_EM_URL": server.url,
+            "DPHI_EM_USERNAME": "client1",
+            "DPHI_EM_PASSWORD": HOSTILE_PASSWORD,
+        }
+        runner = CliRunner()
+        cut = runner.invoke(app, ["downlink", "data.bin", "-o", str(out)], env=env)
+        assert cut.exit_code == 130, cut.output
+        assert "kept in" in cut.stderr
+        assert "run the same command again to resume" in cut.stderr
+        server.handler = handler
+        again = runner.invoke(app, ["downlink", "data.bin", "-o", str(out)], env=env)
+        assert again.exit_code == 0, again.output
+        assert "Resumed data.bin after the" in again.stderr
+    assert (out / "data.bin").read_bytes() == body

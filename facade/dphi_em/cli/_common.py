@@ -194,13 +194,16 @@ def pod_option(f: F) -> F:
     )(f)
 
 
-def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.Command]:
+def command(
+    name: str, *, public_globals: bool = False, cls: type[click.Command] | None = None
+) -> Callable[[F], click.Command]:
     """``click.command(name)`` with the global options also accepted after the command name,
     and ``--json``.
 
     Args:
         name: The command's name.
         public_globals: List the global options in this command's help too.
+        cls: The command class (default: `click.Command`).
     """
 
     def decorate(f: F) -> click.Command:
@@ -208,7 +211,7 @@ def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.C
         params = getattr(wrapped, "__click_params__", [])
         if not any("--json" in getattr(p, "opts", ()) for p in params):
             wrapped = json_option(wrapped)  # unless the command declares it itself
-        cmd: click.Command = click.command(name)(wrapped)
+        cmd: click.Command = click.command(name, cls=cls)(wrapped)
         return cmd
 
     return decorate

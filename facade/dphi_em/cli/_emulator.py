@@ -34,7 +34,48 @@ def _check_users(
     return values
 
 
-@command("emulator")
+#: The options this command sets itself (listed in its own help).
+_OWN = ("--host", "--port", "--data-dir", "--user", "-h, --help")
+
+
+def _emulator_options() -> str | None:
+    """The emulator's own options, as its ``--help`` lists them (None: not installed)."""
+    try:
+        build_parser = importlib.import_module("dphi_em_emulator._cli").build_parser
+    except ImportError:
+        return None
+    text: str = build_parser().format_help()
+    _, found, options = text.partition("\noptions:\n")
+    if not found:
+        return None
+    kept: list[str] = []
+    skipping = False
+    for line in options.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):  # an option's first line
+            skipping = line.strip().startswith(_OWN)
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
+class _EmulatorCommand(click.Command):
+    """``dphi-em emulator``: its help also lists the emulator's options (given after --)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        options = _emulator_options()
+        formatter.write_paragraph()
+        if options is None:
+            formatter.write_text(
+                "The emulator's own options are listed once it is installed: "
+                "pip install 'dphi-em[emulator]'."
+            )
+            return
+        with formatter.section("Emulator options (after --)"):
+            formatter.write(options + "\n")
+
+
+@command("emulator", cls=_EmulatorCommand)
 @click.option("--host", metavar="HOST", help="Address to listen on [default: 127.0.0.1].")
 @click.option(
     "--port",
@@ -85,6 +126,9 @@ def emulator(
             f"the emulator is not installed ({exc}): pip install 'dphi-em[emulator]'",
             ExitCode.USAGE,
         ) from None
+    if "-h" in extra or "--help" in extra:  # the emulator's own help: no user needed
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     if not users:
         name, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
         if not name or not password:

@@ -102,6 +102,10 @@ def ls(path: str, pod: str | None) -> None:
 def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
     """Send local files or folders (recursively) to a volume.
 
+    File modes are not sent: an uplinked script is not executable there (nor with the
+    EM's own uplink). Run it as '/bin/sh /data/run.sh', or 'RUN chmod +x' it in the
+    Dockerfile.
+
     \b
     Example:
       dphi-em uplink ./echo-test data.bin --dest inputs --pod job1
