@@ -573,6 +573,30 @@ def _record(
     return _Hashes(local_dir, record, checksum=checksum)
 
 
+def _plan(
+    direction: Direction,
+    walked: LocalTree,
+    local_folders: set[str],
+    remote: Mapping[str, RemoteEntry],
+    remote_folders: set[str],
+    hashes: _Hashes,
+    *,
+    delete: bool,
+) -> SyncPlan:
+    """`plan_sync` with the sync record and the local walk's links."""
+    return plan_sync(
+        direction,
+        walked.files,
+        local_folders,
+        remote,
+        remote_folders,
+        delete=delete,
+        seen=hashes.record.entries,
+        local_same=hashes.same,
+        links=walked.links,
+    )
+
+
 def plan_sync_up(
     local_dir: Path,
     remote_dir: str,
@@ -610,17 +634,7 @@ def plan_sync_up(
     nodes = find_folder(tree, remote_dir)
     remote, remote_folders = remote_entries(nodes or ())
     hashes = _record(server, volume, remote_dir, local_dir, checksum)
-    plan = plan_sync(
-        "up",
-        local,
-        local_folders,
-        remote,
-        remote_folders,
-        delete=delete,
-        seen=hashes.record.entries,
-        local_same=hashes.same,
-        links=walked.links,
-    )
+    plan = _plan("up", walked, local_folders, remote, remote_folders, hashes, delete=delete)
     sends: list[UplinkFile] = []
     for item in plan.transfer:
         file_path = local_dir.joinpath(*item.path.split("/"))
@@ -678,17 +692,7 @@ def plan_sync_down(
     remote, remote_folders = remote_entries(nodes)
     walked = walk_local(local_dir)
     hashes = _record(server, volume, remote_dir, local_dir, checksum)
-    plan = plan_sync(
-        "down",
-        walked.files,
-        set(walked.folders),
-        remote,
-        remote_folders,
-        delete=delete,
-        seen=hashes.record.entries,
-        local_same=hashes.same,
-        links=walked.links,
-    )
+    plan = _plan("down", walked, set(walked.folders), remote, remote_folders, hashes, delete=delete)
     fetches = tuple(
         _fetch_item(remote_dir, item.path, local_dir, item.size) for item in plan.transfer
     )

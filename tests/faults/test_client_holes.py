@@ -60,14 +60,16 @@ _DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
 class _AsyncView:
-    """An `AsyncEMClient` whose coroutine methods run to completion on its own loop."""
+    """An `AsyncEMClient` (or its `AsyncPod`) whose coroutine methods run on its own loop."""
 
-    def __init__(self, client: AsyncEMClient) -> None:
+    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.client = client
-        self.loop = asyncio.new_event_loop()
+        self.loop = loop or asyncio.new_event_loop()
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.client, name)
+        if name == "pod":
+            return lambda pod_name: _AsyncView(attr(pod_name), self.loop)
         if inspect.iscoroutinefunction(attr):
             return lambda *args, **kwargs: self.loop.run_until_complete(attr(*args, **kwargs))
         return attr

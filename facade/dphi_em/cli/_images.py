@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -19,6 +20,8 @@ from ._common import (
 )
 from ._files import volume_label
 from ._output import echo, info, print_json, printable, style, to_plain
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group("image")
@@ -56,17 +59,17 @@ def _check_image(_ctx: click.Context, param: click.Parameter, value: str) -> str
         raise click.BadParameter(str(exc), param=param) from None
 
 
+def _image_option(help_text: str) -> Callable[[F], F]:
+    """``--image NAME``, checked as the library checks it (before anything is sent)."""
+    return click.option(
+        "--image", "name", required=True, metavar="NAME", callback=_check_image, help=help_text
+    )
+
+
 @image.command("build")
 @global_options(hidden=True)
 @click.argument("dockerfile", metavar="DOCKERFILE")
-@click.option(
-    "--image",
-    "name",
-    required=True,
-    metavar="NAME",
-    callback=_check_image,
-    help="Name of the image (lowercase letters, digits, '.', '_', '-').",
-)
+@_image_option("Name of the image (lowercase letters, digits, '.', '_', '-').")
 @click.option(
     "--context",
     metavar="DIR",
@@ -111,14 +114,7 @@ def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> N
 @image.command("load")
 @global_options(hidden=True)
 @click.argument("tarfile", metavar="TAR")
-@click.option(
-    "--image",
-    "name",
-    required=True,
-    metavar="NAME",
-    callback=_check_image,
-    help="Name of the image (the name the tar was saved with).",
-)
+@_image_option("Name of the image (the name the tar was saved with).")
 @pod_option
 @json_option
 def load(tarfile: str, name: str, pod: str | None) -> None:

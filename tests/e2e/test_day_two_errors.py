@@ -10,20 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from dphi_em import AuthenticationError, EMClient, NotFoundError
 from dphi_em.cli import app
-
-
-def _runner(url: str, username: str, password: str | None) -> Any:
-    env = {"DPHI_EM_URL": url, "DPHI_EM_USERNAME": username}
-    if password is not None:
-        env["DPHI_EM_PASSWORD"] = password
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
-
-    return run
+from test_cli_usability import _runner
 
 
 @pytest.fixture

@@ -8,18 +8,18 @@ nothing answers fails within a second or two, naming the URL and what to check.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import test_client_holes as holes
 from dphi_em import AsyncEMClient, EMClient, EMError, TransportError
 from faults_support import FAULT_PASSWORD
 from hostile_server import (
@@ -33,45 +33,20 @@ from hostile_server import (
 
 pytestmark = pytest.mark.faults
 
-KINDS = ["sync", "async"]
+KINDS = holes.KINDS
+_AsyncView = holes._AsyncView
+make_client = holes.make_client  # the fixture, shared
 
 
-class _AsyncView:
-    """An `AsyncEMClient` (or `AsyncPod`) whose coroutine methods run on one loop."""
-
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.client = client
-        self.loop = loop or asyncio.new_event_loop()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.client, name)
-        if name == "pod":
-            return lambda pod_name: _AsyncView(attr(pod_name), self.loop)
-        if inspect.iscoroutinefunction(attr):
-            return lambda *args, **kwargs: self.loop.run_until_complete(attr(*args, **kwargs))
-        return attr
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.client.aclose())
-        self.loop.close()
-
-
-@pytest.fixture
-def make_client() -> Iterator[Callable[..., Any]]:
-    made: list[Any] = []
-
-    def make(kind: str, url: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("retry", False)
-        if kind == "sync":
-            client: Any = EMClient(url, "client1", HOSTILE_PASSWORD, **kwargs)
-        else:
-            client = _AsyncView(AsyncEMClient(url, "client1", HOSTILE_PASSWORD, **kwargs))
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
+def _cut_200(body: bytes, sent: int) -> bytes:
+    """A resumable `200` (ETag "v1", byte ranges) announcing `body` whole, cut after `sent`."""
+    head = http_response(
+        200,
+        b"",
+        headers={"ETag": '"v1"', "Accept-Ranges": "bytes", "Content-Length": str(len(body))},
+        content_type="application/octet-stream",
+    ).replace(b"Content-Length: 0\r\n", b"")
+    return head + body[:sent]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -87,13 +62,7 @@ def test_a_206_without_the_validator_of_the_first_answer_starts_over(
         downlinks.append(seen)
         ranged = any(k.lower() == "range" for k in seen.headers)
         if len(downlinks) == 1:  # v1, cut after 4,000 bytes
-            head = http_response(
-                200,
-                b"",
-                headers={"ETag": '"v1"', "Accept-Ranges": "bytes", "Content-Length": "10000"},
-                content_type="application/octet-stream",
-            ).replace(b"Content-Length: 0\r\n", b"")
-            return Answer(head + old[:4000], close=True)
+            return Answer(_cut_200(old, 4000), close=True)
         if ranged:  # the rest of v2, with no ETag to check it by
             return Answer(
                 http_response(
@@ -336,13 +305,7 @@ def test_ctrl_c_during_a_downlink_says_the_partial_is_kept_and_the_next_run_resu
                     content_type="application/octet-stream",
                 )
             )
-        head = http_response(
-            200,
-            b"",
-            headers={"ETag": '"v1"', "Accept-Ranges": "bytes", "Content-Length": "10000"},
-            content_type="application/octet-stream",
-        ).replace(b"Content-Length: 0\r\n", b"")
-        return Answer(head + body[:4000])
+        return Answer(_cut_200(body, 4000))
 
     def interrupt_once_started(seen: Seen) -> Answer:
         answer = handler(seen)
