@@ -384,7 +384,7 @@ def walk_local(folder: Path) -> LocalTree:
     other kinds of files (sockets, devices) are left out. A missing folder is empty.
 
     Raises:
-        ValidationError: `folder` is not a folder.
+        ValidationError: `folder` is not a folder, or a folder under it cannot be read.
     """
     files: dict[str, LocalEntry] = {}
     folders: set[str] = set()
@@ -396,7 +396,11 @@ def walk_local(folder: Path) -> LocalTree:
     pending = [("", str(folder))]
     while pending:
         prefix, where = pending.pop()
-        with os.scandir(where) as entries:
+        try:
+            entries = os.scandir(where)
+        except OSError as exc:
+            raise ValidationError(f"Cannot read the folder {where!r}: {exc.strerror}.") from exc
+        with entries:
             for entry in entries:
                 rel = prefix + entry.name
                 if entry.is_symlink():
