@@ -268,5 +268,6 @@ def open_client(
                 "environment": f"correct or unset {_settings.ENV_PASSWORD}",
             }.get(creds.source or "", "check the user name and password")
             raise CLIError(
-                f"the EM at {state.url_in_use} refused {where}: {fix}", ExitCode.AUTH
+                f"authentication failed: the EM at {state.url_in_use} refused {where}: {fix}",
+                ExitCode.AUTH,
             ) from exc
