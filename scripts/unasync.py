@@ -56,6 +56,7 @@ SUBS: list[tuple[str, str]] = [
     (r"\basync_network_transport\b", "network_transport"),
     (r"\basync_raw_client\b", "sync_raw_client"),
     (r"\basync_bearer\b", "sync_bearer"),
+    (r"\basync_in_thread\b", "sync_in_thread"),
     (r"\balogin\b", "login"),
     # the generated client's call names, and words of the docstrings
     (r"`asyncio`", "`sync`"),

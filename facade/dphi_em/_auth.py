@@ -345,9 +345,11 @@ class TokenAuth(httpx.Auth):
             )
         )
         self.login_count += 1
+        hint = None
         if response.status_code == 401:
             self._tokens = None
-        raise_for_response(response)
+            hint = self._credentials.refused_hint()
+        raise_for_response(response, hint=hint)
         access = self._apply(response, keep_refresh=None)
         if access is None:
             raise AuthenticationError(

@@ -21,6 +21,7 @@ from ._settings import (
     ENV_USERNAME,
     ConfigFileError,
     SavedConfig,
+    config_path,
     resolve_settings,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "ENV_USERNAME",
     "LARGE_UPLOAD_BYTES",
     "MAX_UPLINK_BYTES",
+    "PARSE_IN_THREAD_BYTES",
     "TOKEN_REFRESH_MARGIN",
     "Credentials",
     "ResolvedConfig",
@@ -54,6 +56,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_READ_TIMEOUT, connect=DEFAULT_CONNECT_TI
 MAX_UPLINK_BYTES = 2 * 1000**3
 #: Bytes read from disk (uplink) or written at once (downlink).
 CHUNK_SIZE = 1024 * 1024
+#: `AsyncEMClient` parses an answer larger than this in a worker thread (a 4,000-file
+#: listing takes ~35 ms of CPU: too long to hold the event loop).
+PARSE_IN_THREAD_BYTES = 64 * 1024
 #: An uplink at least this large first gets a freshly issued access token.
 LARGE_UPLOAD_BYTES = 32 * 1024 * 1024
 #: An access token with less than this many seconds left is refreshed before use.
@@ -72,11 +77,24 @@ class Credentials:
         password: The argument given to the client, or None.
     """
 
-    __slots__ = ("_password", "_username")
+    __slots__ = ("_password", "_username", "source")
 
-    def __init__(self, username: str | None, password: str | None) -> None:
+    def __init__(
+        self, username: str | None, password: str | None, *, source: str | None = None
+    ) -> None:
         self._username = username
         self._password = password
+        self.source = source
+
+    def refused_hint(self) -> str:
+        """Where the password came from, for the message of a refused login."""
+        where = {
+            "argument": "the `password` argument",
+            "environment": f"the {ENV_PASSWORD} environment variable",
+            "config": f"the login saved in {config_path()} for this server and user "
+            "(replace it: 'dphi-em login --prompt --save')",
+        }.get(self.source or "", "the password given")
+        return f"the password for {self._username!r} came from {where}"
 
     @property
     def username(self) -> str | None:
@@ -164,7 +182,8 @@ def resolve_config(
         )
     except ConfigFileError as exc:
         raise ConfigurationError(str(exc)) from None
-    return ResolvedConfig(resolve_base_url(found.url), Credentials(found.username, found.password))
+    credentials = Credentials(found.username, found.password, source=found.source)
+    return ResolvedConfig(resolve_base_url(found.url), credentials)
 
 
 def resolve_credentials(username: str | None, password: str | None) -> Credentials:

@@ -33,6 +33,7 @@ __all__ = [
     "image_load",
     "namespace_create",
     "nodes_status",
+    "pod_logs",
     "pod_status",
     "run",
     "set_default_client",
@@ -127,6 +128,7 @@ image_list = _on_default(EMClient.image_list)
 namespace_create = _on_default(EMClient.namespace_create)
 run = _on_default(EMClient.run)
 pod_status = _on_default(EMClient.pod_status)
+pod_logs = _on_default(EMClient.pod_logs)
 wait_for_pod = _on_default(EMClient.wait_for_pod)
 volumes = _on_default(EMClient.volumes)
 delete_volume = _on_default(EMClient.delete_volume)

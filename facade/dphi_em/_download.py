@@ -14,11 +14,12 @@ server's validator (`ETag`, else `Last-Modified`), the file's length, and the pa
 file's own length and modification time; only when the server said `Accept-Ranges: bytes`
 and gave a validator, so that resume can use it. The next downlink asks for the rest
 (`Range: bytes=N-` with `If-Range: <validator>`): a `206` is appended only when its
-`Content-Range` is exactly `N-(total-1)/total` for the recorded total (and its validator,
-when sent, is the recorded one); a `200` (the file changed, or no range support) starts
-over; anything else is refused. A partial file whose length or modification time differ
-from the record, or that has no record, is discarded. A local failure (a full disk) and a
-refused answer remove it, as before.
+`Content-Range` is exactly `N-(total-1)/total` for the recorded total and its validator is
+the recorded one; a `200` (the file changed, or no range support), a `416`, or a `206`
+without a validator (nothing proves it is the same version: RFC 9110) starts over
+(`DownloadTarget.restart`); anything else is refused. A partial file whose length or
+modification time differ from the record, or that has no record, is discarded. A local
+failure (a full disk) and a refused answer remove it, as before.
 
 `receive_download` (`httpx.Client`) and `areceive_download` (`httpx.AsyncClient`) only feed
 it. Both read the raw body (`iter_raw`/`aiter_raw`): a `Content-Encoding` is never decoded,
@@ -66,6 +67,8 @@ __all__ = [
     "areceive_download",
     "content_disposition_filename",
     "feed_download",
+    "kept_partial",
+    "partial_path",
     "receive_download",
     "resume_key",
     "safe_file_name",
@@ -85,6 +88,26 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]+)-([0-9]+)/([0-9]+)\s*$")
 def resume_key(base_url: str, volume: str | None, filepath: str) -> str:
     """What names a file's partial download: the server, the volume and the path."""
     return f"{base_url}\x00{volume or ''}\x00{filepath.lstrip('/')}"
+
+
+def partial_path(folder: Path, requested: str, key: str) -> Path:
+    """The resumable partial file of a download (`.NAME.<digest>.part`) in `folder`."""
+    hint = posixpath.basename(requested.replace("\\", "/")) or "download"
+    hint = hint.encode("utf-8")[:100].decode("utf-8", "ignore")
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return Path(folder) / f".{hint}.{digest[:16]}.part"
+
+
+def kept_partial(folder: Path, requested: str, key: str) -> int | None:
+    """The bytes of a kept, resumable partial download (with its record), else None."""
+    partial = partial_path(folder, requested, key)
+    record = partial.with_name(partial.name + ".json")
+    try:
+        if not record.is_file():
+            return None
+        return os.lstat(partial).st_size or None
+    except OSError:
+        return None
 
 
 _WINDOWS_RESERVED = frozenset(
@@ -258,10 +281,7 @@ class DownloadTarget:
         self._record: dict[str, object] | None = None  # the partial's record, when resuming
         self._resumable: dict[str, object] | None = None  # what a kept partial records
         if resume_key is not None:
-            hint = posixpath.basename(requested.replace("\\", "/")) or "download"
-            hint = hint.encode("utf-8")[:100].decode("utf-8", "ignore")
-            digest = hashlib.sha256(resume_key.encode("utf-8", "surrogatepass")).hexdigest()
-            self._partial = self.folder / f".{hint}.{digest[:16]}.part"
+            self._partial = partial_path(self.folder, requested, resume_key)
 
     def __enter__(self) -> DownloadTarget:
         return self
@@ -328,6 +348,24 @@ class DownloadTarget:
         self._record = record
         return {"Range": f"bytes={record['size']}-", "If-Range": str(record["validator"])}
 
+    def restart(self, response: httpx.Response) -> bool:
+        """Whether the answer to a resume request is no use, so the download starts over.
+
+        True (the partial file and its record are removed; send the request again without
+        `resume_headers()`) for a `416` to a resume request, and for a `206` that carries
+        no validator while the partial file was recorded with one: RFC 9110 (13.1.5) has
+        the server send the same validator with a `206`; without it nothing shows the part
+        belongs to the same version of the file, and appending it could corrupt the file.
+        """
+        if self._record is None or _sent_range(response) is None:
+            return False
+        if response.status_code == 416 or (
+            response.status_code == 206 and _validator(response) is None
+        ):
+            self.discard_partial()
+            return True
+        return False
+
     def _refuse(self, response: httpx.Response, why: str) -> APIError:
         self.discard_partial()
         return APIError(
@@ -363,7 +401,9 @@ class DownloadTarget:
         if encoding != "identity":
             raise self._refuse(response, f"an encoded ({encoding[:20]!r}) partial body")
         validator = _validator(response)
-        if validator is not None and validator != record["validator"]:
+        if validator is None:  # the clients start over first (see `restart`)
+            raise self._refuse(response, "a 206 without a validator to check it against")
+        if validator != record["validator"]:
             raise self._refuse(response, "a 206 of another version of the file")
         return int(str(size))
 

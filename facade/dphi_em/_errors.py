@@ -23,6 +23,7 @@ EMError
     ├── AuthenticationError        401 (bad credentials, or a token refused after a refresh)
     ├── ForbiddenPathError         403 (a path outside the volume)
     ├── NotFoundError              404
+    │   └── LogsUnavailableError   the server keeps no console output (the EM)
     ├── BusyError                  423 LOCKED, still busy after the retries
     ├── ServerError                5xx
     └── TelemetryError             the telemetry service failed (`dphi_em.telemetry._errors`)
@@ -60,6 +61,7 @@ __all__ = [
     "ImageLoadFailedError",
     "IncompleteDownloadError",
     "LocalFileExistsError",
+    "LogsUnavailableError",
     "NoFilesError",
     "NotFoundError",
     "PodFailedError",
@@ -70,6 +72,7 @@ __all__ = [
     "UplinkTooLargeError",
     "ValidationError",
     "WaitTimeoutError",
+    "connection_refused",
     "map_transport_errors",
     "parse_retry_after",
     "raise_for_response",
@@ -258,6 +261,10 @@ class NotFoundError(APIError):
     """404: no such file, folder or pod."""
 
 
+class LogsUnavailableError(NotFoundError):
+    """The server keeps no console output (the EM: only the local emulator does)."""
+
+
 class BusyError(APIError):
     """423 LOCKED: the EM was still busy when the retries ran out; nothing was done.
 
@@ -326,11 +333,12 @@ def _error_class(status: int, code: str | None) -> type[APIError]:
     return APIError
 
 
-def raise_for_response(response: httpx.Response) -> None:
+def raise_for_response(response: httpx.Response, *, hint: str | None = None) -> None:
     """Raise the `APIError` subclass matching an error response; return on any 2xx.
 
     Args:
         response: A response; its body is read here when it was streamed.
+        hint: A sentence the message ends with (e.g. where a refused password came from).
 
     Raises:
         APIError: A subclass chosen by the server's `error` code, else by the status.
@@ -371,7 +379,57 @@ def raise_for_response(response: httpx.Response) -> None:
             text = ""
         message = text[:_MAX_TEXT] if text and body is None else response.reason_phrase
     cls = _error_class(status, code)
-    raise cls(message or "", status_code=status, code=code, log_tail=log_tail, response=response)
+    cls, message = _endpoint_hint(response, cls, code, message or "")
+    if hint:
+        message = f"{message.rstrip('.')}: {hint}."
+    raise cls(message, status_code=status, code=code, log_tail=log_tail, response=response)
+
+
+#: The emulator's console-log endpoint, and the downlink's.
+_LOG_PATH = "/em/emulator/pod/log"
+_DOWNLINK_PATH = "/em/files/downlink"
+#: What to do instead of reading a pod's console on the EM (the vendor's advice: the pod
+#: writes what it wants to keep under /data, in its volume).
+NO_CONSOLE_ADVICE = (
+    "the EM keeps no console output: log to /data (e.g. start a shell entry point with "
+    "'exec >/data/run.log 2>&1') and downlink the file"
+)
+
+
+def _endpoint_hint(
+    response: httpx.Response, cls: type[APIError], code: str | None, message: str
+) -> tuple[type[APIError], str]:
+    """A clearer class or message for an error of one endpoint (else as given)."""
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response built without a request
+        return cls, message
+    path = url.path
+    if path.endswith(_LOG_PATH) and response.status_code in (404, 405) and code is None:
+        return (
+            LogsUnavailableError,
+            f"This server has no console log endpoint: {NO_CONSOLE_ADVICE}.",
+        )
+    if path.endswith(_DOWNLINK_PATH) and response.status_code == 404:
+        pod = url.params.get("pod_name") or url.params.get("pvc_name")
+        volume = f"the volume of pod {pod!r}" if pod else "the default volume"
+        return cls, f"{message.rstrip('.')} (looked in {volume})."
+    return cls, message
+
+
+def connection_refused(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) is a refused connection: nothing listens."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, builtins.ConnectionRefusedError):
+            return True
+        text = str(current)
+        if "Connection refused" in text or "[Errno 111]" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _call(response: httpx.Response) -> str:
@@ -425,6 +483,15 @@ class _TransportErrorMap:
                 f"{type(exc).__name__}{where}: {exc}", request=request
             ) from exc
         if isinstance(exc, httpx.ConnectError):
+            if request is not None and connection_refused(exc):
+                base = request.url.copy_with(path="/", query=None)
+                raise ConnectionFailedError(
+                    f"Cannot connect to the server{where}: nothing answers at {base} "
+                    "(connection refused): is that the EM's address (--url, DPHI_EM_URL) and "
+                    "is it reachable from here? For the local emulator: is 'dphi-em emulator' "
+                    "running?",
+                    request=request,
+                ) from exc
             raise ConnectionFailedError(
                 f"Cannot connect to the server{where}: {exc}", request=request
             ) from exc

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+import attrs
 import httpx
 from em_api_client import Client
 from em_api_client.api.em import (
@@ -300,7 +301,25 @@ def parse_image_list(response: httpx.Response) -> list[str]:
 
 def parse_pod_state(response: httpx.Response) -> PodState:
     parsed = _parse(response, EmPodStatusResponse.from_dict)
-    return PodState.from_state(parsed.data.state.to_dict())
+    state = PodState.from_state(parsed.data.state.to_dict())
+    return attrs.evolve(state, warnings=_emulator_warnings(response))
+
+
+def _emulator_warnings(response: httpx.Response) -> tuple[str, ...]:
+    """The emulator's `data.emulator.warnings` (e.g. an amd64 image on the arm64 CG2), if any.
+
+    Only the emulator sends them (the EM's answer has no `emulator` object).
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return ()
+    data = body.get("data") if isinstance(body, dict) else None
+    extra = data.get("emulator") if isinstance(data, dict) else None
+    found = extra.get("warnings") if isinstance(extra, dict) else None
+    if not isinstance(found, list):
+        return ()
+    return tuple(str(item) for item in found if isinstance(item, str))
 
 
 def parse_nodes(response: httpx.Response) -> list[NodeStatus]:

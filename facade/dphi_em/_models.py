@@ -195,6 +195,8 @@ class PodState:
         started_at: When the container started (running, terminated).
         finished_at: When it stopped (terminated).
         exit_code: Its exit code (terminated).
+        warnings: What the emulator warns about the pod (e.g. an amd64 image, which the arm64
+            CG2 cannot run); the EM sends none.
         raw: The state object as the server sent it.
     """
 
@@ -204,6 +206,7 @@ class PodState:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
+    warnings: tuple[str, ...] = ()
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
     @classmethod
@@ -233,6 +236,7 @@ class PodState:
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "exit_code": self.exit_code,
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
 

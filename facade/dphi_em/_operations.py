@@ -38,12 +38,14 @@ from ._errors import ValidationError
 from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
-from ._settings import NodeName
-from ._treesync import normalize_remote_dir
+from ._settings import NodeName, dockerfile_folder
+from ._treesync import SyncJob, normalize_remote_dir, plan_sync_down, plan_sync_up
 from ._validate import (
     check_args,
     check_command,
     check_envs,
+    check_image_name,
+    check_image_ref,
     check_max_duration,
     check_node,
     check_ports,
@@ -138,6 +140,32 @@ class SyncCall:
     delete: bool
     dry_run: bool
     progress: ProgressArg
+    checksum: bool = False
+
+    def plan(self, tree: Sequence[FileNode], server: str, max_bytes: int) -> SyncJob:
+        """The job, from the volume's listing (blocking: walks and hashes local files)."""
+        if self.direction == "up":
+            return plan_sync_up(
+                self.local_dir,
+                self.remote_dir,
+                tree,
+                delete=self.delete,
+                dry_run=self.dry_run,
+                max_bytes=max_bytes,
+                server=server,
+                volume=self.pod_name,
+                checksum=self.checksum,
+            )
+        return plan_sync_down(
+            self.remote_dir,
+            self.local_dir,
+            tree,
+            delete=self.delete,
+            dry_run=self.dry_run,
+            server=server,
+            volume=self.pod_name,
+            checksum=self.checksum,
+        )
 
 
 def _local_dir(value: Any, what: str) -> Path:
@@ -287,6 +315,11 @@ def uplink(
     per-call limit are split into several calls; when a later call fails, the files of
     the earlier ones are already on the volume.
 
+    Only the bytes and names travel: file modes do not, so an uplinked script is not
+    executable on the volume (the EM's own uplink does not keep the executable bit
+    either). Run it through a shell (`command="/bin/sh /data/run.sh"`), or copy it into
+    the image with `RUN chmod +x` in the Dockerfile.
+
     Args:
         filepaths: One path or a list: files or folders.
         dest_path: The volume folder to put them in ("" or "/" is the root; a leading "/"
@@ -398,13 +431,15 @@ def sync_up(
     delete: bool = False,
     dry_run: bool = False,
     progress: ProgressArg = None,
+    checksum: bool = False,
 ) -> SyncCall:
     """Send what differs from a local folder's contents to a volume folder.
 
-    A file is sent when the volume lacks it, its size differs, or it was modified in a
-    later minute than the volume's copy (see the README: the EM lists sizes and times to
-    the minute, in its own time zone). Sent files go in as few calls as the API allows
-    (one per volume folder).
+    A file is sent when the volume lacks it, its size differs, or either copy changed
+    since the last sync of this folder pair (any change, whatever its size: a local sync
+    record keeps what each side held; a file it does not hold is sent). Symbolic links are
+    not followed: they are not sent, and are listed in `skipped` with the reason `link`.
+    Sent files go in as few calls as the API allows (one per volume folder).
 
     Args:
         local_dir: The local folder whose contents are synced.
@@ -413,6 +448,8 @@ def sync_up(
         delete: Also delete volume files and folders that `local_dir` lacks.
         dry_run: Change nothing; the result says what would be done.
         progress: As for `uplink`.
+        checksum: Re-hash every local file (SHA-256) instead of taking one whose size and
+            modification time (to the nanosecond) are unchanged as unchanged.
 
     Returns:
         What was sent, deleted and skipped (`SyncResult`).
@@ -430,6 +467,7 @@ def sync_up(
         bool(delete),
         bool(dry_run),
         progress,
+        bool(checksum),
     )
 
 
@@ -442,12 +480,15 @@ def sync_down(
     delete: bool = False,
     dry_run: bool = False,
     progress: ProgressArg = None,
+    checksum: bool = False,
 ) -> SyncCall:
     """Fetch what differs from a volume folder's contents into a local folder.
 
-    A file is fetched when the local folder lacks it, its size differs, or the volume's
-    copy was modified in a later minute than the local one (see the README). Each file is
-    written aside and renamed into place whole, as `downlink` does.
+    A file is fetched when the local folder lacks it, its size differs, or either copy
+    changed since the last sync of this folder pair (as for `sync_up`). Nothing is written
+    through a local symbolic link: a volume path that is, or goes through, one is skipped
+    (reason `link`). Each file is written aside and renamed into place whole, as
+    `downlink` does.
 
     Args:
         remote_dir: The volume folder whose contents are synced ("" or "/" is the root).
@@ -456,6 +497,7 @@ def sync_down(
         delete: Also delete local files and folders that the volume folder lacks.
         dry_run: Change nothing; the result says what would be done.
         progress: As for `uplink`.
+        checksum: As for `sync_up`.
 
     Returns:
         What was fetched, deleted and skipped (`SyncResult`).
@@ -473,6 +515,7 @@ def sync_down(
         bool(delete),
         bool(dry_run),
         progress,
+        bool(checksum),
     )
 
 
@@ -507,7 +550,7 @@ def delete(filepath: str, pod_name: str | None = None) -> Prepared[str]:
 
 @operation(volume=True, cli="image build")
 def image_build(
-    dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+    dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
 ) -> Prepared[str]:
     """Build an image from a Dockerfile and context in a volume; returns the message.
 
@@ -515,16 +558,21 @@ def image_build(
 
     Args:
         dockerfile: The Dockerfile's path in the volume.
-        image: The image name.
-        context: The build context folder in the volume.
+        image: The image name (Docker's rule: lowercase, checked before sending).
+        context: The build context folder in the volume (None: the Dockerfile's folder,
+            as `dphi-em image build` does).
         pod_name: The pod whose volume holds them (None: the default volume).
 
     Raises:
+        ValidationError: An invalid image name or path (nothing is sent).
         BuildFailedError: The build failed; see its `log_tail`.
     """
+    dockerfile = require_str("dockerfile", dockerfile)
+    if context is None:
+        context = dockerfile_folder(dockerfile)
     request = gen.image_build_request(
-        require_str("dockerfile", dockerfile),
-        require_str("image", image),
+        dockerfile,
+        check_image_name(image),
         require_str("context", context),
         validate_pod_name(pod_name),
     )
@@ -544,7 +592,7 @@ def image_load(tarfile: str, image: str, pod_name: str | None = None) -> Prepare
         ImageLoadFailedError: The load failed; see its `log_tail`.
     """
     request = gen.image_load_request(
-        require_str("tarfile", tarfile), require_str("image", image), validate_pod_name(pod_name)
+        require_str("tarfile", tarfile), check_image_name(image), validate_pod_name(pod_name)
     )
     return Prepared(request, gen.parse_message)
 
@@ -619,7 +667,7 @@ def run(
     if volume != pod:
         requires += ("volumes",)
     request = gen.run_request(
-        image=require_str("image", image),
+        image=check_image_ref(image),
         node=check_node(node),
         max_duration=check_max_duration(max_duration),
         command=check_command(command),
@@ -646,33 +694,74 @@ def pod_status(pod_name: str | None = None) -> Prepared[PodState]:
     return Prepared(gen.pod_status_request(pod), gen.parse_pod_state, post=gen.pod_status_post(pod))
 
 
+#: The emulator's console-log endpoint (the EM has none: it keeps no console output).
+POD_LOG_PATH = "em/emulator/pod/log"
+
+
+def _parse_text(response: httpx.Response) -> str:
+    return response.text
+
+
+@operation(volume=True, cli="logs", pod_method="logs")
+def pod_logs(pod_name: str | None = None) -> Prepared[str]:
+    """A pod's console output (stdout and stderr), where the server keeps it.
+
+    The local emulator keeps each pod's console output (its last part, outside the
+    volume); the EM keeps none: there, `LogsUnavailableError` says so. On the EM, have
+    the pod write its log under `/data` (`exec >/data/run.log 2>&1` first in a shell
+    entry point) and `downlink` it.
+
+    Args:
+        pod_name: The pod (None: the default pod).
+
+    Returns:
+        The text (undecodable bytes replaced).
+
+    Raises:
+        LogsUnavailableError: The server keeps no console output (the EM).
+        NotFoundError: No such pod, or it has not written anything yet.
+    """
+    pod = validate_pod_name(pod_name)
+    params = {"pod_name": pod} if pod else {}
+    return Prepared({"method": "GET", "url": POD_LOG_PATH, "params": params}, _parse_text)
+
+
 @operation(kind="wait", volume=True, cli="status --watch", pod_method="wait")
 def wait_for_pod(
     pod_name: str | None = None,
     until: str = "running",
     timeout: float | None = None,
     poll_interval: float | None = None,
+    check: bool = True,
 ) -> PodWait:
     """Poll a pod until it runs (`until="running"`) or has finished (`"terminated"`).
 
     A pod that already finished also satisfies `"running"`. A pod not found yet (e.g.
     scheduled for later) is polled again.
 
+    The failure rule (`check`, True by default): any failure raises `PodFailedError`, with
+    the last state in `.state`: a pod that cannot start (a waiting reason it does not
+    recover from, e.g. `ErrImagePull`) and a pod that terminated without succeeding (a
+    non-zero exit code; or no exit code and a reason other than `Completed`), whatever
+    `until` is. With `check=False`, `PodFailedError` is never raised: the state the pod
+    ended or got stuck in is returned (`terminated`, or `waiting` with its fatal reason).
+
     Args:
         pod_name: The pod (None: the default pod).
         until: `running` or `terminated`.
         timeout: Seconds to wait in all (default 300).
         poll_interval: Seconds between polls (default 2).
+        check: Raise `PodFailedError` for any failure (see above).
 
     Returns:
         The state reached.
 
     Raises:
-        PodFailedError: The pod is waiting for a reason it will not recover from
-            (e.g. `ImagePullBackOff`); the message names the reason.
+        PodFailedError: With `check=True`, the pod cannot start or did not succeed; the
+            message names the reason or the exit code.
         WaitTimeoutError: The time ran out; the message names the last state.
     """
-    return PodWait(validate_pod_name(pod_name), until, timeout, poll_interval)
+    return PodWait(validate_pod_name(pod_name), until, timeout, poll_interval, check=bool(check))
 
 
 @operation(cli="nodes")

@@ -6,7 +6,9 @@ A request is sent again only when it certainly did nothing on the server:
   (seconds or an HTTP date) when it says, else after a capped exponential backoff with full
   jitter;
 - a connection failure before anything was sent (`ConnectError`, `ConnectTimeout`,
-  `PoolTimeout`), whatever the method;
+  `PoolTimeout`), whatever the method; a refused connection (nothing listens at the
+  address: a wrong URL, an EM or emulator not started) only within `refused_total`
+  seconds (2 by default) of the first attempt, so a wrong address fails fast;
 - a broken connection (`ReadError`, `RemoteProtocolError`) for idempotent methods only: a
   `POST` may have reached the server (a `run` must not be scheduled twice).
 
@@ -23,7 +25,7 @@ from collections.abc import Callable
 import attrs
 import httpx
 
-from ._errors import parse_retry_after
+from ._errors import connection_refused, parse_retry_after
 
 __all__ = ["RetryPolicy", "log_retry", "retry_delay", "retry_reason"]
 
@@ -52,6 +54,8 @@ class RetryPolicy:
             the first attempt.
         retry_locked: Retry `423 LOCKED`.
         retry_connect: Retry connection failures that happened before sending.
+        refused_total: Retry a refused connection only while the next attempt starts
+            within this many seconds of the first (a server restarting; not a wrong URL).
     """
 
     max_attempts: int = attrs.field(default=8, validator=attrs.validators.ge(1))
@@ -60,6 +64,7 @@ class RetryPolicy:
     max_total: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
     retry_locked: bool = True
     retry_connect: bool = True
+    refused_total: float = attrs.field(default=2.0, validator=attrs.validators.ge(0))
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -106,6 +111,8 @@ def retry_delay(
         if not policy.retry_connect:
             return None
         delay = policy.backoff(retry, rand)
+        if connection_refused(outcome) and elapsed + delay > policy.refused_total:
+            return None
     else:
         return None
     if elapsed + delay > policy.max_total:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 import stat
 import tempfile
@@ -46,6 +47,7 @@ __all__ = [
     "SavedConfig",
     "Settings",
     "config_path",
+    "dockerfile_folder",
     "env_name_ok",
     "load_config",
     "pod_name_ok",
@@ -283,3 +285,10 @@ def resolve_settings(
         ):
             password, source = saved.password, "config"
     return Settings(url=url, username=username, password=password, source=source)
+
+
+def dockerfile_folder(dockerfile: str) -> str:
+    """The folder of a Dockerfile's volume path: the default build context ("." at the root),
+    for `image_build` and `dphi-em image build` alike."""
+    folder = posixpath.dirname(dockerfile.replace("\\", "/"))
+    return folder or "."

@@ -8,6 +8,9 @@ replacement. What cannot be a token replacement is a pair here, the async one na
   thread may re-enter and anyone may release.
 - `AsyncLock` / `Lock`: the token renewal lock.
 - `as_async_stream` / `as_sync_stream`: a response body as the stream kind its reader needs.
+- `async_in_thread` / `sync_in_thread`: blocking work (walking, hashing, deleting a tree,
+  parsing a big answer) off the event loop, in a worker thread; the sync side calls it in
+  place.
 - Sleeping is `_timing.asleep` / `_timing.sleep` (testing mode turns both off).
 """
 
@@ -17,8 +20,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import httpx
 
@@ -32,7 +35,12 @@ __all__ = [
     "Releasable",
     "as_async_stream",
     "as_sync_stream",
+    "async_in_thread",
+    "sync_in_thread",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 logger = logging.getLogger("dphi_em")
 
@@ -203,3 +211,13 @@ def as_async_stream(stream: Any) -> httpx.AsyncByteStream:
     if isinstance(stream, httpx.AsyncByteStream):
         return stream
     return _SyncAsAsync(as_sync_stream(stream))
+
+
+async def async_in_thread(func: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """`func(*args, **kwargs)` in a worker thread, so that the event loop keeps running."""
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+def sync_in_thread(func: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """`func(*args, **kwargs)`, here: the sync twin of `async_in_thread`."""
+    return func(*args, **kwargs)

@@ -42,6 +42,7 @@ __all__ = [
     "MultipartFileStream",
     "UplinkFile",
     "batch_files",
+    "check_uplink_file",
     "collect_tree",
     "plan_uplink",
 ]
@@ -91,7 +92,13 @@ def _check_name(path: Path) -> None:
         )
 
 
-def _regular_file(path: Path, st: os.stat_result, max_bytes: int) -> None:
+def check_uplink_file(path: Path, st: os.stat_result, max_bytes: int) -> None:
+    """Refuse a regular file that cannot be sent: unreadable, over `max_bytes`, a bad name.
+
+    Raises:
+        ValidationError: Unreadable, or a name the server would not keep.
+        FileTooLargeError: Over `max_bytes`.
+    """
     if not os.access(path, os.R_OK):
         raise ValidationError(f"Cannot uplink {str(path)!r}: the file is not readable.")
     if st.st_size > max_bytes:
@@ -112,7 +119,7 @@ def _collect(
     except OSError as exc:
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
     if stat.S_ISREG(st.st_mode):
-        _regular_file(path, st, max_bytes)
+        check_uplink_file(path, st, max_bytes)
         yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
     elif stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent

@@ -7,6 +7,7 @@ The CLI calls the same functions on its options, so that both refuse the same in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ __all__ = [
     "check_args",
     "check_command",
     "check_envs",
+    "check_image_name",
+    "check_image_ref",
     "check_max_duration",
     "check_node",
     "check_ports",
@@ -28,6 +31,47 @@ __all__ = [
     "require_str",
     "validate_pod_name",
 ]
+
+
+#: Docker's reference grammar (distribution/reference): lowercase path components joined by
+#: `.`, `_`, `__` or dashes, an optional tag, an optional digest; a registry host first.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_PATH = rf"{_COMPONENT}(?:/{_COMPONENT})*"
+_IMAGE_NAME = re.compile(rf"{_PATH}(?::{_TAG})?")
+_IMAGE_REF = re.compile(rf"(?:{_HOST}(?::[0-9]+)?/)?{_PATH}(?::{_TAG})?(?:@sha256:[0-9a-f]{{64}})?")
+IMAGE_NAME_RULE = (
+    "lowercase letters and digits, separated by '.', '_', '__' or '-' (and '/' between "
+    "parts), with an optional ':tag'"
+)
+
+
+def check_image_name(value: Any, what: str = "image") -> str:
+    """An image name to build or load as (Docker's rule, no registry host).
+
+    Raises:
+        ValidationError: Not a string, or not a valid name (e.g. `Bad_Name`).
+    """
+    name = require_str(what, value)
+    if len(name) > 255 or not _IMAGE_NAME.fullmatch(name):
+        raise ValidationError(f"Invalid {what} name {name!r}: use {IMAGE_NAME_RULE}.")
+    return name
+
+
+def check_image_ref(value: Any, what: str = "image") -> str:
+    """An image to run: a name of the user's, or a public reference (`host:port/name:tag`).
+
+    Raises:
+        ValidationError: Not a string, or not a valid Docker reference.
+    """
+    ref = require_str(what, value)
+    if len(ref) > 512 or not _IMAGE_REF.fullmatch(ref):
+        raise ValidationError(
+            f"Invalid {what} {ref!r}: use {IMAGE_NAME_RULE}, after an optional "
+            "'registry-host[:port]/'."
+        )
+    return ref
 
 
 def validate_pod_name(pod_name: str | None) -> str | None:

@@ -3,6 +3,11 @@
 `PodWait` is fed each observed state (or None when the pod is not found yet) and says
 whether the wait is over, failed, or how long to sleep before the next poll. The sync and
 async clients each add only their loop: poll, `observe`, sleep `next_delay()` seconds.
+
+The failure rule (`docs/_snippets/pod-failures.md`): with `check=True` (the default) any
+failure raises `PodFailedError`: a pod that cannot start (`FATAL_WAITING_REASONS`) and a
+pod that terminated without succeeding (`succeeded`); with `check=False` the state the pod
+ended or got stuck in is returned. The CLI applies the same rule (exit 10).
 """
 
 from __future__ import annotations
@@ -14,7 +19,14 @@ from ._config import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from ._errors import PodFailedError, ValidationError, WaitTimeoutError
 from ._models import PodState
 
-__all__ = ["FATAL_WAITING_REASONS", "UNTIL", "PodWait"]
+__all__ = [
+    "FATAL_WAITING_REASONS",
+    "NOT_EXECUTABLE_HINT",
+    "UNTIL",
+    "PodWait",
+    "failure",
+    "succeeded",
+]
 
 #: Waiting reasons after which a pod will not start without a new run.
 FATAL_WAITING_REASONS = frozenset(
@@ -29,8 +41,41 @@ FATAL_WAITING_REASONS = frozenset(
         "CrashLoopBackOff",
     }
 )
+#: Why a pod whose command is an uplinked file cannot start ("permission denied").
+NOT_EXECUTABLE_HINT = (
+    "permission denied: uplinked files are not executable (neither this client's uplink nor "
+    "the EM's keeps the executable bit); add 'RUN chmod +x <file>' to the Dockerfile, or run "
+    "it through the shell: --command '/bin/sh /data/<file>'"
+)
 #: What `until=` accepts.
 UNTIL = ("running", "terminated")
+
+
+def succeeded(state: PodState) -> bool:
+    """Whether a terminated pod completed: exit code 0 (or none given, reason Completed)."""
+    if state.exit_code is None:
+        return state.reason in (None, "Completed")
+    return state.exit_code == 0
+
+
+def failure(state: PodState, label: str) -> str | None:
+    """Why `state` is a failure (the message of `PodFailedError`), or None.
+
+    A failure: terminated without succeeding, or waiting for a reason it will not recover
+    from (`FATAL_WAITING_REASONS`).
+    """
+    if state.kind == "terminated" and not succeeded(state):
+        how = f"exit code {state.exit_code}" if state.exit_code is not None else "no exit code"
+        detail = f": {state.message}" if state.message else ""
+        hint = ""
+        if state.reason == "StartError" and "permission denied" in (state.message or "").lower():
+            hint = f" ({NOT_EXECUTABLE_HINT})"
+        reason = state.reason or "no reason given"
+        return f"{label} ended with {how} ({reason}){detail}{hint}."
+    if state.kind == "waiting" and state.reason in FATAL_WAITING_REASONS:
+        detail = f": {state.message}" if state.message else ""
+        return f"{label} cannot start: {state.reason}{detail}"
+    return None
 
 
 class PodWait:
@@ -41,6 +86,7 @@ class PodWait:
         until: `running` or `terminated`.
         timeout: Seconds in all (None: `DEFAULT_WAIT_TIMEOUT`).
         poll_interval: Seconds between polls (None: `DEFAULT_POLL_INTERVAL`).
+        check: Raise `PodFailedError` for any failure (see the module docs).
         clock: A monotonic clock (tests pass a fake one).
 
     Raises:
@@ -54,6 +100,7 @@ class PodWait:
         timeout: float | None,
         poll_interval: float | None,
         *,
+        check: bool = True,
         clock: Callable[[], float] = _timing.monotonic,
     ) -> None:
         if until not in UNTIL:
@@ -65,6 +112,7 @@ class PodWait:
                 raise ValidationError(f"Invalid {name} {value!r}: use a number of seconds >= 0.")
         self.pod_name = pod_name
         self.until = until
+        self.check = check
         self.state: PodState | None = None
         self._deadline: float | None = None
         self._clock = clock
@@ -81,20 +129,16 @@ class PodWait:
         """Take one observation; return the state when the wait is over.
 
         Raises:
-            PodFailedError: The pod is waiting for a reason it will not recover from.
+            PodFailedError: With `check`, the pod cannot start or did not succeed.
         """
         self.state = state
         if state is None:
             return None
-        if state.kind == "terminated" or state.kind == self.until:
+        why = failure(state, self.label)
+        if why is not None and self.check:
+            raise PodFailedError(why, pod_name=self.pod_name, state=state)
+        if state.kind == "terminated" or state.kind == self.until or why is not None:
             return state
-        if state.kind == "waiting" and state.reason in FATAL_WAITING_REASONS:
-            detail = f": {state.message}" if state.message else ""
-            raise PodFailedError(
-                f"{self.label} cannot start: {state.reason}{detail}",
-                pod_name=self.pod_name,
-                state=state,
-            )
         return None
 
     def next_delay(self) -> float:

@@ -130,8 +130,13 @@ def facade_tree_uplink(args: Args) -> Args:
 
 
 def facade_sync_up(args: Args) -> Args:
-    """`EMClient.sync_up(local_dir, remote_dir)` of a tree the volume already holds."""
+    """`EMClient.sync_up(local_dir, remote_dir)` of a tree the volume already holds.
+
+    One sync first, unmeasured: after an `uplink` nothing records that the two copies are
+    equal, so that sync sends the tree and writes the sync record the measured ones use.
+    """
     with _facade(args) as em:
+        em.sync_up(args["local_dir"], args["remote_dir"])
 
         def work() -> Args:
             result = em.sync_up(args["local_dir"], args["remote_dir"])

@@ -347,7 +347,10 @@ def test_a_206_that_continues_the_partial_file_completes_it(tmp_path: Path) -> N
         206,
         body[4000:],
         reason="Partial Content",
-        headers={"Content-Range": f"bytes 4000-9999/{len(body)}"},
+        headers={
+            "Content-Range": f"bytes 4000-9999/{len(body)}",
+            "Last-Modified": "Wed, 02 Dec 2026 06:00:00 GMT",
+        },
     )
     with ScriptedServer([first, rest]) as server:
         with pytest.raises(EMError):

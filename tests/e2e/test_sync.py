@@ -73,11 +73,11 @@ def test_sync_up_sends_only_what_differs_and_mirrors_deletions(
         assert sorted(i.path for i in again.skipped) == sorted(FILES)
 
         (local / "sub" / "b.txt").write_bytes(b"bravo, changed\n")  # a new size
-        _age(local / "a.txt", -3600)  # same size, modified after the volume's copy
+        (local / "a.txt").write_bytes(b"ALPHA\n")  # same size, new bytes
         changed = em.sync_up(local, "mirror", pod_name)
         assert {(i.path, i.reason) for i in changed.transferred} == {
             ("sub/b.txt", "size"),
-            ("a.txt", "newer"),
+            ("a.txt", "local-changed"),
         }
         assert changed.calls == 2
         assert _remote(em, pod_name, "mirror")["sub/b.txt"] == len(b"bravo, changed\n")
@@ -122,7 +122,7 @@ def test_sync_down_fetches_only_what_differs_and_mirrors_deletions(
         changed = em.sync_down("data", local, pod_name)
         assert {(i.path, i.reason) for i in changed.transferred} == {
             ("a.txt", "size"),
-            ("sub/b.txt", "newer"),
+            ("sub/b.txt", "remote-changed"),
         }
         assert _local(local)["sub/b.txt"] == b"BRAVO\n"
 
@@ -216,10 +216,10 @@ def test_cli_sync_needs_one_local_and_one_volume_side(cli: Any, tmp_path: Path) 
     assert bad.exit_code == 2
 
 
-def test_an_edit_in_the_minute_of_the_upload_is_missed_as_documented(
+def test_an_edit_in_the_minute_of_the_upload_is_sent(
     emulator: Any, pod_name: str, tmp_path: Path
 ) -> None:
-    """The README's limit, pinned: same size, same minute as the upload, EM time as UTC."""
+    """The old limit (same size, same minute as the upload) is gone: the record sees it."""
     src = tmp_path / "src"
     _write(src, {"f.txt": b"one\n"})
     with client_for(emulator) as em:
@@ -229,8 +229,8 @@ def test_an_edit_in_the_minute_of_the_upload_is_missed_as_documented(
         stored = node.modified.replace(tzinfo=timezone.utc).timestamp()
         (src / "f.txt").write_bytes(b"two\n")
         os.utime(src / "f.txt", (stored + 30, stored + 30))  # in the minute it was stored
-        missed = em.sync_up(src, "", pod_name)
-    assert [i.path for i in missed.skipped] == ["f.txt"]
+        sent = em.sync_up(src, "", pod_name)
+    assert [(i.path, i.reason) for i in sent.transferred] == [("f.txt", "local-changed")]
 
 
 def test_cli_sync_with_the_default_volume_dry_run(cli: Any, tmp_path: Path) -> None:
@@ -243,3 +243,110 @@ def test_cli_sync_with_the_default_volume_dry_run(cli: Any, tmp_path: Path) -> N
     assert [i["path"] for i in doc["transferred"]] == ["only-planned.txt"]
     listing = cli("ls", "never-sent")
     assert listing.exit_code == 4  # nothing was sent
+
+
+# -- issue 20: links are not followed; any change on either side is seen ---------------------
+
+
+def test_sync_down_never_writes_through_a_local_link(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    src, dst, victim = tmp_path / "src", tmp_path / "dst", tmp_path / "victim"
+    _write(src, {"dlink/secret.txt": b"from the volume\n", "plain.txt": b"plain\n"})
+    _write(victim, {"secret.txt": b"keep me\n"})
+    dst.mkdir()
+    (dst / "dlink").symlink_to(victim, target_is_directory=True)
+    with client_for(emulator, client_kind) as em:
+        em.sync_up(src, "s2", pod_name)
+        result = em.sync_down("s2", dst, pod_name, delete=True)
+        assert (victim / "secret.txt").read_bytes() == b"keep me\n"
+        assert [(i.path, i.reason) for i in result.transferred] == [("plain.txt", "new")]
+        assert ("dlink/secret.txt", "link") in {(i.path, i.reason) for i in result.skipped}
+        assert (dst / "dlink").is_symlink()  # left alone, even with delete=True
+        (tmp_path / "dl" / "s2").mkdir(parents=True)
+        (tmp_path / "dl" / "s2" / "dlink").symlink_to(victim, target_is_directory=True)
+        with pytest.raises(ValidationError, match="symbolic link"):
+            em.downlink_folder("s2", tmp_path / "dl", pod_name, overwrite=True)
+        assert not (tmp_path / "dl" / "s2" / "plain.txt").exists()  # nothing fetched
+        (tmp_path / "s2").symlink_to(victim, target_is_directory=True)
+        with pytest.raises(ValidationError, match="symbolic link"):
+            em.downlink_folder("s2", tmp_path, pod_name, overwrite=True)
+    assert sorted(p.name for p in victim.iterdir()) == ["secret.txt"]
+    assert (victim / "secret.txt").read_bytes() == b"keep me\n"
+
+
+def test_sync_up_does_not_follow_links(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    src, outside = tmp_path / "src", tmp_path / "outside"
+    _write(src, {"mine.txt": b"mine\n"})
+    _write(outside, {"private.txt": b"not for the EM\n"})
+    (src / "dirlink").symlink_to(outside, target_is_directory=True)
+    (src / "filelink.txt").symlink_to(outside / "private.txt")
+    with client_for(emulator, client_kind) as em:
+        result = em.sync_up(src, "up", pod_name, delete=True)
+        assert [i.path for i in result.transferred] == ["mine.txt"]
+        assert {(i.path, i.reason) for i in result.skipped} == {
+            ("dirlink", "link"),
+            ("filelink.txt", "link"),
+        }
+        assert _remote(em, pod_name, "up") == {"mine.txt": 5}
+
+
+def test_a_change_on_either_side_is_seen_whatever_its_size(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    _write(tree, {"cfg.txt": b"a=1\n", "other.txt": b"x\n"})
+    with client_for(emulator, client_kind) as em:
+        em.sync_up(tree, "inputs", pod_name)
+        (tree / "cfg.txt").write_bytes(b"a=2\n")  # the issue's edit: same size
+        sent = em.sync_up(tree, "inputs", pod_name)
+        assert [(i.path, i.reason) for i in sent.transferred] == [("cfg.txt", "local-changed")]
+        assert em.sync_up(tree, "inputs", pod_name).transferred == ()
+
+        # the volume's copy changes (same size): sync_up puts the local one back
+        other = tmp_path / "other"
+        _write(other, {"cfg.txt": b"a=9\n"})
+        em.uplink([other / "cfg.txt"], "inputs", pod_name)
+        back = em.sync_up(tree, "inputs", pod_name)
+        assert [(i.path, i.reason) for i in back.transferred] == [("cfg.txt", "remote-changed")]
+
+        # an edit that keeps size and mtime_ns is only seen by checksum=True
+        st = (tree / "cfg.txt").stat()
+        (tree / "cfg.txt").write_bytes(b"a=3\n")
+        os.utime(tree / "cfg.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+        hashed = em.sync_up(tree, "inputs", pod_name, checksum=True)
+        assert [(i.path, i.reason) for i in hashed.transferred] == [("cfg.txt", "local-changed")]
+
+        down = tmp_path / "down"
+        em.sync_down("inputs", down, pod_name)
+        assert _local(down) == {"cfg.txt": b"a=3\n", "other.txt": b"x\n"}
+        (down / "cfg.txt").write_bytes(b"a=7\n")  # a local edit is put back by sync_down
+        fixed = em.sync_down("inputs", down, pod_name)
+        assert [(i.path, i.reason) for i in fixed.transferred] == [("cfg.txt", "local-changed")]
+        assert _local(down)["cfg.txt"] == b"a=3\n"
+
+
+def test_a_missing_or_corrupt_record_never_skips_a_change(
+    emulator: Any, client_kind: str, pod_name: str, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    _write(tree, {"f.txt": b"v1\n", "g.txt": b"g\n"})
+    records = tmp_path / "home" / ".local" / "state" / "dphi-em" / "sync"
+    with client_for(emulator, client_kind) as em:
+        em.sync_up(tree, "r", pod_name)
+        [record] = list(records.iterdir())
+        assert json.loads(record.read_text())["files"].keys() == {"f.txt", "g.txt"}
+        assert em.sync_up(tree, "r", pod_name).transferred == ()
+        (tree / "f.txt").write_bytes(b"v2\n")
+        record.write_text("{not json")
+        sent = em.sync_up(tree, "r", pod_name)
+        assert {(i.path, i.reason) for i in sent.transferred} == {
+            ("f.txt", "unrecorded"),
+            ("g.txt", "unrecorded"),
+        }
+        record.unlink()
+        again = em.sync_up(tree, "r", pod_name, dry_run=True)
+        assert {i.path for i in again.transferred} == {"f.txt", "g.txt"}
+        assert not record.exists()  # a dry run writes no record

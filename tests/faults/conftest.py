@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from faults_support import FAULT_PASSWORD
+from support.clients import make_client  # noqa: F401 (the fixture, for every fault test)
 from support.server import HOSTILE_PASSWORD
 
 #: A JWT: base64url of '{"' twice, dot-separated.

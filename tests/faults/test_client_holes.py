@@ -13,10 +13,8 @@ server closed goes out on a new connection.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gzip
-import inspect
 import json
 import logging
 import os
@@ -27,20 +25,20 @@ import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dphi_em import (
     APIError,
-    AsyncEMClient,
     BuildFailedError,
     EMClient,
     RequestTimeoutError,
     TransportError,
     _timing,
 )
+from support.clients import KINDS
 from support.server import (
     HOSTILE_PASSWORD,
     Answer,
@@ -54,46 +52,8 @@ from support.server import (
 
 pytestmark = pytest.mark.faults
 
-KINDS = ["sync", "async"]
 _DELETE = "/em/files/delete"
 _DEEP = b"[" * 100_000 + b"]" * 100_000
-
-
-class _AsyncView:
-    """An `AsyncEMClient` whose coroutine methods run to completion on its own loop."""
-
-    def __init__(self, client: AsyncEMClient) -> None:
-        self.client = client
-        self.loop = asyncio.new_event_loop()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.client, name)
-        if inspect.iscoroutinefunction(attr):
-            return lambda *args, **kwargs: self.loop.run_until_complete(attr(*args, **kwargs))
-        return attr
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.client.aclose())
-        self.loop.close()
-
-
-@pytest.fixture
-def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
-    """`make_client(kind, url, **kwargs)`: an EMClient, or an `_AsyncView`; closed after."""
-    made: list[Any] = []
-
-    def make(kind: str, url: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("retry", False)
-        if kind == "sync":
-            client: Any = EMClient(url, "client1", HOSTILE_PASSWORD, **kwargs)
-        else:
-            client = _AsyncView(AsyncEMClient(url, "client1", HOSTILE_PASSWORD, **kwargs))
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
 
 
 def _message(text: str) -> bytes:

@@ -63,7 +63,7 @@ def test_exit_codes_are_stable() -> None:
     assert {c.name: int(c) for c in ExitCode} == {
         "OK": 0, "ERROR": 1, "USAGE": 2, "AUTH": 3, "NOT_FOUND": 4, "FORBIDDEN": 5, "BUSY": 6,
         "BUILD_FAILED": 7, "CONNECTION": 8, "SERVER": 9, "POD": 10, "WAIT_TIMEOUT": 11,
-        "INTERRUPTED": 130,
+        "DECLINED": 12, "INTERRUPTED": 130,
     }  # fmt: skip
 
 

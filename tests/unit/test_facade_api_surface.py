@@ -147,7 +147,8 @@ def test_issue_signatures() -> None:
     downlink = inspect.signature(EMClient.downlink).parameters
     assert downlink["downlink_folder"].default == "downlink/"
     assert downlink["overwrite"].default is False
-    assert inspect.signature(EMClient.image_build).parameters["context"].default == "."
+    # None: the Dockerfile's folder, as `dphi-em image build` (issue 20)
+    assert inspect.signature(EMClient.image_build).parameters["context"].default is None
 
 
 def test_facade_never_imports_the_emulator() -> None:

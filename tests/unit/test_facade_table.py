@@ -40,6 +40,7 @@ def test_the_table_holds_every_em_operation() -> None:
         "namespace_create",
         "run",
         "pod_status",
+        "pod_logs",
         "wait_for_pod",
         "nodes_status",
         "volumes",

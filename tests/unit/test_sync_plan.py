@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from dphi_em import ValidationError
 from dphi_em._models import FileNode
+from dphi_em._syncrecord import Seen
 from dphi_em._treesync import (
     LocalEntry,
     RemoteEntry,
@@ -25,37 +26,52 @@ def _local(path: str, size: int, ts: float = NOON_TS) -> LocalEntry:
     return LocalEntry(path, size, ts)
 
 
-def test_size_then_minute_decide() -> None:
-    local = {
-        "same.txt": _local("same.txt", 5, NOON_TS + 59),  # same minute: same
-        "bigger.txt": _local("bigger.txt", 6),
-        "later.txt": _local("later.txt", 5, NOON_TS + 60),
-        "new.txt": _local("new.txt", 1),
-    }
+def _seen(size: int, remote: RemoteEntry, mtime_ns: int = 1, sha: str = "h") -> Seen:
+    return Seen(size, mtime_ns, sha, remote.size, remote.time, remote.hash)
+
+
+def test_size_then_the_record_decide() -> None:
     remote = {
-        p: RemoteEntry(p, 5, NOON) for p in ("same.txt", "bigger.txt", "later.txt", "gone.txt")
+        p: RemoteEntry(p, 5, NOON, 7)
+        for p in ("same.txt", "bigger.txt", "edited.txt", "theirs.txt", "bare.txt", "gone.txt")
     }
-    up = plan_sync("up", local, set(), remote, set(), delete=False)
+    local = {
+        "same.txt": LocalEntry("same.txt", 5, NOON_TS, 1),
+        "bigger.txt": LocalEntry("bigger.txt", 6, NOON_TS, 1),
+        "edited.txt": LocalEntry("edited.txt", 5, NOON_TS, 2),  # same size, new mtime
+        "theirs.txt": LocalEntry("theirs.txt", 5, NOON_TS, 1),
+        "bare.txt": LocalEntry("bare.txt", 5, NOON_TS, 1),
+        "new.txt": LocalEntry("new.txt", 1, NOON_TS, 1),
+    }
+    seen = {p: _seen(5, remote[p]) for p in ("same.txt", "bigger.txt", "edited.txt")}
+    seen["theirs.txt"] = Seen(5, 1, "h", 5, remote["theirs.txt"].time, 8)  # hash moved on
+    up = plan_sync("up", local, set(), remote, set(), delete=False, seen=seen)
     assert {(i.path, i.reason) for i in up.transfer} == {
         ("bigger.txt", "size"),
-        ("later.txt", "newer"),
+        ("edited.txt", "local-changed"),
+        ("theirs.txt", "remote-changed"),
+        ("bare.txt", "unrecorded"),
         ("new.txt", "new"),
     }
     assert [i.path for i in up.skip] == ["same.txt"]
     assert up.delete == ()
-    down = plan_sync("down", local, set(), remote, set(), delete=True)
-    assert {(i.path, i.reason) for i in down.transfer} == {
-        ("bigger.txt", "size"),
-        ("gone.txt", "new"),
-    }
+    down = plan_sync("down", local, set(), remote, set(), delete=True, seen=seen)
+    assert ("gone.txt", "new") in {(i.path, i.reason) for i in down.transfer}
     assert down.delete == ("new.txt",)
 
 
-def test_a_listed_file_without_time_is_sent() -> None:
-    plan = plan_sync(
-        "up", {"a": _local("a", 1)}, set(), {"a": RemoteEntry("a", 1, None)}, set(), delete=False
-    )
-    assert [(i.path, i.reason) for i in plan.transfer] == [("a", "newer")]
+def test_a_local_link_is_skipped_and_never_deleted_or_written_through() -> None:
+    remote = {p: RemoteEntry(p, 1, NOON) for p in ("ln/secret", "ln", "box/x")}
+    down = plan_sync("down", {}, set(), remote, set(), delete=True, links=["box", "ln"])
+    assert down.transfer == ()
+    assert {(i.path, i.reason) for i in down.skip} == {
+        ("ln/secret", "link"),
+        ("ln", "link"),
+        ("box/x", "link"),
+    }
+    up = plan_sync("up", {}, set(), remote, {"box"}, delete=True, links=["box", "ln"])
+    assert up.delete == ()
+    assert {(i.path, i.reason) for i in up.skip} == {("box", "link"), ("ln", "link")}
 
 
 def test_a_folder_the_source_lacks_is_deleted_whole() -> None:

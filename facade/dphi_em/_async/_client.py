@@ -20,10 +20,13 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .. import (
+    _aio_imports,  # noqa: F401 (loaded now, not by the first call in the loop)
+    _timing,
+)
 from .. import _operations as ops
-from .. import _timing
 from .._base import USER_AGENT, ClientBase, RetryArg
-from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES, PARSE_IN_THREAD_BYTES
 from .._download import DownloadTarget, afeed_download, resume_key
 from .._errors import NotFoundError, map_transport_errors, raise_for_response
 from .._generated import Client, async_raw_client, parse_uplink_count
@@ -33,6 +36,7 @@ from .._progress import Progress, ProgressCallback
 from .._retry import RetryPolicy
 from .._revision import ApiRevision
 from .._settings import NodeName
+from .._synchronization import async_in_thread
 from .._transports._bounds import DEFAULT_CALL_TIMEOUT
 from .._transports._network import async_network_transport
 from .._treesync import (
@@ -40,8 +44,6 @@ from .._treesync import (
     FetchItem,
     SyncResult,
     plan_folder_downlink,
-    plan_sync_down,
-    plan_sync_up,
 )
 from .._uplink import UplinkFile
 from ._pod import AsyncPod
@@ -199,6 +201,8 @@ class AsyncEMClient(ClientBase):
             if revision.retry_as_post(response):
                 response = await self._send(prepared.post)
         raise_for_response(response)
+        if len(response.content) > PARSE_IN_THREAD_BYTES:  # not in the loop: a big listing
+            return await async_in_thread(prepared.parse, response)
         return prepared.parse(response)
 
     @implements(ops.get_token)
@@ -298,7 +302,7 @@ class AsyncEMClient(ClientBase):
                     built = self._http.build_request(**sent)
                     response = await self._http.send(built, stream=True)
                     try:
-                        if response.status_code == 416 and headers:  # the partial is no use
+                        if headers and target.restart(response):  # the partial is no use
                             target.discard_partial()
                             headers = {}
                             continue
@@ -347,10 +351,10 @@ class AsyncEMClient(ClientBase):
     ) -> DownlinkResult:
         call = ops.downlink_folder(folder, downlink_folder, pod_name, overwrite, progress=progress)
         tree = await self.files_list(call.pod_name)
-        base, items = plan_folder_downlink(
-            call.folder, call.local_dir, tree, overwrite=call.overwrite
+        base, items = await async_in_thread(
+            plan_folder_downlink, call.folder, call.local_dir, tree, overwrite=call.overwrite
         )
-        base.mkdir(parents=True, exist_ok=True)
+        await async_in_thread(base.mkdir, parents=True, exist_ok=True)
         paths = await self._fetch_all(items, call.pod_name, call.overwrite, call.progress)
         return DownlinkResult(
             local_dir=base,
@@ -369,18 +373,19 @@ class AsyncEMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_up(
-            local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_up(
-            call.local_dir,
-            call.remote_dir,
-            await self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-            max_bytes=self._max_uplink_bytes,
-        )
+        tree = await self.files_list(call.pod_name)
+        job = await async_in_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         calls = 0
         if not call.dry_run:
             if job.batches:
@@ -389,6 +394,8 @@ class AsyncEMClient(ClientBase):
             for path in job.remote_deletes:
                 await self.delete(path, call.pod_name)
                 calls += 1
+            after = await self.files_list(call.pod_name) if job.batches else None
+            await async_in_thread(job.finish, after)
         return job.result(calls)
 
     @implements(ops.sync_down)
@@ -401,22 +408,25 @@ class AsyncEMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_down(
-            remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_down(
-            call.remote_dir,
-            call.local_dir,
-            await self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-        )
+        tree = await self.files_list(call.pod_name)
+        job = await async_in_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         if call.dry_run:
             return job.result(0)
-        call.local_dir.mkdir(parents=True, exist_ok=True)
+        await async_in_thread(call.local_dir.mkdir, parents=True, exist_ok=True)
         await self._fetch_all(job.fetches, call.pod_name, True, call.progress)
-        job.delete_local()
+        await async_in_thread(job.delete_local)
+        await async_in_thread(job.finish)
         return job.result(len(job.fetches))
 
     @implements(ops.files_list)
@@ -429,7 +439,7 @@ class AsyncEMClient(ClientBase):
 
     @implements(ops.image_build)
     async def image_build(
-        self, dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+        self, dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
     ) -> str:
         return await self._call(ops.image_build(dockerfile, image, context, pod_name))
 
@@ -480,6 +490,10 @@ class AsyncEMClient(ClientBase):
     async def pod_status(self, pod_name: str | None = None) -> PodState:
         return await self._call(ops.pod_status(pod_name))
 
+    @implements(ops.pod_logs)
+    async def pod_logs(self, pod_name: str | None = None) -> str:
+        return await self._call(ops.pod_logs(pod_name))
+
     @implements(ops.wait_for_pod)
     async def wait_for_pod(
         self,
@@ -487,8 +501,9 @@ class AsyncEMClient(ClientBase):
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval)
+        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval, check)
         wait.start()
         while True:
             try:

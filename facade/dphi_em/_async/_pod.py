@@ -103,9 +103,16 @@ class AsyncPod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return await self._client.sync_up(
-            local_dir, remote_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.sync_down, bound=True)
@@ -117,9 +124,16 @@ class AsyncPod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return await self._client.sync_down(
-            remote_dir, local_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.files_list, bound=True)
@@ -131,7 +145,7 @@ class AsyncPod:
         return await self._client.delete(filepath, self._name)
 
     @implements(ops.image_build, bound=True)
-    async def image_build(self, dockerfile: str, image: str, context: str = ".") -> str:
+    async def image_build(self, dockerfile: str, image: str, context: str | None = None) -> str:
         return await self._client.image_build(dockerfile, image, context, self._name)
 
     @implements(ops.image_load, bound=True)
@@ -170,11 +184,16 @@ class AsyncPod:
     async def status(self) -> PodState:
         return await self._client.pod_status(self._name)
 
+    @implements(ops.pod_logs, bound=True)
+    async def logs(self) -> str:
+        return await self._client.pod_logs(self._name)
+
     @implements(ops.wait_for_pod, bound=True)
     async def wait(
         self,
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        return await self._client.wait_for_pod(self._name, until, timeout, poll_interval)
+        return await self._client.wait_for_pod(self._name, until, timeout, poll_interval, check)

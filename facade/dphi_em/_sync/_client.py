@@ -22,10 +22,13 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .. import (
+    _aio_imports,  # noqa: F401 (loaded now, not by the first call in the loop)
+    _timing,
+)
 from .. import _operations as ops
-from .. import _timing
 from .._base import USER_AGENT, ClientBase, RetryArg
-from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES
+from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES, PARSE_IN_THREAD_BYTES
 from .._download import DownloadTarget, feed_download, resume_key
 from .._errors import NotFoundError, map_transport_errors, raise_for_response
 from .._generated import Client, parse_uplink_count, sync_raw_client
@@ -35,6 +38,7 @@ from .._progress import Progress, ProgressCallback
 from .._retry import RetryPolicy
 from .._revision import ApiRevision
 from .._settings import NodeName
+from .._synchronization import sync_in_thread
 from .._transports._bounds import DEFAULT_CALL_TIMEOUT
 from .._transports._network import network_transport
 from .._treesync import (
@@ -42,8 +46,6 @@ from .._treesync import (
     FetchItem,
     SyncResult,
     plan_folder_downlink,
-    plan_sync_down,
-    plan_sync_up,
 )
 from .._uplink import UplinkFile
 from ._pod import Pod
@@ -201,6 +203,8 @@ class EMClient(ClientBase):
             if revision.retry_as_post(response):
                 response = self._send(prepared.post)
         raise_for_response(response)
+        if len(response.content) > PARSE_IN_THREAD_BYTES:  # not in the loop: a big listing
+            return sync_in_thread(prepared.parse, response)
         return prepared.parse(response)
 
     @implements(ops.get_token)
@@ -300,7 +304,7 @@ class EMClient(ClientBase):
                     built = self._http.build_request(**sent)
                     response = self._http.send(built, stream=True)
                     try:
-                        if response.status_code == 416 and headers:  # the partial is no use
+                        if headers and target.restart(response):  # the partial is no use
                             target.discard_partial()
                             headers = {}
                             continue
@@ -349,10 +353,10 @@ class EMClient(ClientBase):
     ) -> DownlinkResult:
         call = ops.downlink_folder(folder, downlink_folder, pod_name, overwrite, progress=progress)
         tree = self.files_list(call.pod_name)
-        base, items = plan_folder_downlink(
-            call.folder, call.local_dir, tree, overwrite=call.overwrite
+        base, items = sync_in_thread(
+            plan_folder_downlink, call.folder, call.local_dir, tree, overwrite=call.overwrite
         )
-        base.mkdir(parents=True, exist_ok=True)
+        sync_in_thread(base.mkdir, parents=True, exist_ok=True)
         paths = self._fetch_all(items, call.pod_name, call.overwrite, call.progress)
         return DownlinkResult(
             local_dir=base,
@@ -371,18 +375,19 @@ class EMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_up(
-            local_dir, remote_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_up(
-            call.local_dir,
-            call.remote_dir,
-            self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-            max_bytes=self._max_uplink_bytes,
-        )
+        tree = self.files_list(call.pod_name)
+        job = sync_in_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         calls = 0
         if not call.dry_run:
             if job.batches:
@@ -391,6 +396,8 @@ class EMClient(ClientBase):
             for path in job.remote_deletes:
                 self.delete(path, call.pod_name)
                 calls += 1
+            after = self.files_list(call.pod_name) if job.batches else None
+            sync_in_thread(job.finish, after)
         return job.result(calls)
 
     @implements(ops.sync_down)
@@ -403,22 +410,25 @@ class EMClient(ClientBase):
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         call = ops.sync_down(
-            remote_dir, local_dir, pod_name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            pod_name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
-        job = plan_sync_down(
-            call.remote_dir,
-            call.local_dir,
-            self.files_list(call.pod_name),
-            delete=call.delete,
-            dry_run=call.dry_run,
-        )
+        tree = self.files_list(call.pod_name)
+        job = sync_in_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         if call.dry_run:
             return job.result(0)
-        call.local_dir.mkdir(parents=True, exist_ok=True)
+        sync_in_thread(call.local_dir.mkdir, parents=True, exist_ok=True)
         self._fetch_all(job.fetches, call.pod_name, True, call.progress)
-        job.delete_local()
+        sync_in_thread(job.delete_local)
+        sync_in_thread(job.finish)
         return job.result(len(job.fetches))
 
     @implements(ops.files_list)
@@ -431,7 +441,7 @@ class EMClient(ClientBase):
 
     @implements(ops.image_build)
     def image_build(
-        self, dockerfile: str, image: str, context: str = ".", pod_name: str | None = None
+        self, dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
     ) -> str:
         return self._call(ops.image_build(dockerfile, image, context, pod_name))
 
@@ -482,6 +492,10 @@ class EMClient(ClientBase):
     def pod_status(self, pod_name: str | None = None) -> PodState:
         return self._call(ops.pod_status(pod_name))
 
+    @implements(ops.pod_logs)
+    def pod_logs(self, pod_name: str | None = None) -> str:
+        return self._call(ops.pod_logs(pod_name))
+
     @implements(ops.wait_for_pod)
     def wait_for_pod(
         self,
@@ -489,8 +503,9 @@ class EMClient(ClientBase):
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval)
+        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval, check)
         wait.start()
         while True:
             try:

@@ -105,9 +105,16 @@ class Pod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return self._client.sync_up(
-            local_dir, remote_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            local_dir,
+            remote_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.sync_down, bound=True)
@@ -119,9 +126,16 @@ class Pod:
         delete: bool = False,
         dry_run: bool = False,
         progress: ProgressArg = None,
+        checksum: bool = False,
     ) -> SyncResult:
         return self._client.sync_down(
-            remote_dir, local_dir, self._name, delete=delete, dry_run=dry_run, progress=progress
+            remote_dir,
+            local_dir,
+            self._name,
+            delete=delete,
+            dry_run=dry_run,
+            progress=progress,
+            checksum=checksum,
         )
 
     @implements(ops.files_list, bound=True)
@@ -133,7 +147,7 @@ class Pod:
         return self._client.delete(filepath, self._name)
 
     @implements(ops.image_build, bound=True)
-    def image_build(self, dockerfile: str, image: str, context: str = ".") -> str:
+    def image_build(self, dockerfile: str, image: str, context: str | None = None) -> str:
         return self._client.image_build(dockerfile, image, context, self._name)
 
     @implements(ops.image_load, bound=True)
@@ -172,11 +186,16 @@ class Pod:
     def status(self) -> PodState:
         return self._client.pod_status(self._name)
 
+    @implements(ops.pod_logs, bound=True)
+    def logs(self) -> str:
+        return self._client.pod_logs(self._name)
+
     @implements(ops.wait_for_pod, bound=True)
     def wait(
         self,
         until: str = "running",
         timeout: float | None = None,
         poll_interval: float | None = None,
+        check: bool = True,
     ) -> PodState:
-        return self._client.wait_for_pod(self._name, until, timeout, poll_interval)
+        return self._client.wait_for_pod(self._name, until, timeout, poll_interval, check)

@@ -13,6 +13,7 @@ from . import (
     _files,
     _images,
     _login,
+    _logs,
     _nodes,
     _pods,
     _sync,
@@ -83,10 +84,18 @@ class App(click.Group):
                 _silence_stdout()
                 code = int(ExitCode.ERROR)
             except Exception as exc:
-                code = report(exc, debug=state.debug, redactor=state.redactor, url=state.url_in_use)
+                code = report(
+                    exc,
+                    debug=state.debug,
+                    redactor=state.redactor,
+                    url=state.url_in_use,
+                    as_json=state.json and not state.json_done,
+                )
                 code = termination_code(exc, code)  # click wraps an interrupt in Abort
             except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (`_signals`)
-                code = termination_code(exc, report(exc, debug=False, redactor=state.redactor))
+                code = termination_code(
+                    exc, report(exc, debug=False, redactor=state.redactor, as_json=state.json)
+                )
             finally:
                 if state.debug:
                     disable_logging()
@@ -119,7 +128,18 @@ def app() -> None:
     """Drive the DPhi Space CG2 EM from a shell: files, images, pods, nodes."""
 
 
-for _module in (_login, _files, _sync, _images, _pods, _nodes, _volumes, _emulator, _telemetry):
+for _module in (
+    _login,
+    _files,
+    _sync,
+    _images,
+    _pods,
+    _logs,
+    _nodes,
+    _volumes,
+    _emulator,
+    _telemetry,
+):
     for _command in _module.COMMANDS:
         app.add_command(_command)
 

@@ -33,6 +33,8 @@ class State:
     username_in_use: str | None = None
     max_retries: int = 0
     redactor: Redactor = field(default_factory=Redactor)
+    #: The command printed its own JSON document for the failure (no second one).
+    json_done: bool = False
 
 
 def get_state(ctx: click.Context | None = None) -> State:
@@ -192,13 +194,16 @@ def pod_option(f: F) -> F:
     )(f)
 
 
-def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.Command]:
+def command(
+    name: str, *, public_globals: bool = False, cls: type[click.Command] | None = None
+) -> Callable[[F], click.Command]:
     """``click.command(name)`` with the global options also accepted after the command name,
     and ``--json``.
 
     Args:
         name: The command's name.
         public_globals: List the global options in this command's help too.
+        cls: The command class (default: `click.Command`).
     """
 
     def decorate(f: F) -> click.Command:
@@ -206,7 +211,7 @@ def command(name: str, *, public_globals: bool = False) -> Callable[[F], click.C
         params = getattr(wrapped, "__click_params__", [])
         if not any("--json" in getattr(p, "opts", ()) for p in params):
             wrapped = json_option(wrapped)  # unless the command declares it itself
-        cmd: click.Command = click.command(name)(wrapped)
+        cmd: click.Command = click.command(name, cls=cls)(wrapped)
         return cmd
 
     return decorate
@@ -248,12 +253,21 @@ def open_client(
         try:
             yield client
         except AuthenticationError as exc:
-            if creds.source != "config":
-                raise
+            if exc.response is None or not exc.response.url.path.rstrip("/").endswith("/auth"):
+                raise  # not the login: a token refused later says so itself
             from ._errors import CLIError, ExitCode
 
+            where = {
+                "config": f"the password saved for {creds.username} in {config_path()}",
+                "environment": f"the password for {creds.username} in {_settings.ENV_PASSWORD}",
+                "stdin": f"the password for {creds.username} read by --password-stdin",
+                "prompt": f"the password typed for {creds.username}",
+            }.get(creds.source or "", f"the password for {creds.username}")
+            fix = {
+                "config": "run 'dphi-em login --prompt --save' to replace it, or 'dphi-em logout'",
+                "environment": f"correct or unset {_settings.ENV_PASSWORD}",
+            }.get(creds.source or "", "check the user name and password")
             raise CLIError(
-                f"the EM refused the password saved for {creds.username} in {config_path()}: "
-                "run 'dphi-em login --prompt --save' to replace it, or 'dphi-em logout'",
+                f"authentication failed: the EM at {state.url_in_use} refused {where}: {fix}",
                 ExitCode.AUTH,
             ) from exc

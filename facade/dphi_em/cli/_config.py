@@ -144,14 +144,25 @@ class Resolver:
                 "or run 'dphi-em login --save' once"
             )
         password, source = found.password, found.source
+        if source == "argument" and self.password_stdin:
+            source = "stdin"
         if not saved_password and source == "config":
             password = source = None
         if password is None and prompt:
             password = click.prompt(f"Password for {username}", hide_input=True, err=True)
             source = "prompt"
         if not password:
+            saved = self.saved()
+            elsewhere = ""
+            same = _settings.same_server(found.url, saved.url)
+            if saved.password and saved.username == username and not same:
+                default = _settings.DEFAULT_URL
+                elsewhere = (
+                    f" (the password saved in {config_path()} is for {saved.url or default}, "
+                    f"not {found.url or default})"
+                )
             raise CredentialsError(
-                f"no password for {username}: use --password-stdin, set {ENV_PASSWORD}, "
-                "or run 'dphi-em login --save' once"
+                f"no password for {username}{elsewhere}: use --password-stdin, set "
+                f"{ENV_PASSWORD}, or run 'dphi-em login --save' once"
             )
         return Credentials(url=found.url, username=username, password=password, source=source)

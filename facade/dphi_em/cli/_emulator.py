@@ -35,7 +35,48 @@ def _check_users(
     return values
 
 
-@command("emulator")
+#: The options this command sets itself (listed in its own help).
+_OWN = ("--host", "--port", "--data-dir", "--user", "-h, --help")
+
+
+def _emulator_options() -> str | None:
+    """The emulator's own options, as its ``--help`` lists them (None: not installed)."""
+    try:
+        build_parser = importlib.import_module("dphi_em_emulator._cli").build_parser
+    except ImportError:
+        return None
+    text: str = build_parser().format_help()
+    _, found, options = text.partition("\noptions:\n")
+    if not found:
+        return None
+    kept: list[str] = []
+    skipping = False
+    for line in options.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):  # an option's first line
+            skipping = line.strip().startswith(_OWN)
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
+class _EmulatorCommand(click.Command):
+    """``dphi-em emulator``: its help also lists the emulator's options (given after --)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        options = _emulator_options()
+        formatter.write_paragraph()
+        if options is None:
+            formatter.write_text(
+                "The emulator's own options are listed once it is installed: "
+                "pip install 'dphi-em[emulator]'."
+            )
+            return
+        with formatter.section("Emulator options (after --)"):
+            formatter.write(options + "\n")
+
+
+@command("emulator", cls=_EmulatorCommand)
 @click.option("--host", metavar="HOST", help="Address to listen on [default: 127.0.0.1].")
 @click.option(
     "--port",
@@ -93,7 +134,14 @@ def emulator(
     if extra[:1] == ("images",):  # the onboard registry's images: no emulator is started
         wanted = [*extra, "--json"] if get_state().json and extra[1:2] == ("list",) else extra
         ctx.exit(emulator_main(list(wanted)))
-    if not users:
+    if "-h" in extra or "--help" in extra:  # the emulator's own help: no user needed
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+    # accounts the emulator reads itself (--users-file, DPHI_EM_USERS): no --user needed
+    own_accounts = bool(os.environ.get("DPHI_EM_USERS")) or any(
+        word == "--users-file" or word.startswith("--users-file=") for word in extra
+    )
+    if not users and not own_accounts:
         name, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
         if not name or not password:
             raise click.UsageError(

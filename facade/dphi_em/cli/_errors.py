@@ -28,6 +28,8 @@ code  name             when
                        not recover from: ``ImagePullBackOff``, ``ErrImagePull``, ...)
 11    WAIT_TIMEOUT     ``run --wait``, ``status --watch --timeout``: the time ran out before the
                        pod reached the awaited state (the last state seen is in the message)
+12    DECLINED         a confirmation was declined, or could not be asked (no answer on stdin):
+                       nothing was changed; ``--yes`` confirms in advance
 130   INTERRUPTED      Ctrl-C
 ====  ===============  ==========================================================================
 """
@@ -64,6 +66,7 @@ class ExitCode(enum.IntEnum):
     SERVER = 9
     POD = 10
     WAIT_TIMEOUT = 11
+    DECLINED = 12
     INTERRUPTED = 130
 
 
@@ -93,6 +96,34 @@ class CredentialsError(CLIError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, ExitCode.AUTH)
+
+
+def confirm(prompt: str, *, what: str) -> None:
+    """Ask `prompt` (yes/no, default no) on stderr; return only on yes.
+
+    Args:
+        prompt: The question.
+        what: What a no leaves undone, for the message ("nothing was deleted").
+
+    Raises:
+        CLIError: `DECLINED` (exit 12) on no, or when no answer can be read (stdin is not a
+            terminal and holds none), with the hint to pass ``--yes``. Ctrl-C stays an
+            interrupt (130).
+    """
+    try:
+        answer = click.confirm(prompt, default=False, err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        raise CLIError(
+            f"no answer to {prompt!r} (stdin is not a terminal): {what}; pass --yes to confirm "
+            "without being asked",
+            ExitCode.DECLINED,
+        ) from None
+    if not answer:
+        raise CLIError(
+            f"declined: {what}; pass --yes to confirm without being asked", ExitCode.DECLINED
+        )
 
 
 @dataclass(frozen=True)
@@ -232,6 +263,7 @@ def report(
     redactor: Redactor | None = None,
     url: str | None = None,
     echo: Callable[[str], None] | None = None,
+    as_json: bool = False,
 ) -> int:
     """Print ``exc`` as one line on stderr (plus the log tail, plus the traceback when
     debugging) and return its exit code.
@@ -242,6 +274,9 @@ def report(
         redactor: Removes secrets from everything printed.
         url: The EM's address, named in connection errors.
         echo: Where lines go (stderr by default).
+        as_json: Also print one JSON object on stdout (``--json``):
+            ``{"error": {"type", "message", "status_code", "code", "log_tail"},
+            "exit_code": N}``.
 
     Returns:
         The exit code for ``exc``.
@@ -258,22 +293,64 @@ def report(
         isinstance(exc, click.Abort) and isinstance(exc.__context__, KeyboardInterrupt)
     ):
         out(clean("Interrupted."))
+        _json_error(as_json, "Interrupted", "interrupted", ExitCode.INTERRUPTED, exc, clean)
         return int(ExitCode.INTERRUPTED)
     if isinstance(exc, click.Abort):
         out("Aborted.")
+        _json_error(as_json, "Aborted", "aborted", ExitCode.INTERRUPTED, exc, clean)
         return int(ExitCode.INTERRUPTED)
     if debug:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         out(clean(tb.rstrip("\n")))
     rule = classify(exc)
     line = one_line(exc)
-    if rule.exit_code == ExitCode.CONNECTION and url:
+    if rule.exit_code == ExitCode.CONNECTION and url and url not in line:
         line += f" (EM at {url})"
     out(clean(click.style("Error: ", fg="red", bold=True) + line))
     tail = _log_tail(exc)
     if tail:
         out(clean(_format_tail(tail)))
+    _json_error(as_json, type(exc).__name__, line, rule.exit_code, exc, clean)
     return int(rule.exit_code)
+
+
+def _json_error(
+    as_json: bool,
+    kind: str,
+    line: str,
+    code: ExitCode,
+    exc: BaseException,
+    clean: Callable[[str], str],
+) -> None:
+    """With ``--json``: the error as one JSON object on stdout, for scripts."""
+    if not as_json:
+        return
+    import json
+
+    click.echo(json.dumps(error_document(exc, clean=clean, kind=kind, line=line, code=code)))
+
+
+def error_document(
+    exc: BaseException,
+    *,
+    clean: Callable[[str], str] = str,
+    kind: str | None = None,
+    line: str | None = None,
+    code: ExitCode | None = None,
+) -> dict[str, object]:
+    """``{"error": {...}, "exit_code": N}`` for ``exc``: what ``--json`` prints on a failure
+    (a command that prints its own document on failure adds these two keys to it)."""
+    status = getattr(exc, "status_code", None)
+    server_code = getattr(exc, "code", None)
+    error = {
+        "type": kind or type(exc).__name__,
+        "message": clean(line if line is not None else one_line(exc)),
+        "status_code": status if isinstance(status, int) else None,
+        "code": server_code if isinstance(server_code, str) else None,
+        "log_tail": [clean(item) for item in _log_tail(exc)],
+    }
+    exit_code = code if code is not None else classify(exc).exit_code
+    return {"error": error, "exit_code": int(exit_code)}
 
 
 def _format_tail(lines: Iterable[str]) -> str:

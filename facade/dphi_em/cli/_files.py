@@ -15,6 +15,7 @@ from ._output import (
     echo,
     find_node,
     human_bytes,
+    info,
     node_children,
     node_is_dir,
     node_size,
@@ -101,6 +102,10 @@ def ls(path: str, pod: str | None) -> None:
 def uplink(paths: tuple[Path, ...], dest: str, pod: str | None) -> None:
     """Send local files or folders (recursively) to a volume.
 
+    File modes are not sent: an uplinked script is not executable there (nor with the
+    EM's own uplink). Run it as '/bin/sh /data/run.sh', or 'RUN chmod +x' it in the
+    Dockerfile.
+
     \b
     Example:
       dphi-em uplink ./echo-test data.bin --dest inputs --pod job1
@@ -158,6 +163,8 @@ def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | N
     state = get_state()
     written: list[dict[str, object]] = []
     with open_client(state) as em:
+        from dphi_em._download import kept_partial, resume_key
+
         tree = list(em.files_list(pod_name=pod))
         for path in paths:
             node = find_node(tree, path) if path.strip("/.") else None
@@ -173,13 +180,31 @@ def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | N
                             progress=progress,
                         )
                     else:
-                        local = em.downlink(
-                            path,
-                            downlink_folder=folder,
-                            pod_name=pod,
-                            overwrite=overwrite,
-                            progress=progress,
-                        )
+                        key = resume_key(str(em.base_url), pod, path)
+                        resumed = kept_partial(folder, path, key)
+                        try:
+                            local = em.downlink(
+                                path,
+                                downlink_folder=folder,
+                                pod_name=pod,
+                                overwrite=overwrite,
+                                progress=progress,
+                            )
+                        except KeyboardInterrupt:
+                            kept = kept_partial(folder, path, key)
+                            if kept:
+                                info(
+                                    f"Interrupted: the {human_bytes(kept)} received of {path} "
+                                    f"are kept in {folder} (a hidden partial file); run the "
+                                    "same command again to resume.",
+                                    quiet=state.quiet,
+                                )
+                            raise
+                        if resumed:
+                            info(
+                                f"Resumed {path} after the {human_bytes(resumed)} kept.",
+                                quiet=state.quiet or state.json,
+                            )
                 except FileExistsError as exc:  # the facade's LocalFileExistsError
                     what = str(exc).split(";")[0].rstrip(".")
                     raise CLIError(
@@ -196,7 +221,8 @@ def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | N
                 )
                 if not state.json and not state.quiet:
                     echo(
-                        f"Downlinked {path.rstrip('/') or '/'}/ -> {result.local_dir} "
+                        f"Downlinked {path.strip('/') + '/' if path.strip('/') else '/'} -> "
+                        f"{result.local_dir} "
                         f"({len(result.files)} file(s), {human_bytes(result.total_bytes)})"
                     )
             else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import posixpath
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
+
+from dphi_em import _settings
 
 from ._common import (
     command,
@@ -18,6 +20,8 @@ from ._common import (
 )
 from ._files import volume_label
 from ._output import echo, info, print_json, printable, style, to_plain
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group("image")
@@ -40,15 +44,32 @@ def built_name(stored: str, username: str | None) -> str:
     return stored
 
 
-def _default_context(dockerfile: str) -> str:
-    folder = posixpath.dirname(dockerfile.replace("\\", "/"))
-    return folder or "."
+def _run_hint(name: str, pod: str | None) -> str:
+    """The command that runs a new image, on the volume it was made from."""
+    return f"dphi-em run {name}" + (f" --pod {pod}" if pod else "")
+
+
+def _check_image(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from dphi_em._errors import ValidationError
+    from dphi_em._validate import check_image_name
+
+    try:
+        return check_image_name(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def _image_option(help_text: str) -> Callable[[F], F]:
+    """``--image NAME``, checked as the library checks it (before anything is sent)."""
+    return click.option(
+        "--image", "name", required=True, metavar="NAME", callback=_check_image, help=help_text
+    )
 
 
 @image.command("build")
 @global_options(hidden=True)
 @click.argument("dockerfile", metavar="DOCKERFILE")
-@click.option("--image", "name", required=True, metavar="NAME", help="Name of the image.")
+@_image_option("Name of the image (lowercase letters, digits, '.', '_', '-').")
 @click.option(
     "--context",
     metavar="DIR",
@@ -68,7 +89,7 @@ def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> N
       dphi-em image build echo-test/Dockerfile --image echo-test --pod job1
     """
     state = get_state()
-    context = context or _default_context(dockerfile)
+    context = context or _settings.dockerfile_folder(dockerfile)
     with open_client(state) as em:
         info(
             f"Building {name} from {dockerfile} (context {context}, {volume_label(pod)})...",
@@ -87,19 +108,13 @@ def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> N
             }
         )
     elif not state.quiet:
-        echo(f"Built image {style(name, bold=True)}. Run it with: dphi-em run {name}")
+        echo(f"Built image {style(name, bold=True)}. Run it with: {_run_hint(name, pod)}")
 
 
 @image.command("load")
 @global_options(hidden=True)
 @click.argument("tarfile", metavar="TAR")
-@click.option(
-    "--image",
-    "name",
-    required=True,
-    metavar="NAME",
-    help="Name of the image (the name the tar was saved with).",
-)
+@_image_option("Name of the image (the name the tar was saved with).")
 @pod_option
 @json_option
 def load(tarfile: str, name: str, pod: str | None) -> None:
@@ -128,7 +143,7 @@ def load(tarfile: str, name: str, pod: str | None) -> None:
             }
         )
     elif not state.quiet:
-        echo(f"Loaded image {style(name, bold=True)}. Run it with: dphi-em run {name}")
+        echo(f"Loaded image {style(name, bold=True)}. Run it with: {_run_hint(name, pod)}")
 
 
 def _stored_name(item: Any) -> str:

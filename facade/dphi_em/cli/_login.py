@@ -45,7 +45,7 @@ def login(save: bool, ask: bool) -> None:
         with open_client(state, creds=creds) as em:
             em.get_token()
     except CLIError as exc:  # the saved password was refused
-        if not isinstance(exc.__cause__, AuthenticationError):
+        if not isinstance(exc.__cause__, AuthenticationError) or creds.source != "config":
             raise
         info(f"The EM refused the password saved for {creds.username}.", quiet=False)
         creds = state.resolver.resolve(prompt=True, saved_password=False)

@@ -23,6 +23,37 @@ from ._common import (
 from ._output import echo, info, print_json, printable, style, to_plain
 
 NODES = tuple(node.lower() for node in _settings.NODES)
+#: What a shell would interpret in a command line; the EM runs none (no shell).
+_SHELL_SYNTAX = re.compile(r"&&|\|\||[<>|;&$`*]")
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "busybox"})
+
+
+def _warn_shell_syntax(cmd: str | None, quiet: bool) -> None:
+    """Warn when ``--command`` holds shell syntax: the EM splits it into words and runs the
+    first as a program (no shell), so ``>``, ``|``, ``&&``, ``$`` reach it as arguments."""
+    if not cmd:
+        return
+    words = cmd.split()
+    if words and words[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in words[1:]:
+        return
+    found = sorted({match.group() for match in _SHELL_SYNTAX.finditer(cmd)})
+    if not found:
+        return
+    info(
+        style("warning: ", fg="yellow")
+        + f"--command {cmd!r} holds shell syntax ({' '.join(found)}) that the EM does not "
+        "interpret: it runs the first word as a program and passes the rest as arguments. "
+        f"For a shell, use: --command '/bin/sh -c' --arg {_quote(cmd)}",
+        quiet=quiet,
+    )
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
 _RELATIVE = re.compile(r"^\+(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -198,6 +229,7 @@ def run(
         "namespace": namespace,
         "state": None,
     }
+    _warn_shell_syntax(cmd, state.quiet or state.json)
     with open_client(state) as em:
         doc["message"] = em.run(
             image,
@@ -237,42 +269,39 @@ def run(
         except Exception as exc:
             last = getattr(exc, "state", None)
             if state.json and last is not None:
-                print_json({**doc, "state": to_plain(last)})
+                from ._errors import error_document
+
+                print_json({**doc, "state": to_plain(last), **error_document(exc)})
+                state.json_done = True
+            elif last is not None and not state.quiet:
+                echo(f"{who[0].upper() + who[1:]}: {describe_state(last)}")
+            _after_failure(em, pod, exc, state.quiet)
             raise
-    doc["state"] = to_plain(final)
-    if state.json:
-        print_json(doc)
-    elif not state.quiet:
-        echo(f"{who[0].upper() + who[1:]}: {describe_state(final)}")
-    check_outcome(pod, final)
+        doc["state"] = to_plain(final)
+        if state.json:
+            print_json(doc)
+        elif not state.quiet:
+            echo(f"{who[0].upper() + who[1:]}: {describe_state(final)}")
+        _show_warnings(final, state.quiet)
 
 
-def succeeded(final: Any) -> bool:
-    """Whether a terminated pod completed: exit code 0 (or none given, reason Completed)."""
-    exit_code = getattr(final, "exit_code", None)
-    if exit_code is None:
-        return getattr(final, "reason", None) in (None, "Completed")
-    return bool(exit_code == 0)
-
-
-def check_outcome(pod: str | None, final: Any) -> None:
-    """Raise `PodFailedError` (exit 10) for a pod that terminated without succeeding.
-
-    Raises:
-        PodFailedError: It ended with a non-zero exit code (shown in the message).
-    """
-    if getattr(final, "kind", None) != "terminated" or succeeded(final):
-        return
+def _after_failure(em: Any, pod: str | None, exc: BaseException, quiet: bool) -> None:
+    """Before exit 10: the pod's warnings and its last console lines (when the server keeps
+    them)."""
     from dphi_em import PodFailedError
 
-    who = f"Pod '{pod}'" if pod else "The default pod"
-    exit_code = getattr(final, "exit_code", None)
-    how = f"exit code {exit_code}" if exit_code is not None else "no exit code"
-    raise PodFailedError(
-        f"{who} ended with {how} ({final.reason or 'no reason given'}).",
-        pod_name=pod,
-        state=final,
-    )
+    if not isinstance(exc, PodFailedError):
+        return
+    _show_warnings(exc.state, quiet)
+    from ._logs import print_last_lines
+
+    print_last_lines(em, pod)
+
+
+def _show_warnings(current: Any, quiet: bool) -> None:
+    """The emulator's warnings about a pod (e.g. an amd64 image), on stderr."""
+    for warning in getattr(current, "warnings", ()) or ():
+        info(style("warning: ", fg="yellow") + printable(warning), quiet=quiet)
 
 
 def _fmt_time(value: Any) -> str:
@@ -359,14 +388,20 @@ def status(pod: str | None, watch: bool, interval: float, timeout: float | None)
                 print_json(_status_doc(pod, current))
             else:
                 echo(f"{who}: {describe_state(current)}")
+                _show_warnings(current, state.quiet)
             return
+        from dphi_em import PodFailedError
         from dphi_em._waiting import PodWait
 
-        # the library's decisions: terminated ends the wait, a fatal waiting reason raises
-        # PodFailedError, the deadline raises WaitTimeoutError
+        from ._logs import print_last_lines
+
+        # the library's rule (check=True): terminated ends the wait, any failure (a non-zero
+        # exit code, a fatal waiting reason) raises PodFailedError, the deadline
+        # WaitTimeoutError
         waiter = PodWait(pod, "terminated", timeout or float("inf"), interval)
         waiter.start()
         last: tuple[Any, ...] | None = None
+        warned = False
         while True:
             key = _state_key(current)
             if key != last:
@@ -376,11 +411,19 @@ def status(pod: str | None, watch: bool, interval: float, timeout: float | None)
                 else:
                     stamp = dt.datetime.now().strftime("%H:%M:%S")
                     echo(f"{style(stamp, dim=True)}  {who}: {describe_state(current)}")
-            if waiter.observe(current) is not None:
+                    if not warned and current.warnings:
+                        _show_warnings(current, state.quiet)
+                        warned = True
+            try:
+                done = waiter.observe(current)
+            except PodFailedError:
+                if not state.json:
+                    print_last_lines(em, pod)
+                raise
+            if done is not None:
                 break
             time.sleep(waiter.next_delay())
             current = em.pod_status(pod_name=pod)
-    check_outcome(pod, current)
 
 
 @click.group("namespace")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._common import command, get_state, json_option, open_client
+from ._errors import confirm
 from ._output import echo, human_bytes, info, print_json
 from ._progress import progress_for
 
@@ -46,14 +47,21 @@ def parse_remote(value: str) -> tuple[str | None, str] | None:
 @click.option("--delete", is_flag=True, help="Also delete, on DEST, what SOURCE lacks.")
 @click.option("--dry-run", "-n", is_flag=True, help="Change nothing; show what would be done.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting (--delete).")
+@click.option(
+    "--checksum",
+    "-c",
+    is_flag=True,
+    help="Re-hash every local file, not only those whose size or mtime changed.",
+)
 @json_option
-def sync(source: str, dest: str, delete: bool, dry_run: bool, yes: bool) -> None:
+def sync(source: str, dest: str, delete: bool, dry_run: bool, yes: bool, checksum: bool) -> None:
     """Send or fetch only what differs between a local folder and a volume folder.
 
     One side is local, the other pod:NAME/DIR (pod:/DIR is the default volume).
     The contents of SOURCE are mirrored into DEST. A file is transferred when DEST lacks
-    it, its size differs, or SOURCE's copy was modified in a later minute (the EM lists
-    times to the minute, in its own time zone: see the README). With --delete, what DEST
+    it, its size differs, or either copy changed since the last sync of these two folders
+    (whatever the change: a local sync record keeps what each side held). Symbolic links
+    are not followed, either way: they are skipped and reported. With --delete, what DEST
     has and SOURCE lacks is deleted, after a confirmation unless --yes.
 
     \b
@@ -75,12 +83,24 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, yes: bool) -> None
                 if up is not None:
                     pod, folder = up
                     return em.sync_up(
-                        Path(source), folder, pod, delete=delete, dry_run=dry, progress=progress
+                        Path(source),
+                        folder,
+                        pod,
+                        delete=delete,
+                        dry_run=dry,
+                        progress=progress,
+                        checksum=checksum,
                     )
                 assert down is not None
                 pod, folder = down
                 return em.sync_down(
-                    folder, Path(dest), pod, delete=delete, dry_run=dry, progress=progress
+                    folder,
+                    Path(dest),
+                    pod,
+                    delete=delete,
+                    dry_run=dry,
+                    progress=progress,
+                    checksum=checksum,
                 )
 
         ask = delete and not dry_run and not yes
@@ -89,8 +109,7 @@ def sync(source: str, dest: str, delete: bool, dry_run: bool, yes: bool) -> None
             side = dest
             shown = ", ".join(result.deleted[:5]) + (" ..." if len(result.deleted) > 5 else "")
             prompt = f"Delete {len(result.deleted)} path(s) from {side} ({shown})?"
-            if not click.confirm(prompt, default=False, err=True):
-                raise click.Abort
+            confirm(prompt, what="nothing was deleted or transferred")
         if ask:
             result = run(False)
     _report(result, state.json, state.quiet)
@@ -102,6 +121,10 @@ def _report(result: SyncResult, as_json: bool, quiet: bool) -> None:
         return
     verb = "send" if result.direction == "up" else "fetch"
     done = {"send": "Sent", "fetch": "Fetched"}[verb]
+    links = [item.path for item in result.skipped if item.reason == "link"]
+    if links:
+        shown = ", ".join(links[:5]) + (" ..." if len(links) > 5 else "")
+        info(f"Skipped {len(links)} symbolic link path(s), not followed: {shown}", quiet=quiet)
     if result.dry_run:
         for item in result.transferred:
             echo(f"would {verb} {item.path} ({item.reason}, {human_bytes(item.size)})")
@@ -109,13 +132,13 @@ def _report(result: SyncResult, as_json: bool, quiet: bool) -> None:
             echo(f"would delete {path}")
         info(
             f"Dry run: {len(result.transferred)} to {verb}, {len(result.deleted)} to delete, "
-            f"{len(result.skipped)} unchanged.",
+            f"{len(result.skipped) - len(links)} unchanged.",
             quiet=quiet,
         )
         return
     info(
         f"{done} {len(result.transferred)} file(s), {human_bytes(result.total_bytes)}; "
-        f"deleted {len(result.deleted)}; {len(result.skipped)} unchanged "
+        f"deleted {len(result.deleted)}; {len(result.skipped) - len(links)} unchanged "
         f"({result.calls} call(s)).",
         quiet=quiet,
     )

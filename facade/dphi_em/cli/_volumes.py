@@ -12,6 +12,7 @@ from ._common import (
     json_option,
     open_client,
 )
+from ._errors import confirm
 from ._output import echo, human_bytes, info, print_json, table
 
 
@@ -76,8 +77,7 @@ def volume_rm(name: str, yes: bool) -> None:
     state = get_state()
     if not yes:
         prompt = f"Delete volume {checked!r} and all its files?"
-        if not click.confirm(prompt, default=False, err=True):
-            raise click.Abort
+        confirm(prompt, what="the volume was not deleted")
     with open_client(state) as em:
         message = em.delete_volume(checked)
     if state.json:
