@@ -232,9 +232,13 @@ def test_the_fisheye_example_runs_unmodified_in_a_python_pod(
     script = (ROOT / "examples" / "telemetry" / "fisheye_api.py").read_bytes()
     em.uplink({"fisheye_api.py": script}, pod=docker_pod)
     em.run(
-        python_image, docker_pod, max_duration=5, command="python3 /data/fisheye_api.py", args=["4"]
+        python_image,
+        docker_pod,
+        max_duration=60,
+        command="python3 /data/fisheye_api.py",
+        args=["4"],
     )
-    assert em.wait(docker_pod, timeout=120)["exitCode"] == 0, em.get(
+    assert em.wait(docker_pod, timeout=300)["exitCode"] == 0, em.get(
         "em/emulator/pod/log", params={"pod_name": docker_pod}
     ).text
     report = em.fetch("fisheye/report.json", docker_pod).json()
@@ -255,11 +259,11 @@ def test_a_pod_written_with_telemetry_client(
     em.run(
         python_image,
         docker_pod,
-        max_duration=5,
+        max_duration=60,
         command="python3 /data/telemetry_pod.py",
         envs={"PYTHONPATH": "/data/lib.zip"},
     )
-    assert em.wait(docker_pod, timeout=120)["exitCode"] == 0, em.get(
+    assert em.wait(docker_pod, timeout=300)["exitCode"] == 0, em.get(
         "em/emulator/pod/log", params={"pod_name": docker_pod}
     ).text
     summary = em.fetch("summary.json", docker_pod).json()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from dphi_em import AsyncEMClient, EMClient, EMError, TransportError
-from faults_support import FAULT_PASSWORD
+from faults_support import FAULT_PASSWORD, FAULT_USERS
 from support.clients import KINDS, AsyncView
 from support.server import (
     HOSTILE_PASSWORD,
@@ -140,7 +140,7 @@ def test_the_async_client_never_blocks_its_loop_for_more_than_20_ms(
 ) -> None:
     """The first login, `sync_up` walking 4,000 files, `sync_down` scanning 4,000 local
     files and deleting them (`delete=True`): the loop answers a 2 ms heartbeat throughout."""
-    server = emulator_process()
+    server = emulator_process(users=FAULT_USERS)
     up, down = tmp_path / "up", tmp_path / "down"
     _tree(up, 4000, 40)
     _tree(down / "junk", 4000, 40)

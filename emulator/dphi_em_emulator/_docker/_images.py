@@ -224,14 +224,18 @@ class DockerImages:
             )
         return None
 
-    def _catalogue_problem(self, ref: str) -> str | None:
+    def _catalogue_problem(self, user: str, ref: str) -> str | None:
         """Why `ref` is not in the onboard registry (naming the closest entries), or None.
-        A user's own image is not the catalogue's question: ownership decides it."""
+        A user's image (the caller's or another's, by any name the engine resolves) is not
+        the catalogue's question: ownership decides it."""
         problem = self.onboard.problem(ref)
         if problem is None:
             return None
-        image = self.get(ref)
-        if image is not None and self.ownership.owners(object_id(image), image):
+        try:
+            resolved = self.ownership.resolve(user, ref, own_names=False)
+        except ImageAccessDenied:
+            return None  # refused below, as "pull access denied"
+        if resolved is not None and self.ownership.owners(resolved.image_id, resolved.image):
             return None
         return problem
 
@@ -257,7 +261,7 @@ class DockerImages:
                     ]
                 )
             for ref in refs.images:  # issue 17: the onboard catalogue, before any build step
-                problem = self._catalogue_problem(ref)
+                problem = self._catalogue_problem(user, ref)
                 if problem is not None:
                     raise _build_failed([*log, f"ERROR: failed to solve: {problem}"])
             for ref in refs.images:
