@@ -40,7 +40,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, TypeVar
@@ -57,6 +57,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._fastbody import DirectBody
 from ._progress import Progress
 
 __all__ = [
@@ -443,7 +444,7 @@ class DownloadTarget:
             if offset:
                 self.progress.advance(offset)
 
-    def account(self, chunk: bytes | bytearray) -> None:
+    def account(self, chunk: bytes | bytearray | memoryview) -> None:
         """Count a chunk that arrived (length check, progress), without storing it yet.
 
         Raises:
@@ -465,7 +466,7 @@ class DownloadTarget:
             raise RuntimeError("DownloadTarget.open() must come first.")
         self._file.write(data)
 
-    def store_many(self, chunks: list[bytes]) -> None:
+    def store_many(self, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
         """Write counted chunks to the temporary file in one `writev` call where the system
         has it (no copy through the file's buffer); blocking, as `store`."""
         if self._file is None:
@@ -612,9 +613,13 @@ def feed_download(target: DownloadTarget, response: httpx.Response) -> Path:
     """
     target.open(response)
     body = _already_read(response)
+    direct = body is None  # after the first chunk, the rest may come straight (_fastbody)
     with target.receiving():
         for chunk in response.iter_raw() if body is None else [body]:
             target.write(chunk)
+            if direct and (rest := DirectBody.take_over(response, target.received)):
+                rest.copy_to(target)  # then iter_raw ends: h11 saw the body's end
+            direct = False
     return target.commit()
 
 
@@ -634,6 +639,7 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
     writing: asyncio.Future[None] | None = None
     batch: list[bytes] = []
     size = 0
+    direct = body is None  # after the first chunk, the rest may come straight (_fastbody)
     try:
         with target.receiving():
             chunks = _once(body) if body is not None else response.aiter_raw()
@@ -641,6 +647,14 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
                 target.account(chunk)
                 batch.append(chunk)
                 size += len(chunk)
+                if direct and (rest := DirectBody.atake_over(response, target.received)):
+                    if writing is not None:  # in order: what came through httpx first
+                        await asyncio.shield(writing)
+                    writing = loop.run_in_executor(None, _store_all, target, batch)
+                    batch, size = [], 0
+                    await asyncio.shield(writing)
+                    await rest.acopy_to(target)  # then aiter_raw ends: h11 saw the end
+                direct = False
                 if size >= CHUNK_SIZE:
                     if writing is not None:
                         await asyncio.shield(writing)
