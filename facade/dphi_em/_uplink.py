@@ -27,7 +27,6 @@ import secrets
 import stat
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import IO
 
 import anyio.to_thread
 import attrs
@@ -46,8 +45,10 @@ __all__ = [
     "plan_uplink",
 ]
 
-#: Small parts are gathered into pieces of this size before they are sent.
-GATHER_SIZE = 64 * 1024
+#: Small parts are gathered into pieces of this size before they are sent (and the async
+#: client reads this much of small files per thread hop): 256 KiB cut the async client's
+#: CPU for 1,000 files of 4 KiB by about 15% against 64 KiB (issue 22).
+GATHER_SIZE = 256 * 1024
 
 #: Django refuses more than 100 files in one request (`DATA_UPLOAD_MAX_NUMBER_FILES`).
 MAX_FILES_PER_CALL = 100
@@ -91,8 +92,8 @@ def _check_name(path: Path) -> None:
         )
 
 
-def _regular_file(path: Path, st: os.stat_result, max_bytes: int) -> None:
-    if not os.access(path, os.R_OK):
+def _regular_file(path: Path, name: str, st: os.stat_result, max_bytes: int) -> None:
+    if not os.access(name, os.R_OK):
         raise ValidationError(f"Cannot uplink {str(path)!r}: the file is not readable.")
     if st.st_size > max_bytes:
         raise FileTooLargeError(
@@ -106,13 +107,13 @@ def _collect(
     path: Path, dest_dir: str, max_bytes: int, seen: set[tuple[int, int]]
 ) -> Iterator[UplinkFile]:
     try:
-        st = path.stat()
+        st = os.stat(name := str(path))
     except FileNotFoundError:
         raise ValidationError(f"Cannot uplink {str(path)!r}: no such file or folder.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
     if stat.S_ISREG(st.st_mode):
-        _regular_file(path, st, max_bytes)
+        _regular_file(path, name, st, max_bytes)
         yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
     elif stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent
@@ -248,22 +249,27 @@ class _Read:
 
 
 class _FileReader:
-    """The drivers' side of a `_Read`: keeps the file being read open between steps."""
+    """The drivers' side of a `_Read`: keeps the file being read open between steps.
+
+    Plain descriptors (`os.open`, `os.read`): half the cost of a file object per small file.
+    """
+
+    _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
     def __init__(self) -> None:
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None
 
     def read(self, step: _Read) -> bytes:
         path = step.file.path
         try:
             if step.offset == 0:
                 self.close()
-                self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (kept across steps)
-            assert self._file is not None
-            data = self._file.read(step.size)
+                self._fd = os.open(path, self._FLAGS)
+            assert self._fd is not None
+            data = os.read(self._fd, step.size)
             # A regular file gives fewer bytes than asked only at its end; make sure of it.
             while 0 < len(data) < step.size:
-                more = self._file.read(step.size - len(data))
+                more = os.read(self._fd, step.size - len(data))
                 if not more:
                     break
                 data += more
@@ -274,9 +280,9 @@ class _FileReader:
         return data
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
 
 class _Gather:
@@ -412,7 +418,7 @@ class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
         After yielding bytes it is sent `b""` (they were handed over); after a `_Read`, the
         bytes read. Pieces smaller than `gather_size` are gathered up to that size, so that
-        a thousand small files take about sixty sends rather than two thousand, while the
+        a thousand 4 KiB files take about sixteen sends rather than two thousand, while the
         first bytes still leave early enough for the server to parse while the rest is
         read. A large file's chunks (`chunk_size`) are handed over as read, without a copy.
         """
