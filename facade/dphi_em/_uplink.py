@@ -84,37 +84,39 @@ def _join(folder: str, name: str) -> str:
     return f"{folder.rstrip('/')}/{name}" if folder.strip("/") else name
 
 
-def _check_name(path: Path) -> None:
-    if _UNSENDABLE.search(path.name):
+def _check_name(path: Path, name: str | None = None) -> None:
+    if _UNSENDABLE.search(path.name if name is None else name):
         raise ValidationError(
             f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash or a control "
             "character, which the server would not keep. Rename it first."
         )
 
 
-def _regular_file(path: Path, name: str, st: os.stat_result, max_bytes: int) -> None:
-    if not os.access(name, os.R_OK):
+def _regular_file(item: UplinkFile, text: str, st: os.stat_result, max_bytes: int) -> None:
+    path = item.path
+    if not os.access(text, os.R_OK):
         raise ValidationError(f"Cannot uplink {str(path)!r}: the file is not readable.")
     if st.st_size > max_bytes:
         raise FileTooLargeError(
             f"Cannot uplink {str(path)!r}: {st.st_size} bytes is over the per-call limit "
             f"of {max_bytes} bytes."
         )
-    _check_name(path)
+    _check_name(path, os.path.basename(text))
 
 
 def _collect(
     path: Path, dest_dir: str, max_bytes: int, seen: set[tuple[int, int]]
 ) -> Iterator[UplinkFile]:
     try:
-        st = os.stat(name := str(path))
+        st = os.stat(text := str(path))
     except FileNotFoundError:
         raise ValidationError(f"Cannot uplink {str(path)!r}: no such file or folder.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
     if stat.S_ISREG(st.st_mode):
-        _regular_file(path, name, st, max_bytes)
-        yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
+        item = UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
+        _regular_file(item, text, st, max_bytes)
+        yield item
     elif stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent
             return
@@ -296,10 +298,15 @@ class _Gather:
         self._pending = bytearray()
         self._file_bytes = 0
 
-    def add(self, piece: bytes, file_bytes: int) -> list[tuple[bytes, int]]:
+    def add(self, piece: bytes, file_bytes: int) -> Sequence[tuple[bytes, int]]:
         """What to send now, given one more piece (a large piece goes out as is, uncopied)."""
+        pending = len(self._pending)
+        if pending + len(piece) <= self._size and len(piece) < self._size:  # the usual case
+            self._pending += piece
+            self._file_bytes += file_bytes
+            return ()
         out: list[tuple[bytes, int]] = []
-        if self._pending and len(self._pending) + len(piece) > self._size:
+        if pending and pending + len(piece) > self._size:
             out.append(self.flush())
         if len(piece) >= self._size:
             out.append((piece, file_bytes))
