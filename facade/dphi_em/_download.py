@@ -43,7 +43,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 from urllib.parse import unquote
 
 import httpx
@@ -58,6 +58,7 @@ from ._errors import (
     ValidationError,
 )
 from ._fastbody import DirectBody
+from ._fastbody import settle as _settle  # one implementation for both drivers
 from ._progress import Progress
 
 __all__ = [
@@ -72,7 +73,6 @@ __all__ = [
     "safe_file_name",
 ]
 
-_T = TypeVar("_T")
 #: Most buffers in one `os.writev` call (POSIX guarantees at least 16; Linux takes 1024).
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
 
@@ -683,22 +683,6 @@ async def _once(body: bytes) -> AsyncIterator[bytes]:
 
 def _store_all(target: DownloadTarget, chunks: list[bytes]) -> None:
     target.store_many(chunks)
-
-
-async def _settle(future: asyncio.Future[_T]) -> _T:
-    """The result of `future` (work in a worker thread), waiting until the thread is done
-    even when the task is cancelled meanwhile; the cancellation is raised after that."""
-    cancelled = False
-    while not future.done():
-        try:
-            await asyncio.wait([future])
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        if not future.cancelled():
-            future.exception()  # retrieved: the cancellation is what propagates
-        raise asyncio.CancelledError
-    return future.result()
 
 
 def receive_download(

@@ -32,11 +32,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
-__all__ = ["BUFFER_SIZE", "DirectBody", "Sink"]
+__all__ = ["BUFFER_SIZE", "DirectBody", "Sink", "settle"]
+
+_T = TypeVar("_T")
 
 #: Bytes read before they are handed to the file: progress and writes go per MiB.
 BUFFER_SIZE = 1024 * 1024
@@ -230,11 +232,11 @@ class DirectBody:
                         sink.account(view[:filled])
                         pending = view[:filled]
                 if writing is not None:
-                    await _settle(writing)
+                    await settle(writing)
                 writing, pending = start(view[:filled]), None
                 turn ^= 1
             if writing is not None:
-                await _settle(writing)
+                await settle(writing)
             writing = None
         finally:  # something raised: finish the writes in order (a resume counts on them)
             cancelled = False
@@ -322,10 +324,10 @@ def _succeeded(future: asyncio.Future[Any]) -> bool:
     return not future.cancelled() and future.exception() is None
 
 
-async def _settle(future: asyncio.Future[Any]) -> Any:
-    """The result of a write in a worker thread, waiting for the thread even when the task is
-    cancelled meanwhile (the cancellation is raised after it)."""
+async def settle(future: asyncio.Future[_T]) -> _T:
+    """The result of `future` (work in a worker thread), waiting until the thread is done
+    even when the task is cancelled meanwhile; the cancellation is raised after that."""
     if await _finish(future):
-        _succeeded(future)
+        _succeeded(future)  # retrieved: the cancellation is what propagates
         raise asyncio.CancelledError
     return future.result()
