@@ -390,3 +390,52 @@ def test_the_connection_found_is_the_one_that_carried_the_response(
         assert list(chunks) == []  # h11 saw the end of the body
         assert bytes(got) == body
     assert connection._h11_state.our_state is h11.IDLE  # back in the pool, ready for reuse
+
+
+def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes(
+    serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
+) -> None:
+    """The task is cancelled while the direct path waits on the socket: the running write
+    finishes, what arrived is written after it, in order, and the partial file is kept."""
+    tmp_path = tmp_path / "dl"
+    body = os.urandom(12 * MIB)
+    sent = 6 * MIB + 99
+    all_sent = threading.Event()
+
+    def handler(filepath: str, headers: dict[str, str]) -> list[bytes]:
+        tags = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
+        asked = headers.get("range")
+        if asked is None:
+
+            def pieces() -> Iterator[bytes]:
+                yield answer(body[:sent], Content_Length=str(len(body)), **tags)
+                all_sent.set()
+                yield b"stall"
+
+            return list(pieces())
+        start = int(asked.removeprefix("bytes=").rstrip("-"))
+        rest = body[start:]
+        span = f"bytes {start}-{len(body) - 1}/{len(body)}"
+        return [answer(rest, "206 Partial Content", Content_Length=str(len(rest)),
+                       Content_Range=span, **tags)]  # fmt: skip
+
+    server = serve(handler)
+
+    async def cut() -> None:
+        async with AsyncEMClient(server.url, "u", "p", retry=False) as em:
+            task = asyncio.ensure_future(em.downlink("big.bin", tmp_path))
+            await asyncio.get_running_loop().run_in_executor(None, all_sent.wait)
+            while not spy:  # the direct path has taken over (a loop turn at a time)
+                await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(cut())
+    [partial] = [p for p in tmp_path.iterdir() if p.suffix == ".part"]
+    kept = partial.read_bytes()
+    assert 0 < len(kept) <= sent
+    assert kept == body[: len(kept)]  # a true prefix: writes finished in order
+    [path] = run("async", server.url, downlinks(["big.bin"], tmp_path, "async"))
+    assert _digest(path.read_bytes()) == _digest(body)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]
