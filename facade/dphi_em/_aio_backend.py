@@ -41,7 +41,11 @@ import anyio
 import anyio.abc
 import httpcore
 
-__all__ = ["AsyncioSocketBackend", "AsyncioSocketStream"]
+__all__ = ["DIRECT_SOCKET", "AsyncioSocketBackend", "AsyncioSocketStream"]
+
+#: `get_extra_info` key of the socket itself, readable by its owner's task (no asyncio
+#: transport reads it): `_fastbody` reads a downlink's body from it.
+DIRECT_SOCKET = "dphi_em.direct_socket"
 
 _ERRORS: dict[str, tuple[type[Exception], type[Exception]]] = {
     "read": (httpcore.ReadTimeout, httpcore.ReadError),
@@ -165,10 +169,13 @@ class AsyncioSocketStream(httpcore.AsyncNetworkStream):
         return await AnyIOStream(plain).start_tls(ssl_context, server_hostname, timeout)
 
     def get_extra_info(self, info: str) -> Any:
-        """`socket`, `client_addr`, `server_addr`, `is_readable`; `ssl_object` is None."""
+        """`socket`, `client_addr`, `server_addr`, `is_readable`, `DIRECT_SOCKET`;
+        `ssl_object` is None."""
         sock = self._sock
         if info == "socket":
             return sock
+        if info == DIRECT_SOCKET:
+            return None if self._handed_over or sock.fileno() == -1 else sock
         if info == "is_readable":  # also True once closed: nothing more can be written
             from httpcore._utils import is_socket_readable
 

@@ -41,10 +41,10 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 from urllib.parse import unquote
 
 import httpx
@@ -58,6 +58,8 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._fastbody import DirectBody
+from ._fastbody import settle as _settle  # one implementation for both drivers
 from ._progress import Progress
 
 __all__ = [
@@ -74,7 +76,6 @@ __all__ = [
     "safe_file_name",
 ]
 
-_T = TypeVar("_T")
 #: Most buffers in one `os.writev` call (POSIX guarantees at least 16; Linux takes 1024).
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
 
@@ -483,7 +484,7 @@ class DownloadTarget:
             if offset:
                 self.progress.advance(offset)
 
-    def account(self, chunk: bytes | bytearray) -> None:
+    def account(self, chunk: bytes | bytearray | memoryview) -> None:
         """Count a chunk that arrived (length check, progress), without storing it yet.
 
         Raises:
@@ -505,7 +506,7 @@ class DownloadTarget:
             raise RuntimeError("DownloadTarget.open() must come first.")
         self._file.write(data)
 
-    def store_many(self, chunks: list[bytes]) -> None:
+    def store_many(self, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
         """Write counted chunks to the temporary file in one `writev` call where the system
         has it (no copy through the file's buffer); blocking, as `store`."""
         if self._file is None:
@@ -652,9 +653,13 @@ def feed_download(target: DownloadTarget, response: httpx.Response) -> Path:
     """
     target.open(response)
     body = _already_read(response)
+    direct = body is None  # after the first chunk, the rest may come straight (_fastbody)
     with target.receiving():
         for chunk in response.iter_raw() if body is None else [body]:
             target.write(chunk)
+            if direct and (rest := DirectBody.take_over(response, target.received)):
+                rest.copy_to(target)  # then iter_raw ends: h11 saw the body's end
+            direct = False
     return target.commit()
 
 
@@ -674,6 +679,7 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
     writing: asyncio.Future[None] | None = None
     batch: list[bytes] = []
     size = 0
+    direct = body is None  # after the first chunk, the rest may come straight (_fastbody)
     try:
         with target.receiving():
             chunks = _once(body) if body is not None else response.aiter_raw()
@@ -681,6 +687,14 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
                 target.account(chunk)
                 batch.append(chunk)
                 size += len(chunk)
+                if direct and (rest := DirectBody.atake_over(response, target.received)):
+                    if writing is not None:  # in order: what came through httpx first
+                        await asyncio.shield(writing)
+                    writing = loop.run_in_executor(None, _store_all, target, batch)
+                    batch, size = [], 0
+                    await asyncio.shield(writing)
+                    await rest.acopy_to(target)  # then aiter_raw ends: h11 saw the end
+                direct = False
                 if size >= CHUNK_SIZE:
                     if writing is not None:
                         await asyncio.shield(writing)
@@ -709,22 +723,6 @@ async def _once(body: bytes) -> AsyncIterator[bytes]:
 
 def _store_all(target: DownloadTarget, chunks: list[bytes]) -> None:
     target.store_many(chunks)
-
-
-async def _settle(future: asyncio.Future[_T]) -> _T:
-    """The result of `future` (work in a worker thread), waiting until the thread is done
-    even when the task is cancelled meanwhile; the cancellation is raised after that."""
-    cancelled = False
-    while not future.done():
-        try:
-            await asyncio.wait([future])
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        if not future.cancelled():
-            future.exception()  # retrieved: the cancellation is what propagates
-        raise asyncio.CancelledError
-    return future.result()
 
 
 def receive_download(

@@ -27,7 +27,6 @@ import secrets
 import stat
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import IO
 
 import anyio.to_thread
 import attrs
@@ -47,8 +46,10 @@ __all__ = [
     "plan_uplink",
 ]
 
-#: Small parts are gathered into pieces of this size before they are sent.
-GATHER_SIZE = 64 * 1024
+#: Small parts are gathered into pieces of this size before they are sent (and the async
+#: client reads this much of small files per thread hop): 256 KiB cut the async client's
+#: CPU for 1,000 files of 4 KiB by about 15% against 64 KiB (issue 22).
+GATHER_SIZE = 256 * 1024
 
 #: Django refuses more than 100 files in one request (`DATA_UPLOAD_MAX_NUMBER_FILES`).
 MAX_FILES_PER_CALL = 100
@@ -84,42 +85,52 @@ def _join(folder: str, name: str) -> str:
     return f"{folder.rstrip('/')}/{name}" if folder.strip("/") else name
 
 
-def _check_name(path: Path) -> None:
-    if _UNSENDABLE.search(path.name):
+def _check_name(path: Path, name: str | None = None) -> None:
+    if _UNSENDABLE.search(path.name if name is None else name):
         raise ValidationError(
             f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash or a control "
             "character, which the server would not keep. Rename it first."
         )
 
 
-def check_uplink_file(path: Path, st: os.stat_result, max_bytes: int) -> None:
+def check_uplink_file(
+    path: Path, st: os.stat_result, max_bytes: int, text: str | None = None
+) -> None:
     """Refuse a regular file that cannot be sent: unreadable, over `max_bytes`, a bad name.
+
+    Args:
+        path: The file.
+        st: Its `os.stat` result.
+        max_bytes: The per-call limit.
+        text: `str(path)`, when the caller has it (checks on the string are cheaper).
 
     Raises:
         ValidationError: Unreadable, or a name the server would not keep.
         FileTooLargeError: Over `max_bytes`.
     """
-    if not os.access(path, os.R_OK):
+    if text is None:
+        text = str(path)
+    if not os.access(text, os.R_OK):
         raise ValidationError(f"Cannot uplink {str(path)!r}: the file is not readable.")
     if st.st_size > max_bytes:
         raise FileTooLargeError(
             f"Cannot uplink {str(path)!r}: {st.st_size} bytes is over the per-call limit "
             f"of {max_bytes} bytes."
         )
-    _check_name(path)
+    _check_name(path, os.path.basename(text))
 
 
 def _collect(
     path: Path, dest_dir: str, max_bytes: int, seen: set[tuple[int, int]]
 ) -> Iterator[UplinkFile]:
     try:
-        st = path.stat()
+        st = os.stat(text := str(path))
     except FileNotFoundError:
         raise ValidationError(f"Cannot uplink {str(path)!r}: no such file or folder.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
     if stat.S_ISREG(st.st_mode):
-        check_uplink_file(path, st, max_bytes)
+        check_uplink_file(path, st, max_bytes, text)
         yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
     elif stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) in seen:  # a link back up the tree: already sent
@@ -255,22 +266,27 @@ class _Read:
 
 
 class _FileReader:
-    """The drivers' side of a `_Read`: keeps the file being read open between steps."""
+    """The drivers' side of a `_Read`: keeps the file being read open between steps.
+
+    Plain descriptors (`os.open`, `os.read`): half the cost of a file object per small file.
+    """
+
+    _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
     def __init__(self) -> None:
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None
 
     def read(self, step: _Read) -> bytes:
         path = step.file.path
         try:
             if step.offset == 0:
                 self.close()
-                self._file = open(path, "rb", buffering=0)  # noqa: SIM115 (kept across steps)
-            assert self._file is not None
-            data = self._file.read(step.size)
+                self._fd = os.open(path, self._FLAGS)
+            assert self._fd is not None
+            data = os.read(self._fd, step.size)
             # A regular file gives fewer bytes than asked only at its end; make sure of it.
             while 0 < len(data) < step.size:
-                more = self._file.read(step.size - len(data))
+                more = os.read(self._fd, step.size - len(data))
                 if not more:
                     break
                 data += more
@@ -281,9 +297,9 @@ class _FileReader:
         return data
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
 
 class _Gather:
@@ -297,10 +313,15 @@ class _Gather:
         self._pending = bytearray()
         self._file_bytes = 0
 
-    def add(self, piece: bytes, file_bytes: int) -> list[tuple[bytes, int]]:
+    def add(self, piece: bytes, file_bytes: int) -> Sequence[tuple[bytes, int]]:
         """What to send now, given one more piece (a large piece goes out as is, uncopied)."""
+        pending = len(self._pending)
+        if pending + len(piece) <= self._size and len(piece) < self._size:  # the usual case
+            self._pending += piece
+            self._file_bytes += file_bytes
+            return ()
         out: list[tuple[bytes, int]] = []
-        if self._pending and len(self._pending) + len(piece) > self._size:
+        if pending and pending + len(piece) > self._size:
             out.append(self.flush())
         if len(piece) >= self._size:
             out.append((piece, file_bytes))
@@ -419,7 +440,7 @@ class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
         After yielding bytes it is sent `b""` (they were handed over); after a `_Read`, the
         bytes read. Pieces smaller than `gather_size` are gathered up to that size, so that
-        a thousand small files take about sixty sends rather than two thousand, while the
+        a thousand 4 KiB files take about sixteen sends rather than two thousand, while the
         first bytes still leave early enough for the server to parse while the rest is
         read. A large file's chunks (`chunk_size`) are handed over as read, without a copy.
         """

@@ -82,8 +82,15 @@ class Proc:
     cpu: float
 
 
-def run_process(cmd: Sequence[str], scratch: Path, timeout: float = CHILD_TIMEOUT) -> Proc:
+def run_process(
+    cmd: Sequence[str],
+    scratch: Path,
+    timeout: float = CHILD_TIMEOUT,
+    env: dict[str, str] | None = None,
+) -> Proc:
     """Run `cmd` to completion; its `ru_maxrss` comes from `os.wait4` on exactly that pid.
+
+    `env`: the child's environment (default: `ENV`).
 
     Raises:
         BenchError: It exited non-zero or ran out of time.
@@ -91,7 +98,9 @@ def run_process(cmd: Sequence[str], scratch: Path, timeout: float = CHILD_TIMEOU
     out_path, err_path = scratch / "child.out", scratch / "child.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=ENV)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env or ENV
+        )
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:

@@ -48,6 +48,12 @@ def throughput(samples: list[dict[str, Any]]) -> float:
     return float(statistics.median(s["mib"] / s["seconds"] for s in samples))
 
 
+def cpu_per_gib(samples: list[dict[str, Any]]) -> float:
+    """Median CPU seconds per GiB moved (user + system of the client's process: for a
+    Python child its timed region, for curl its whole run)."""
+    return float(statistics.median(s["cpu_s"] / (s["mib"] / KIB) for s in samples))
+
+
 def peak_growth(samples: list[dict[str, Any]]) -> float:
     """The largest peak-RSS growth over the runs, MiB."""
     return float(max(s["rss_growth_kib"] for s in samples)) / KIB
@@ -162,6 +168,8 @@ def capacity_rows(
         facade = throughput(s[f"{ceiling_key}.facade"])
         curl = throughput(s[f"{ceiling_key}.curl"])
         alone_async = throughput(s[f"{ceiling_key}.async"])
+        # CPU seconds per GiB: a regression shows as CPU, not only as time (issue 22)
+        cpu = {w: cpu_per_gib(s[f"{ceiling_key}.{w}"]) for w in ("facade", "curl", "async")}
         emulator = throughput(s[f"emulator_{figure}.raw"])
         measured = throughput(s[f"{figure}.facade"])
         side = "emulator" if emulator < facade else "client"
@@ -180,24 +188,35 @@ def capacity_rows(
             Row(
                 "4",
                 f"{labels[figure]}: client alone (raw {peer})",
-                f"{facade:.0f} MiB/s",
-                f"curl {curl:.0f} MiB/s",
+                f"{facade:.0f} MiB/s, {cpu['facade']:.2f} CPU s/GiB",
+                f"curl {curl:.0f} MiB/s, {cpu['curl']:.2f} CPU s/GiB",
                 f"{facade / curl:.2f}x curl",
                 "info",
                 "info",
-                values={"facade": facade, "curl": curl},
+                values={
+                    "facade": facade,
+                    "curl": curl,
+                    "facade_cpu_s_per_gib": cpu["facade"],
+                    "curl_cpu_s_per_gib": cpu["curl"],
+                },
             )
         )
         rows.append(
             Row(
                 "4",
                 f"{labels[figure]}, {ASYNC}: client alone (raw {peer})",
-                f"{alone_async:.0f} MiB/s",
-                f"curl {curl:.0f} · {SYNC} {facade:.0f} MiB/s",
+                f"{alone_async:.0f} MiB/s, {cpu['async']:.2f} CPU s/GiB",
+                f"curl {curl:.0f} · {SYNC} {facade:.0f} MiB/s; curl {cpu['curl']:.2f} CPU s/GiB",
                 f"{alone_async / curl:.2f}x curl",
                 "info",
                 "info",
-                values={"async": alone_async, "curl": curl, "facade": facade},
+                values={
+                    "async": alone_async,
+                    "curl": curl,
+                    "facade": facade,
+                    "async_cpu_s_per_gib": cpu["async"],
+                    "curl_cpu_s_per_gib": cpu["curl"],
+                },
             )
         )
         rows.append(
