@@ -45,7 +45,7 @@ with EMClient() as em, tempfile.TemporaryDirectory(prefix="downlink-") as downli
                 command=f"wget {address}/ -O /data/server-data.txt",
             ),
         )
-        state = client.wait(until="terminated", timeout=240)
+        state = client.wait(until="terminated", timeout=240, check=False)  # may retry
         print(f"client {state.kind} ({state.reason}, exit code {state.exit_code})")
         if state.exit_code == 0:
             break

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dphi_em import EMClient, NotFoundError
 
-IMAGE = "fpga.dphi.space:5000/busybox:1.36"
+IMAGE = "fpga.dphi.space:5000/busybox:latest"
 SERVICE = "http://satellite-telemetry.dphi-tm"
 PODS = {
     "tlm-health": (

@@ -265,10 +265,10 @@ def _add_telemetry_options(parser: argparse.ArgumentParser) -> None:
     add(
         "--telemetry-port",
         type=int,
-        default=DEFAULT_TELEMETRY_PORT,
         metavar="PORT",
         help="the service's emulator-only ground port on 127.0.0.1, for `dphi-em telemetry` "
-        f"(default: {DEFAULT_TELEMETRY_PORT}; 0 picks a free one)",
+        f"(default: {DEFAULT_TELEMETRY_PORT}, or a free one when another emulator has it; "
+        "0 picks a free one)",
     )
     add("--telemetry-history", type=float, default=DEFAULT_TELEMETRY_HISTORY, metavar="SECONDS")
     add("--telemetry-cadence", type=float, default=DEFAULT_TELEMETRY_CADENCE, metavar="SECONDS")
@@ -325,7 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             telemetry=not args.no_telemetry,
             telemetry_seed=args.telemetry_seed,
             tle=tle,
-            telemetry_port=args.telemetry_port,
+            telemetry_port=(
+                DEFAULT_TELEMETRY_PORT if args.telemetry_port is None else args.telemetry_port
+            ),
+            telemetry_port_fallback=args.telemetry_port is None,
             telemetry_history=args.telemetry_history,
             telemetry_cadence=args.telemetry_cadence,
             telemetry_images=args.telemetry_images,

@@ -119,6 +119,8 @@ class EmulatorConfig:
         telemetry_seed: Makes the orbit's plane, attitude, sensors and images.
         tle: A TLE (two or three lines of text) to propagate; None: a 500 km SSO orbit.
         telemetry_port: The service's ground port on 127.0.0.1 (0: a free one).
+        telemetry_port_fallback: When `telemetry_port` is taken, a free one instead (the
+            command's default port; a port the user gave must be that port).
         telemetry_cadence: Seconds (simulated) between two records of a type.
         telemetry_history: Seconds of history before the emulator started.
         telemetry_images: How many images the fisheye camera holds.
@@ -157,6 +159,7 @@ class EmulatorConfig:
     telemetry_seed: int = 0
     tle: str | None = None
     telemetry_port: int = 0
+    telemetry_port_fallback: bool = False
     telemetry_cadence: float = DEFAULT_TELEMETRY_CADENCE
     telemetry_history: float = DEFAULT_TELEMETRY_HISTORY
     telemetry_images: int = DEFAULT_TELEMETRY_IMAGES

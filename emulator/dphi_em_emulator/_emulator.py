@@ -41,6 +41,7 @@ class Emulator:
                 config.time_scale,
                 config.telemetry_images,
                 config.telemetry_port,
+                config.telemetry_port_fallback,
             ).start()
         #: What builds images and runs pods, and the start-up line saying which and why.
         self.engine: PodEngine

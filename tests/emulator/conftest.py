@@ -33,8 +33,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,13 +42,8 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
+from support.standins import ONBOARD_BUSYBOX, STANDIN_RECORD, images_command
 
-ONBOARD_BUSYBOX = "fpga.dphi.space:5000/busybox:1.36"
-#: The stand-ins' record, fixed before any test points HOME elsewhere, so that the stand-ins
-#: are made once per engine and found again by the next run.
-STANDIN_RECORD = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dphi-em" / "standins.json"
-)
 DOCKER_USERS = {"client1": "secret", "client2": "secret2"}
 LABEL_EMULATOR = "space.dphi.em.emulator"
 
@@ -75,13 +68,6 @@ def docker_client() -> Iterator[Any]:
         _no_engine(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     yield client
     client.close()
-
-
-def images_command(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`python -m dphi_em_emulator images ARGS --standin-record STANDIN_RECORD`."""
-    command = [sys.executable, "-m", "dphi_em_emulator", "images", *args]
-    command += ["--standin-record", str(STANDIN_RECORD)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="session")

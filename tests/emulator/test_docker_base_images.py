@@ -12,8 +12,8 @@ import platform
 from pathlib import Path
 
 import pytest
-from conftest import ONBOARD_BUSYBOX, images_command
 from support.images import layered_image_tar
+from support.standins import ONBOARD_BUSYBOX, images_command
 
 pytestmark = pytest.mark.docker
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.standins import ONBOARD_BUSYBOX
 
 pytestmark = pytest.mark.docker
 
-ONBOARD_BUSYBOX = "fpga.dphi.space:5000/busybox:1.36"
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 
 

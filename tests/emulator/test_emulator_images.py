@@ -52,7 +52,7 @@ def test_build_records_the_prefixed_image(make_emulator, em_http) -> None:
 
 def test_build_context_defaults_to_the_volume_root(em_http, pod_name: str) -> None:
     client = em_http()
-    _uplink(client, pod_name, {"Dockerfile": b"# comment\nARG V=1\nFROM alpine:${V}\n"})
+    _uplink(client, pod_name, {"Dockerfile": b"# comment\nARG V=3.19\nFROM alpine:${V}\n"})
     response = client.post(
         "em/pod/image/build",
         files={

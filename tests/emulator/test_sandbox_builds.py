@@ -58,11 +58,9 @@ def _build(em: Any, pod: str, folder: str, dockerfile: str, image: str) -> httpx
 
 def _containers_running(docker_client: Any, marker: str) -> list[str]:
     """The engine's containers whose command holds `marker` (a build step's)."""
-    found = []
-    for container in docker_client.containers.list(all=True):
-        if marker in " ".join(container.attrs["Config"].get("Cmd") or []):
-            found.append(container.id)
-    return found
+    # the list call's own records: inspecting each one races its removal (a 404)
+    listed = docker_client.api.containers(all=True)
+    return [c["Id"] for c in listed if marker in str(c.get("Command") or "")]
 
 
 def _gone(docker_client: Any, marker: str, timeout: float = 30) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from dphi_em_emulator import EmulatorConfig
 from support.images import layered_image_tar, tar_bytes
+from support.standins import ONBOARD_BUSYBOX
 
 pytestmark = pytest.mark.docker
 
-ONBOARD_BUSYBOX = "fpga.dphi.space:5000/busybox:1.36"
 SECRET = b"bob-s3cret\n"
 
 

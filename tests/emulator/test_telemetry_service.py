@@ -225,3 +225,36 @@ def test_images_follow_the_seed_across_restarts_of_one_data_dir(tmp_path: Path) 
     one = first_png(1)
     assert first_png(2) != one
     assert first_png(1) == one
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_a_taken_ground_port_is_another_one_only_for_the_default(
+    tmp_path: Path, fallback: bool
+) -> None:
+    """Two emulators on one machine: the command's default ground port (8100) taken by the
+    first must not stop the second (it serves on a free port and says which); a port the
+    user asked for is that port or an error."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        config = EmulatorConfig(
+            data_dir=tmp_path,
+            users={"u": "p"},
+            telemetry_port=taken,
+            telemetry_port_fallback=fallback,
+            telemetry_history=60.0,
+            telemetry_images=0,
+        )
+        if not fallback:
+            with pytest.raises(OSError, match="in use"):
+                EmulatorServer(config).start()
+            return
+        with EmulatorServer(config) as server:
+            service = server.emulator.telemetry
+            assert service is not None
+            assert not service.ground_url.endswith(f":{taken}")
+            assert f"(port {taken} is taken)" in service.describe()
+            assert httpx.get(f"{service.ground_url}/health").status_code == 200

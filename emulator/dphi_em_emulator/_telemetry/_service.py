@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -42,6 +43,8 @@ class TelemetryService:
         time_scale: How much faster than the wall clock the history grows.
         images: How many images the camera holds.
         port: The ground port on 127.0.0.1 (0: a free one).
+        port_fallback: When `port` is taken, serve on a free one (and say so in `describe`)
+            instead of failing: for a default port, not for one the user asked for.
 
     Raises:
         ValueError: The TLE is not one SGP4 accepts.
@@ -57,6 +60,7 @@ class TelemetryService:
         time_scale: float,
         images: int,
         port: int = 0,
+        port_fallback: bool = False,
     ) -> None:
         if tle is None:
             name: str | None = DEFAULT_NAME
@@ -70,6 +74,8 @@ class TelemetryService:
         self.app = TelemetryApp(self.history, self.camera).app()
         self._folder = folder
         self._port = port
+        self._port_fallback = port_fallback
+        self._taken = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -93,12 +99,21 @@ class TelemetryService:
             if self.in_pods
             else "pods: not reachable (the emulator must run as root to serve inside pods)"
         )
-        return f"telemetry (ground, emulator only): {self.ground_url}; {where}"
+        taken = f" (port {self._taken} is taken)" if self._taken else ""
+        return f"telemetry (ground, emulator only): {self.ground_url}{taken}; {where}"
 
     def start(self, timeout: float = 10.0) -> TelemetryService:
         from ..server import listening_socket, serve_in_thread
 
-        self._socket = listening_socket("127.0.0.1", self._port)
+        try:
+            self._socket = listening_socket("127.0.0.1", self._port)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or not self._port_fallback:
+                raise
+            # the default port, taken (another emulator's service, most likely): a free one,
+            # said in `describe`, rather than an emulator that does not start
+            self._taken = self._port
+            self._socket = listening_socket("127.0.0.1", 0)
         try:
             self._server, self._thread = serve_in_thread(
                 self.app, self._socket, "dphi-em-telemetry", timeout
