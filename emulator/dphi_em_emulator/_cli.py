@@ -353,8 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"EM API revision: {config.api}", flush=True)
     print(app.state.emulator.engine_line, flush=True)
     print(
-        "base images: the onboard registry's (python -m dphi_em_emulator images list; "
-        "stand-ins: ... images prepare NAME)",
+        "base images: the onboard registry's (dphi-em emulator images list, or python -m "
+        "dphi_em_emulator images list; their stand-ins: ... images prepare NAME)",
         flush=True,
     )
     if app.state.emulator.telemetry is not None:

@@ -130,5 +130,7 @@ def test_the_start_up_banner_points_at_the_base_images(tmp_path) -> None:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
         process.stdout.close()
-    assert lines[-1].startswith("base images: the onboard registry's (python -m dphi_em_emulator")
-    assert "images list" in lines[-1]
+    hint = [line for line in lines if line.startswith("base images: the onboard registry's")]
+    assert hint, lines
+    assert "dphi-em emulator images list" in hint[0]
+    assert "python -m dphi_em_emulator images list" in hint[0]
