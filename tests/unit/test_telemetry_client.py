@@ -27,27 +27,6 @@ from dphi_em.telemetry import (
 )
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "facade" / "dphi_em" / "telemetry"
-
-#: How `_client.py` is made from `_async_client.py` (what an unasync script does).
-UNASYNC_RULES = [
-    ("run_in_thread", "run_here"),
-    ("AsyncTelemetryClient", "TelemetryClient"),
-    ("AsyncBaseTransport", "BaseTransport"),
-    ("httpx.AsyncClient", "httpx.Client"),
-    ("AsyncIterator", "Iterator"),
-    ("aiter_bytes", "iter_bytes"),
-    ("__aenter__", "__enter__"),
-    ("__aexit__", "__exit__"),
-    ("aclose", "close"),
-    ("async with", "with"),
-    ("async for", "for"),
-    ("async def", "def"),
-    ("await ", ""),
-    ("for asyncio", "(synchronous)"),
-]
-
 
 @pytest.fixture(autouse=True)
 def no_tlm_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,14 +52,7 @@ def url(service: EmulatorServer) -> str:
     return service.emulator.telemetry.ground_url
 
 
-# -- parity ----------------------------------------------------------------------------------
-
-
-def test_the_sync_client_is_the_async_one_unasynced() -> None:
-    text = (PACKAGE / "_async_client.py").read_text(encoding="utf-8")
-    for old, new in UNASYNC_RULES:
-        text = text.replace(old, new)
-    assert (PACKAGE / "_client.py").read_text(encoding="utf-8") == text
+# -- parity (the text: `_client.py` is made by scripts/unasync.py, tests/unit/test_unasync.py) --
 
 
 def _public(cls: type) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """`AsyncTelemetryClient`: the satellite telemetry service's client for asyncio.
 
 The async client (`_async_client.py`) is written by hand; the synchronous one (`_client.py`)
-is its twin, line for line, by the unasync rules in tests/unit/test_telemetry_client.py
-(which fails when the two drift). Every decision is in `_core.py`; these only send and receive.
+is generated from it by scripts/unasync.py (`make check` fails when the two drift). Every
+decision is in `_core.py`; these only send and receive.
 """
 
 from __future__ import annotations

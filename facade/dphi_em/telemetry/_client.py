@@ -1,9 +1,11 @@
 """`TelemetryClient`: the satellite telemetry service's client (synchronous).
 
 The async client (`_async_client.py`) is written by hand; the synchronous one (`_client.py`)
-is its twin, line for line, by the unasync rules in tests/unit/test_telemetry_client.py
-(which fails when the two drift). Every decision is in `_core.py`; these only send and receive.
+is generated from it by scripts/unasync.py (`make check` fails when the two drift). Every
+decision is in `_core.py`; these only send and receive.
 """
+
+# Generated from telemetry/_async_client.py by scripts/unasync.py: edit that file, not this one.
 
 from __future__ import annotations
 
