@@ -1,5 +1,5 @@
 """The transfer cores with both drivers: the multipart stream sync and async, the download
-target fed by `receive_download` and `areceive_download`, over real sockets (the emulator, and
+target fed by `feed_download` and `afeed_download`, over real sockets (the emulator, and
 a scripted server for what the emulator will not do), and the one `Progress`."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em import APIError, IncompleteDownloadError, LocalFileExistsError, ValidationError
-from dphi_em._download import DownloadTarget, areceive_download, receive_download
+from dphi_em._download import DownloadTarget, afeed_download, feed_download
 from dphi_em._progress import Progress, format_bytes
 from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
 from support.server import RESET, ScriptedServer, Seen, http_response
@@ -36,6 +36,32 @@ def _iterate(stream: MultipartFileStream, driver: str) -> list[bytes]:
         return [piece async for piece in stream]
 
     return asyncio.run(run())
+
+
+def _receive(
+    response: httpx.Response,
+    folder: Path,
+    requested: str,
+    *,
+    overwrite: bool,
+    progress: Progress | None,
+) -> Path:
+    """What the sync client does with a downlink response."""
+    with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
+        return feed_download(target, response)
+
+
+async def _areceive(
+    response: httpx.Response,
+    folder: Path,
+    requested: str,
+    *,
+    overwrite: bool,
+    progress: Progress | None,
+) -> Path:
+    """What the async client does with a downlink response."""
+    with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
+        return await afeed_download(target, response)
 
 
 def _download(
@@ -56,18 +82,17 @@ def _download(
             httpx.Client(timeout=30) as client,
             client.stream("GET", url, headers=headers, params=params) as response,
         ):
-            return receive_download(
-                response, folder, requested, overwrite=overwrite, progress=progress
-            )
+            return _receive(response, folder, requested, overwrite=overwrite, progress=progress)
 
     async def run() -> Path:
         async with (
             httpx.AsyncClient(timeout=30) as client,
             client.stream("GET", url, headers=headers, params=params) as response,
         ):
-            return await areceive_download(
-                response, folder, requested, overwrite=overwrite, progress=progress
-            )
+            with DownloadTarget(
+                folder, requested, overwrite=overwrite, progress=progress
+            ) as target:
+                return await afeed_download(target, response)
 
     return asyncio.run(run())
 
@@ -411,11 +436,9 @@ def test_target_refuses_an_unusable_content_length(dl: Path, value: str) -> None
 def test_an_in_memory_response_is_saved(dl: Path, driver: str) -> None:
     response = _response(b"hello", {"Content-Length": "5"})
     if driver == "sync":
-        path = receive_download(response, dl, "a/h.txt", overwrite=False, progress=None)
+        path = _receive(response, dl, "a/h.txt", overwrite=False, progress=None)
     else:
-        path = asyncio.run(
-            areceive_download(response, dl, "a/h.txt", overwrite=False, progress=None)
-        )
+        path = asyncio.run(_areceive(response, dl, "a/h.txt", overwrite=False, progress=None))
     assert path.read_bytes() == b"hello"
 
 
@@ -496,7 +519,7 @@ def test_a_cancelled_async_download_leaves_nothing(
                     headers=_auth(em_http),
                 ) as response,
             ):
-                return await areceive_download(
+                return await _areceive(
                     response,
                     dl,
                     path,
