@@ -76,6 +76,8 @@ SUBS: list[tuple[str, str]] = [
     (r"\basyncio_detailed\b", "sync_detailed"),
     (r" \(asyncio\)", ""),
     (r" for asyncio\b", " (synchronous)"),
+    # a module outside _async/ importing from it (the telemetry client)
+    (r"\.\._async\.", ".._sync."),
     (r"\btasks\b", "threads"),
     (r"\btask\b", "thread"),
 ]

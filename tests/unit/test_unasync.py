@@ -86,5 +86,6 @@ def test_the_sync_side_is_made_by_replacement() -> None:
     assert "async def" not in telemetry
     assert "await " not in telemetry
     assert "async with" not in telemetry
-    assert "class TelemetryClient:" in telemetry
-    assert "class EMClient(ClientBase):" in made
+    assert "class TelemetryClient(Closing):" in telemetry
+    assert "from .._sync._closing import Closing" in telemetry
+    assert "class EMClient(ClientBase, Closing):" in made
