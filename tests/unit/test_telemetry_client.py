@@ -304,3 +304,14 @@ def test_records_time_bounds_go_out_as_rfc_3339() -> None:
     assert params["start_time"] == "2026-12-05T12:00:00+00:00"
     assert params["end_time"] == "2026-12-05T13:00:00+00:00"
     assert (params["data_type"], params["limit"]) == ("power", "5")
+
+
+def test_vectors_and_quaternions_parse_only_complete_numeric_objects() -> None:
+    from dphi_em.telemetry import Quaternion, Vector3
+
+    assert Vector3.parse({"x": 1, "y": 2.5, "z": -3}) == Vector3(1.0, 2.5, -3.0)
+    assert Quaternion.parse({"w": 1, "x": 0, "y": 0, "z": 0}) == Quaternion(1.0, 0.0, 0.0, 0.0)
+    assert Vector3.parse({"x": 1, "y": 2}) is None  # a component missing
+    assert Vector3.parse({"x": 1, "y": 2, "z": True}) is None  # a bool is not a number
+    assert Quaternion.parse({"x": 0, "y": 0, "z": 0}) is None
+    assert Quaternion.parse([1, 0, 0, 0]) is None  # not an object
