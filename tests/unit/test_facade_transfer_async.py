@@ -38,32 +38,6 @@ def _iterate(stream: MultipartFileStream, driver: str) -> list[bytes]:
     return asyncio.run(run())
 
 
-def _receive(
-    response: httpx.Response,
-    folder: Path,
-    requested: str,
-    *,
-    overwrite: bool,
-    progress: Progress | None,
-) -> Path:
-    """What the sync client does with a downlink response."""
-    with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
-        return feed_download(target, response)
-
-
-async def _areceive(
-    response: httpx.Response,
-    folder: Path,
-    requested: str,
-    *,
-    overwrite: bool,
-    progress: Progress | None,
-) -> Path:
-    """What the async client does with a downlink response."""
-    with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
-        return await afeed_download(target, response)
-
-
 def _download(
     driver: str,
     url: str,
@@ -81,8 +55,9 @@ def _download(
         with (
             httpx.Client(timeout=30) as client,
             client.stream("GET", url, headers=headers, params=params) as response,
+            DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target,
         ):
-            return _receive(response, folder, requested, overwrite=overwrite, progress=progress)
+            return feed_download(target, response)
 
     async def run() -> Path:
         async with (
@@ -435,10 +410,11 @@ def test_target_refuses_an_unusable_content_length(dl: Path, value: str) -> None
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_an_in_memory_response_is_saved(dl: Path, driver: str) -> None:
     response = _response(b"hello", {"Content-Length": "5"})
-    if driver == "sync":
-        path = _receive(response, dl, "a/h.txt", overwrite=False, progress=None)
-    else:
-        path = asyncio.run(_areceive(response, dl, "a/h.txt", overwrite=False, progress=None))
+    with DownloadTarget(dl, "a/h.txt", overwrite=False, progress=None) as target:
+        if driver == "sync":
+            path = feed_download(target, response)
+        else:
+            path = asyncio.run(afeed_download(target, response))
     assert path.read_bytes() == b"hello"
 
 
@@ -519,13 +495,9 @@ def test_a_cancelled_async_download_leaves_nothing(
                     headers=_auth(em_http),
                 ) as response,
             ):
-                return await _areceive(
-                    response,
-                    dl,
-                    path,
-                    overwrite=False,
-                    progress=Progress(0, on_progress, bar=False, description="dl"),
-                )
+                progress = Progress(0, on_progress, bar=False, description="dl")
+                with DownloadTarget(dl, path, overwrite=False, progress=progress) as target:
+                    return await afeed_download(target, response)
 
         task = asyncio.create_task(download())
         with pytest.raises(asyncio.CancelledError):
