@@ -1,17 +1,19 @@
-"""Generate `facade/dphi_em/_sync/` from `facade/dphi_em/_async/` (httpcore's approach).
+"""Generate the sync twins of the hand-written async code (httpcore's approach).
 
-The asyncio code is written once, in `_async/`; each module there becomes its twin in
-`_sync/` by the token replacements of `SUBS` (applied line by line, whole words only), then
-ruff sorts the imports, drops the ones the sync side does not use, and formats the result.
-What has no token twin is a pair of hand-written primitives in `dphi_em._synchronization`
-(the request gate, the renewal lock, body streams) or in the shared modules (`_timing.asleep`
-/ `sleep`, `_download.afeed_download` / `feed_download`, the two network transports).
+The asyncio code is written once; each source of `PAIRS` becomes its sync twin by the token
+replacements of `SUBS` (applied line by line, whole words only), then ruff sorts the imports,
+drops the ones the sync side does not use, and formats the result. The pairs: every module of
+`facade/dphi_em/_async/` -> `_sync/`, and the telemetry client `telemetry/_async_client.py` ->
+`telemetry/_client.py`. What has no token twin is a pair of hand-written primitives in
+`dphi_em._synchronization` (the request gate, the renewal lock, body streams) or in the shared
+modules (`_timing.asleep` / `sleep`, `_download.afeed_download` / `feed_download`, the two
+network transports, `telemetry._core.run_in_thread` / `run_here`).
 
-    python scripts/unasync.py          write _sync/
-    python scripts/unasync.py --check  exit 1, naming the first differing line, when _sync/
+    python scripts/unasync.py          write the sync twins
+    python scripts/unasync.py --check  exit 1, naming the first differing line, when a twin
                                        differs from what the script makes (`make check`)
 
-`--async-dir` and `--sync-dir` point it at other folders (its tests use a copy). Every
+`--package` points it at another copy of `facade/dphi_em` (its tests use one). Every
 replacement must be used at least once, so that a stale entry fails loudly.
 """
 
@@ -27,6 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "facade" / "dphi_em"
 
+#: (async source, sync target), relative to the package: a folder (its modules but
+#: `__init__.py`, one for one; a module there that the script does not make fails the check)
+#: or a single module.
+PAIRS: list[tuple[str, str]] = [
+    ("_async", "_sync"),
+    ("telemetry/_async_client.py", "telemetry/_client.py"),
+]
+
 #: (regular expression, replacement), applied in order to every line.
 SUBS: list[tuple[str, str]] = [
     # httpx and httpcore names whose twin is not the name without "Async"
@@ -38,12 +48,14 @@ SUBS: list[tuple[str, str]] = [
     # the syntax
     (r"\basync def\b", "def"),
     (r"\basync for\b", "for"),
+    (r"\basync with\b", "with"),
     (r"\bawait ", ""),
     (r"\bAwaitable\[([\w.]+)\]", r"\1"),
     # the protocols' method names
     (r"\bhandle_async_request\b", "handle_request"),
     (r"\baclose\b", "close"),
     (r"\baread\b", "read"),
+    (r"\baiter_bytes\b", "iter_bytes"),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
     (r"\b__aiter__\b", "__iter__"),
@@ -58,10 +70,14 @@ SUBS: list[tuple[str, str]] = [
     (r"\basync_bearer\b", "sync_bearer"),
     (r"\basync_in_thread\b", "sync_in_thread"),
     (r"\balogin\b", "login"),
+    (r"\brun_in_thread\b", "run_here"),
     # the generated client's call names, and words of the docstrings
     (r"`asyncio`", "`sync`"),
     (r"\basyncio_detailed\b", "sync_detailed"),
     (r" \(asyncio\)", ""),
+    (r" for asyncio\b", " (synchronous)"),
+    # a module outside _async/ importing from it (the telemetry client)
+    (r"\.\._async\.", ".._sync."),
     (r"\btasks\b", "threads"),
     (r"\btask\b", "thread"),
 ]
@@ -97,24 +113,43 @@ def _ruff(args: list[str], text: str, filename: Path) -> str:
     return done.stdout
 
 
-def generate(source: Path, target: Path, used: set[int]) -> str:
-    """The text of `target`, the sync twin of `source`."""
+def generate(source: Path, target: Path, label: str, used: set[int]) -> str:
+    """The text of `target`, the sync twin of `source` (named `label` in its header)."""
     text = unasync_text(source.read_text(encoding="utf-8"), used)
     if text.startswith('"""'):  # after the module docstring, before the code
         end = text.index('"""', 3) + 3
-        text = text[:end] + "\n\n" + HEADER.format(source=f"_async/{source.name}") + text[end:]
+        text = text[:end] + "\n\n" + HEADER.format(source=label) + text[end:]
     text = _ruff(["check", "--fix", "--quiet", "--select", "F401,I", "--exit-zero"], text, target)
     return _ruff(["format", "--quiet"], text, target)
 
 
-def expected(async_dir: Path, sync_dir: Path) -> dict[Path, str]:
-    """Every file `sync_dir` should hold, and its text."""
+def _sources(package: Path) -> list[tuple[Path, Path, Path | None]]:
+    """(source, target, the target's folder when made one for one from a folder, else None)."""
+    found: list[tuple[Path, Path, Path | None]] = []
+    for source, target in PAIRS:
+        if (package / source).is_dir():
+            found += [
+                (path, package / target / path.name, package / target)
+                for path in sorted((package / source).glob("*.py"))
+                if path.name != "__init__.py"
+            ]
+        else:
+            found.append((package / source, package / target, None))
+    return found
+
+
+def expected(package: Path) -> dict[Path, str]:
+    """Every twin the script makes in `package`, and its text."""
     used: set[int] = set()
     files = {
-        # ruff reads the project's settings as for the real _sync/ file, wherever sync_dir is
-        sync_dir / source.name: generate(source, PACKAGE / "_sync" / source.name, used)
-        for source in sorted(async_dir.glob("*.py"))
-        if source.name != "__init__.py"
+        # ruff reads the project's settings as for the real file, wherever `package` is
+        target: generate(
+            source,
+            PACKAGE / target.relative_to(package),
+            source.relative_to(package).as_posix(),
+            used,
+        )
+        for source, target, _ in _sources(package)
     }
     unused = [SUBS[index] for index in range(len(SUBS)) if index not in used]
     if unused:
@@ -122,18 +157,28 @@ def expected(async_dir: Path, sync_dir: Path) -> dict[Path, str]:
     return files
 
 
+def _present(package: Path) -> set[Path]:
+    """The modules now in the target folders, and the single targets that exist."""
+    present: set[Path] = set()
+    for _, target, folder in _sources(package):
+        if folder is not None:
+            present |= {path for path in folder.glob("*.py") if path.name != "__init__.py"}
+        elif target.exists():
+            present.add(target)
+    return present
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on a difference")
-    parser.add_argument("--async-dir", type=Path, default=PACKAGE / "_async")
-    parser.add_argument("--sync-dir", type=Path, default=PACKAGE / "_sync")
+    parser.add_argument("--package", type=Path, default=PACKAGE, help="a copy of facade/dphi_em")
     args = parser.parse_args(argv)
-    wanted = expected(args.async_dir, args.sync_dir)
-    present = {path for path in args.sync_dir.glob("*.py") if path.name != "__init__.py"}
+    wanted = expected(args.package)
+    present = _present(args.package)
     if args.check:
         failed = False
         for path in sorted(present - set(wanted)):
-            print(f"{path}: not made from {args.async_dir} (remove it)")
+            print(f"{path}: not made by scripts/unasync.py (remove it)")
             failed = True
         for path, text in wanted.items():
             actual = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -148,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.writelines(diff)
                 failed = True
         if failed:
-            print("_sync/ differs from its source: run `python scripts/unasync.py`.")
+            print("a sync twin differs from its source: run `python scripts/unasync.py`.")
             return 1
         return 0
     for path in sorted(present - set(wanted)):

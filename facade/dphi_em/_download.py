@@ -21,7 +21,7 @@ without a validator (nothing proves it is the same version: RFC 9110) starts ove
 modification time differ from the record, or that has no record, is discarded. A local
 failure (a full disk) and a refused answer remove it, as before.
 
-`receive_download` (`httpx.Client`) and `areceive_download` (`httpx.AsyncClient`) only feed
+`feed_download` (`httpx.Client`) and `afeed_download` (`httpx.AsyncClient`) only feed
 it. Both read the raw body (`iter_raw`/`aiter_raw`): a `Content-Encoding` is never decoded,
 so the file holds the bytes the server sent, checked against `Content-Length` (which counts
 those bytes). Only a `200` is saved whole: a `206 Partial Content` to a request without
@@ -66,12 +66,10 @@ __all__ = [
     "PARTIAL_NAME",
     "DownloadTarget",
     "afeed_download",
-    "areceive_download",
     "content_disposition_filename",
     "feed_download",
     "kept_partial",
     "partial_path",
-    "receive_download",
     "resume_key",
     "safe_file_name",
 ]
@@ -723,46 +721,3 @@ async def _once(body: bytes) -> AsyncIterator[bytes]:
 
 def _store_all(target: DownloadTarget, chunks: list[bytes]) -> None:
     target.store_many(chunks)
-
-
-def receive_download(
-    response: httpx.Response,
-    folder: Path,
-    requested: str,
-    *,
-    overwrite: bool,
-    progress: Progress | None,
-) -> Path:
-    """Stream a downlink response (`httpx.Client`) into `folder`; return the file's path.
-
-    Without resume (a random temporary name, removed on any failure); the clients build a
-    resumable `DownloadTarget` and use `feed_download`.
-
-    Raises:
-        APIError: Not a `200` (e.g. a `206` to a request without `Range`).
-        ValidationError: Neither the server nor the requested path gives a usable name.
-        LocalFileExistsError: The target exists and `overwrite` is False.
-        IncompleteDownloadError: The body was shorter than `Content-Length` or broke off.
-    """
-    with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
-        return feed_download(target, response)
-
-
-async def areceive_download(
-    response: httpx.Response,
-    folder: Path,
-    requested: str,
-    *,
-    overwrite: bool,
-    progress: Progress | None,
-) -> Path:
-    """Stream a downlink response (`httpx.AsyncClient`) into `folder`; return the file's path.
-
-    As `receive_download`, for `httpx.AsyncClient` (see `afeed_download`). A cancelled task
-    lets the running write finish, then removes the temporary file.
-
-    Raises:
-        The same as `receive_download`.
-    """
-    with DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target:
-        return await afeed_download(target, response)

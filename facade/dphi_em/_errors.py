@@ -500,13 +500,8 @@ class _TransportErrorMap:
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> Literal[False]:
-        return self.__exit__(exc_type, exc, traceback)
+    async def __aexit__(self, *exc_info: Any) -> Literal[False]:
+        return self.__exit__(*exc_info)  # the same mapping, for `async with`
 
 
 def map_transport_errors() -> _TransportErrorMap:

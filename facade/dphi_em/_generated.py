@@ -156,16 +156,9 @@ def image_load_request(tarfile: str, image: str, pod_name: str | None) -> dict[s
     return em_pod_image_load_create._get_kwargs(body=body)
 
 
-def image_list_request() -> dict[str, Any]:
-    return em_pod_image_list_list._get_kwargs()
-
-
-def image_list_post() -> dict[str, Any]:
-    return em_pod_image_list_create._get_kwargs()
-
-
-def namespace_create_request() -> dict[str, Any]:
-    return em_pod_namespace_create_create._get_kwargs()
+image_list_request = em_pod_image_list_list._get_kwargs
+image_list_post = em_pod_image_list_create._get_kwargs
+namespace_create_request = em_pod_namespace_create_create._get_kwargs
 
 
 def run_request(
@@ -210,16 +203,9 @@ def pod_status_post(pod_name: str | None) -> dict[str, Any]:
     return em_pod_status_create._get_kwargs(pod_name=_opt(pod_name))
 
 
-def nodes_status_request() -> dict[str, Any]:
-    return em_nodes_status_list._get_kwargs()
-
-
-def nodes_status_post() -> dict[str, Any]:
-    return em_nodes_status_create._get_kwargs()
-
-
-def volumes_request() -> dict[str, Any]:
-    return em_pvc_list_create._get_kwargs()
+nodes_status_request = em_nodes_status_list._get_kwargs
+nodes_status_post = em_nodes_status_create._get_kwargs
+volumes_request = em_pvc_list_create._get_kwargs
 
 
 def delete_volume_request(name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ The CLI calls the same functions on its options, so that both refuse the same in
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -131,27 +131,33 @@ def check_scheduled_time(value: datetime | str | None) -> datetime | None:
     return parsed
 
 
+def _as_list(
+    name: str, value: object, what: str, item_ok: Callable[[object], bool] | None = None
+) -> list[Any]:
+    """`value` as a list: a sequence, not a string, and each item `item_ok` (when given)."""
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, Sequence)
+        or (item_ok is not None and not all(item_ok(item) for item in value))
+    ):
+        raise ValidationError(f"{name} must be a list of {what}, got {value!r}.")
+    return list(value)
+
+
 def check_ports(ports: Sequence[int] | None) -> list[int] | None:
     if ports is None:
         return None
-    if isinstance(ports, (str, bytes)) or not isinstance(ports, Sequence):
-        raise ValidationError(f"ports must be a list of integers, got {ports!r}.")
-    checked = []
-    for port in ports:
+    checked = _as_list("ports", ports, "integers")
+    for port in checked:
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise ValidationError(f"Invalid port {port!r}: use an integer from 1 to 65535.")
-        checked.append(port)
     return checked
 
 
 def check_args(args: Sequence[str] | None) -> list[str] | None:
     if args is None:
         return None
-    if isinstance(args, (str, bytes)) or not isinstance(args, Sequence):
-        raise ValidationError(f"args must be a list of strings, got {args!r}.")
-    if not all(isinstance(a, str) for a in args):
-        raise ValidationError(f"args must be a list of strings, got {args!r}.")
-    return list(args)
+    return _as_list("args", args, "strings", lambda arg: isinstance(arg, str))
 
 
 def check_envs(envs: Mapping[str, Any] | None) -> dict[str, str] | None:

@@ -117,6 +117,7 @@ def test_run_accepts_an_iso_string_with_a_zone() -> None:
         ({"ports": [65536]}, "1 to 65535"),
         ({"ports": ["80"]}, "port"),
         ({"ports": [True]}, "port"),
+        ({"ports": 80}, "ports must be a list of integers"),
         ({"args": "echo hi"}, "list of strings"),
         ({"args": ["ok", 3]}, "list of strings"),
         ({"envs": {"A": None}}, "A"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 
 import httpx
@@ -149,6 +150,25 @@ def test_validation_error_is_a_value_error() -> None:
 def test_transport_errors_are_mapped_and_chained(exc: Exception, cls: type[EMError]) -> None:
     with pytest.raises(cls) as info, map_transport_errors():
         raise exc
+    assert info.value.__cause__ is exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (httpx.ConnectError("refused"), ConnectionFailedError),
+        (httpx.ReadError("x"), TransportError),
+    ],
+)
+def test_transport_errors_are_mapped_under_async_with_too(
+    exc: Exception, cls: type[EMError]
+) -> None:
+    async def main() -> None:
+        async with map_transport_errors():
+            raise exc
+
+    with pytest.raises(cls) as info:
+        asyncio.run(main())
     assert info.value.__cause__ is exc
 
 

@@ -1,5 +1,5 @@
 """The transfer cores with both drivers: the multipart stream sync and async, the download
-target fed by `receive_download` and `areceive_download`, over real sockets (the emulator, and
+target fed by `feed_download` and `afeed_download`, over real sockets (the emulator, and
 a scripted server for what the emulator will not do), and the one `Progress`."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from dphi_em import APIError, IncompleteDownloadError, LocalFileExistsError, ValidationError
-from dphi_em._download import DownloadTarget, areceive_download, receive_download
+from dphi_em._download import DownloadTarget, afeed_download, feed_download
 from dphi_em._progress import Progress, format_bytes
 from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
 from support.server import RESET, ScriptedServer, Seen, http_response
@@ -55,19 +55,19 @@ def _download(
         with (
             httpx.Client(timeout=30) as client,
             client.stream("GET", url, headers=headers, params=params) as response,
+            DownloadTarget(folder, requested, overwrite=overwrite, progress=progress) as target,
         ):
-            return receive_download(
-                response, folder, requested, overwrite=overwrite, progress=progress
-            )
+            return feed_download(target, response)
 
     async def run() -> Path:
         async with (
             httpx.AsyncClient(timeout=30) as client,
             client.stream("GET", url, headers=headers, params=params) as response,
         ):
-            return await areceive_download(
-                response, folder, requested, overwrite=overwrite, progress=progress
-            )
+            with DownloadTarget(
+                folder, requested, overwrite=overwrite, progress=progress
+            ) as target:
+                return await afeed_download(target, response)
 
     return asyncio.run(run())
 
@@ -410,12 +410,11 @@ def test_target_refuses_an_unusable_content_length(dl: Path, value: str) -> None
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_an_in_memory_response_is_saved(dl: Path, driver: str) -> None:
     response = _response(b"hello", {"Content-Length": "5"})
-    if driver == "sync":
-        path = receive_download(response, dl, "a/h.txt", overwrite=False, progress=None)
-    else:
-        path = asyncio.run(
-            areceive_download(response, dl, "a/h.txt", overwrite=False, progress=None)
-        )
+    with DownloadTarget(dl, "a/h.txt", overwrite=False, progress=None) as target:
+        if driver == "sync":
+            path = feed_download(target, response)
+        else:
+            path = asyncio.run(afeed_download(target, response))
     assert path.read_bytes() == b"hello"
 
 
@@ -496,13 +495,9 @@ def test_a_cancelled_async_download_leaves_nothing(
                     headers=_auth(em_http),
                 ) as response,
             ):
-                return await areceive_download(
-                    response,
-                    dl,
-                    path,
-                    overwrite=False,
-                    progress=Progress(0, on_progress, bar=False, description="dl"),
-                )
+                progress = Progress(0, on_progress, bar=False, description="dl")
+                with DownloadTarget(dl, path, overwrite=False, progress=progress) as target:
+                    return await afeed_download(target, response)
 
         task = asyncio.create_task(download())
         with pytest.raises(asyncio.CancelledError):

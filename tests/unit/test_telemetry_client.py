@@ -27,27 +27,6 @@ from dphi_em.telemetry import (
 )
 from dphi_em_emulator import EmulatorConfig, EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "facade" / "dphi_em" / "telemetry"
-
-#: How `_client.py` is made from `_async_client.py` (what an unasync script does).
-UNASYNC_RULES = [
-    ("run_in_thread", "run_here"),
-    ("AsyncTelemetryClient", "TelemetryClient"),
-    ("AsyncBaseTransport", "BaseTransport"),
-    ("httpx.AsyncClient", "httpx.Client"),
-    ("AsyncIterator", "Iterator"),
-    ("aiter_bytes", "iter_bytes"),
-    ("__aenter__", "__enter__"),
-    ("__aexit__", "__exit__"),
-    ("aclose", "close"),
-    ("async with", "with"),
-    ("async for", "for"),
-    ("async def", "def"),
-    ("await ", ""),
-    ("for asyncio", "(synchronous)"),
-]
-
 
 @pytest.fixture(autouse=True)
 def no_tlm_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,14 +52,7 @@ def url(service: EmulatorServer) -> str:
     return service.emulator.telemetry.ground_url
 
 
-# -- parity ----------------------------------------------------------------------------------
-
-
-def test_the_sync_client_is_the_async_one_unasynced() -> None:
-    text = (PACKAGE / "_async_client.py").read_text(encoding="utf-8")
-    for old, new in UNASYNC_RULES:
-        text = text.replace(old, new)
-    assert (PACKAGE / "_client.py").read_text(encoding="utf-8") == text
+# -- parity (the text: `_client.py` is made by scripts/unasync.py, tests/unit/test_unasync.py) --
 
 
 def _public(cls: type) -> dict[str, Any]:
@@ -332,3 +304,14 @@ def test_records_time_bounds_go_out_as_rfc_3339() -> None:
     assert params["start_time"] == "2026-12-05T12:00:00+00:00"
     assert params["end_time"] == "2026-12-05T13:00:00+00:00"
     assert (params["data_type"], params["limit"]) == ("power", "5")
+
+
+def test_vectors_and_quaternions_parse_only_complete_numeric_objects() -> None:
+    from dphi_em.telemetry import Quaternion, Vector3
+
+    assert Vector3.parse({"x": 1, "y": 2.5, "z": -3}) == Vector3(1.0, 2.5, -3.0)
+    assert Quaternion.parse({"w": 1, "x": 0, "y": 0, "z": 0}) == Quaternion(1.0, 0.0, 0.0, 0.0)
+    assert Vector3.parse({"x": 1, "y": 2}) is None  # a component missing
+    assert Vector3.parse({"x": 1, "y": 2, "z": True}) is None  # a bool is not a number
+    assert Quaternion.parse({"x": 0, "y": 0, "z": 0}) is None
+    assert Quaternion.parse([1, 0, 0, 0]) is None  # not an object

@@ -1,6 +1,7 @@
 """`scripts/unasync.py --check` (run by `make check`): `_sync/` must be exactly what the
-script makes from `_async/`, so a hand edit there, a file it does not make, or a stale
-`_sync/` after an `_async/` edit all fail; an untouched copy passes."""
+script makes from `_async/`, and `telemetry/_client.py` what it makes from
+`telemetry/_async_client.py`, so a hand edit there, a file it does not make, or a stale twin
+after an async edit all fail; an untouched copy passes."""
 
 from __future__ import annotations
 
@@ -16,17 +17,9 @@ SCRIPT = ROOT / "scripts" / "unasync.py"
 PACKAGE = ROOT / "facade" / "dphi_em"
 
 
-def _check(async_dir: Path, sync_dir: Path) -> subprocess.CompletedProcess[str]:
+def _check(package: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--check",
-            "--async-dir",
-            str(async_dir),
-            "--sync-dir",
-            str(sync_dir),
-        ],
+        [sys.executable, str(SCRIPT), "--check", "--package", str(package)],
         capture_output=True,
         text=True,
         check=False,
@@ -35,42 +28,52 @@ def _check(async_dir: Path, sync_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def copies(tmp_path: Path) -> tuple[Path, Path]:
-    async_dir = shutil.copytree(PACKAGE / "_async", tmp_path / "_async")
-    sync_dir = shutil.copytree(PACKAGE / "_sync", tmp_path / "_sync")
-    return async_dir, sync_dir
+def package(tmp_path: Path) -> Path:
+    """A copy of facade/dphi_em (deleted with tmp_path)."""
+    return shutil.copytree(
+        PACKAGE, tmp_path / "dphi_em", ignore=shutil.ignore_patterns("__pycache__")
+    )
 
 
-def test_the_checked_in_sync_folder_is_what_the_script_makes(copies: tuple[Path, Path]) -> None:
-    done = _check(*copies)
+def test_the_checked_in_twins_are_what_the_script_makes(package: Path) -> None:
+    done = _check(package)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_a_hand_edited_line_in_sync_fails_the_check(copies: tuple[Path, Path]) -> None:
-    async_dir, sync_dir = copies
-    target = sync_dir / "_transport.py"
+def test_a_hand_edited_line_in_sync_fails_the_check(package: Path) -> None:
+    target = package / "_sync" / "_transport.py"
     text = target.read_text(encoding="utf-8")
     assert "self._sleep(delay)" in text
     target.write_text(text.replace("self._sleep(delay)", "self._sleep(delay * 2)"), "utf-8")
-    done = _check(async_dir, sync_dir)
+    done = _check(package)
     assert done.returncode == 1
     assert "self._sleep(delay * 2)" in done.stdout  # the diff names the line
     assert "run `python scripts/unasync.py`" in done.stdout
 
 
-def test_an_async_edit_not_regenerated_fails_and_a_stray_file_fails(
-    copies: tuple[Path, Path],
-) -> None:
-    async_dir, sync_dir = copies
-    source = async_dir / "_pod.py"
-    source.write_text(source.read_text(encoding="utf-8") + "\nEXTRA = 1\n", "utf-8")
-    assert _check(async_dir, sync_dir).returncode == 1
-    source.write_text(source.read_text(encoding="utf-8").replace("\nEXTRA = 1\n", ""), "utf-8")
-    assert _check(async_dir, sync_dir).returncode == 0
-    (sync_dir / "_stray.py").write_text('"""Not made by the script."""\n', "utf-8")
-    done = _check(async_dir, sync_dir)
+def test_a_hand_edited_line_in_the_telemetry_client_fails_the_check(package: Path) -> None:
+    target = package / "telemetry" / "_client.py"
+    text = target.read_text(encoding="utf-8")
+    assert "for chunk in response.iter_bytes(_core.CHUNK_BYTES):" in text
+    target.write_text(text.replace("_core.CHUNK_BYTES)", "1)"), "utf-8")
+    done = _check(package)
     assert done.returncode == 1
-    assert "_stray.py: not made from" in done.stdout
+    assert "response.iter_bytes(1)" in done.stdout
+    target.unlink()  # a missing twin fails too
+    assert _check(package).returncode == 1
+
+
+def test_an_async_edit_not_regenerated_fails_and_a_stray_file_fails(package: Path) -> None:
+    for source in (package / "_async" / "_pod.py", package / "telemetry" / "_async_client.py"):
+        original = source.read_text(encoding="utf-8")
+        source.write_text(original + "\nEXTRA = 1\n", "utf-8")
+        assert _check(package).returncode == 1, source
+        source.write_text(original, "utf-8")
+    assert _check(package).returncode == 0
+    (package / "_sync" / "_stray.py").write_text('"""Not made by the script."""\n', "utf-8")
+    done = _check(package)
+    assert done.returncode == 1
+    assert "_stray.py: not made by scripts/unasync.py" in done.stdout
 
 
 def test_the_sync_side_is_made_by_replacement() -> None:
@@ -78,4 +81,11 @@ def test_the_sync_side_is_made_by_replacement() -> None:
     assert "Generated from _async/_client.py by scripts/unasync.py" in made
     assert "async " not in made
     assert "await " not in made
-    assert "class EMClient(ClientBase):" in made
+    telemetry = (PACKAGE / "telemetry" / "_client.py").read_text(encoding="utf-8")
+    assert "Generated from telemetry/_async_client.py by scripts/unasync.py" in telemetry
+    assert "async def" not in telemetry
+    assert "await " not in telemetry
+    assert "async with" not in telemetry
+    assert "class TelemetryClient(Closing):" in telemetry
+    assert "from .._sync._closing import Closing" in telemetry
+    assert "class EMClient(ClientBase, Closing):" in made

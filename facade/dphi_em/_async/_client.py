@@ -15,7 +15,6 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -46,6 +45,7 @@ from .._treesync import (
     plan_folder_downlink,
 )
 from .._uplink import UplinkFile
+from ._closing import AsyncClosing
 from ._pod import AsyncPod
 from ._transport import AsyncRetryTransport
 
@@ -54,7 +54,7 @@ __all__ = ["AsyncEMClient"]
 _T = TypeVar("_T")
 
 
-class AsyncEMClient(ClientBase):
+class AsyncEMClient(ClientBase, AsyncClosing):
     """A client of the CG2 EM API (asyncio).
 
     Configuration is resolved from the arguments, else the environment (`DPHI_EM_URL`,
@@ -125,18 +125,6 @@ class AsyncEMClient(ClientBase):
         self._raw: Client | None = None
 
     # -- life cycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> AsyncEMClient:
-        self._check_open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the connections. The client cannot be used afterwards (closing twice is fine)."""

@@ -17,7 +17,6 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -48,6 +47,7 @@ from .._treesync import (
     plan_folder_downlink,
 )
 from .._uplink import UplinkFile
+from ._closing import Closing
 from ._pod import Pod
 from ._transport import RetryTransport
 
@@ -56,7 +56,7 @@ __all__ = ["EMClient"]
 _T = TypeVar("_T")
 
 
-class EMClient(ClientBase):
+class EMClient(ClientBase, Closing):
     """A client of the CG2 EM API.
 
     Configuration is resolved from the arguments, else the environment (`DPHI_EM_URL`,
@@ -127,18 +127,6 @@ class EMClient(ClientBase):
         self._raw: Client | None = None
 
     # -- life cycle -------------------------------------------------------------------------
-
-    def __enter__(self) -> EMClient:
-        self._check_open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connections. The client cannot be used afterwards (closing twice is fine)."""

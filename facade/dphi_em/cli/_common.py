@@ -85,58 +85,50 @@ def global_options(*, hidden: bool = False) -> Callable[[F], F]:
     They are accepted before the command (documented there) and after it (hidden), so both
     ``dphi-em --debug ls`` and ``dphi-em ls --debug`` work.
     """
+
+    def _global(*decls: str, callback: Callable[..., None], **attrs: Any) -> Callable[[F], F]:
+        return click.option(*decls, expose_value=False, callback=callback, hidden=hidden, **attrs)
+
     options = [
-        click.option(
+        _global(
             "--url",
             metavar="URL",
-            expose_value=False,
             callback=_set_url,
-            hidden=hidden,
             help=f"EM address [env {_settings.ENV_URL}; default {_settings.DEFAULT_URL}].",
         ),
-        click.option(
+        _global(
             "--username",
             "-u",
             metavar="NAME",
-            expose_value=False,
             callback=_set_username,
-            hidden=hidden,
             help=f"User name [env {_settings.ENV_USERNAME}].",
         ),
-        click.option(
+        _global(
             "--password-stdin",
             is_flag=True,
-            expose_value=False,
             callback=_set_password_stdin,
-            hidden=hidden,
             help="Read the password from the first line of stdin "
             f"[else env {_settings.ENV_PASSWORD}, the config file, or a prompt].",
         ),
-        click.option(
+        _global(
             "--quiet",
             "-q",
             is_flag=True,
-            expose_value=False,
             callback=_set_quiet,
-            hidden=hidden,
             help="No progress bars or confirmations.",
         ),
-        click.option(
+        _global(
             "--retries",
             type=click.IntRange(min=0),
             metavar="N",
-            expose_value=False,
             callback=_set_retries,
-            hidden=hidden,
             help="Retries when the EM is busy (423) or refuses the connection "
             "[default: 7, within 60 s; 0: fail at once].",
         ),
-        click.option(
+        _global(
             "--debug",
             is_flag=True,
-            expose_value=False,
             callback=_set_debug,
-            hidden=hidden,
             help="Show tracebacks and the HTTP exchange (secrets redacted).",
         ),
     ]
@@ -171,16 +163,30 @@ def hidden_json_option(f: F) -> F:
     return _json_flag(f, hidden=True)
 
 
-def _check_pod(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from dphi_em._errors import ValidationError
-    from dphi_em._validate import validate_pod_name
+def checked_by(
+    check: Callable[[str], Any],
+) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    """A click callback: ``check(value)``, its `ValueError` (the library's `ValidationError`
+    is one) a usage error naming the option, before anything is sent; None stays None."""
 
-    try:
-        return validate_pod_name(value)
-    except ValidationError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
+    def callback(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param=param) from None
+
+    return callback
+
+
+def _validate_pod_name(value: str) -> str | None:
+    from dphi_em._validate import validate_pod_name  # on use: the CLI starts faster
+
+    return validate_pod_name(value)
+
+
+_check_pod = checked_by(_validate_pod_name)
 
 
 def pod_option(f: F) -> F:
@@ -195,7 +201,11 @@ def pod_option(f: F) -> F:
 
 
 def command(
-    name: str, *, public_globals: bool = False, cls: type[click.Command] | None = None
+    name: str,
+    *,
+    public_globals: bool = False,
+    cls: type[click.Command] | None = None,
+    parent: click.Group | None = None,
 ) -> Callable[[F], click.Command]:
     """``click.command(name)`` with the global options also accepted after the command name,
     and ``--json``.
@@ -204,6 +214,7 @@ def command(
         name: The command's name.
         public_globals: List the global options in this command's help too.
         cls: The command class (default: `click.Command`).
+        parent: The group the command belongs to (`group`); None: added by the app.
     """
 
     def decorate(f: F) -> click.Command:
@@ -212,7 +223,20 @@ def command(
         if not any("--json" in getattr(p, "opts", ()) for p in params):
             wrapped = json_option(wrapped)  # unless the command declares it itself
         cmd: click.Command = click.command(name, cls=cls)(wrapped)
+        if parent is not None:
+            parent.add_command(cmd)
         return cmd
+
+    return decorate
+
+
+def group(name: str) -> Callable[[F], click.Group]:
+    """``click.group(name)`` accepting the global options and ``--json`` (hidden) after its
+    name, as in ``dphi-em image --json ls``; its commands are made by `command(parent=...)`."""
+
+    def decorate(f: F) -> click.Group:
+        made: click.Group = click.group(name)(global_options(hidden=True)(hidden_json_option(f)))
+        return made
 
     return decorate
 

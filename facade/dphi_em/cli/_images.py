@@ -9,24 +9,14 @@ import click
 
 from dphi_em import _settings
 
-from ._common import (
-    command,
-    get_state,
-    global_options,
-    hidden_json_option,
-    json_option,
-    open_client,
-    pod_option,
-)
+from ._common import checked_by, command, get_state, group, json_option, open_client, pod_option
 from ._files import volume_label
 from ._output import echo, info, print_json, printable, style, to_plain
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group("image")
-@global_options(hidden=True)
-@hidden_json_option
+@group("image")
 def image() -> None:
     """Build, load and list Docker images (built for arm64, from files in a volume)."""
 
@@ -49,14 +39,13 @@ def _run_hint(name: str, pod: str | None) -> str:
     return f"dphi-em run {name}" + (f" --pod {pod}" if pod else "")
 
 
-def _check_image(_ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from dphi_em._errors import ValidationError
-    from dphi_em._validate import check_image_name
+def _check_image_name(value: str) -> str:
+    from dphi_em._validate import check_image_name  # on use: the CLI starts faster
 
-    try:
-        return check_image_name(value)
-    except ValidationError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
+    return check_image_name(value)
+
+
+_check_image = checked_by(_check_image_name)
 
 
 def _image_option(help_text: str) -> Callable[[F], F]:
@@ -66,8 +55,7 @@ def _image_option(help_text: str) -> Callable[[F], F]:
     )
 
 
-@image.command("build")
-@global_options(hidden=True)
+@command("build", parent=image)
 @click.argument("dockerfile", metavar="DOCKERFILE")
 @_image_option("Name of the image (lowercase letters, digits, '.', '_', '-').")
 @click.option(
@@ -111,8 +99,7 @@ def build(dockerfile: str, name: str, context: str | None, pod: str | None) -> N
         echo(f"Built image {style(name, bold=True)}. Run it with: {_run_hint(name, pod)}")
 
 
-@image.command("load")
-@global_options(hidden=True)
+@command("load", parent=image)
 @click.argument("tarfile", metavar="TAR")
 @_image_option("Name of the image (the name the tar was saved with).")
 @pod_option

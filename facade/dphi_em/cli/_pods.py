@@ -11,15 +11,7 @@ import click
 
 from dphi_em import _settings
 
-from ._common import (
-    command,
-    get_state,
-    global_options,
-    hidden_json_option,
-    json_option,
-    open_client,
-    pod_option,
-)
+from ._common import checked_by, command, get_state, group, json_option, open_client, pod_option
 from ._output import echo, info, print_json, printable, style, to_plain
 
 NODES = tuple(node.lower() for node in _settings.NODES)
@@ -92,13 +84,7 @@ def parse_at(value: str, *, now: dt.datetime | None = None) -> dt.datetime:
     return parsed
 
 
-def _check_at(_ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_at(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
+_check_at = checked_by(parse_at)
 
 
 def _check_envs(
@@ -426,15 +412,12 @@ def status(pod: str | None, watch: bool, interval: float, timeout: float | None)
             current = em.pod_status(pod_name=pod)
 
 
-@click.group("namespace")
-@global_options(hidden=True)
-@hidden_json_option
+@group("namespace")
 def namespace() -> None:
     """Your private namespace, for pods that talk to each other."""
 
 
-@namespace.command("create")
-@global_options(hidden=True)
+@command("create", parent=namespace)
 @json_option
 def namespace_create() -> None:
     """Create your private namespace (once; then run pods with --namespace).

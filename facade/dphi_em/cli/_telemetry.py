@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._common import get_state, global_options, hidden_json_option, json_option
+from ._common import command, get_state, group, json_option
 from ._output import echo, print_json
 
 if TYPE_CHECKING:
@@ -43,15 +43,12 @@ def _client(url: str | None) -> Iterator[TelemetryClient]:
         yield tlm
 
 
-@click.group("telemetry")
-@global_options(hidden=True)
-@hidden_json_option
+@group("telemetry")
 def telemetry() -> None:
     """The satellite's telemetry service (against the emulator's ground address)."""
 
 
-@telemetry.command("latest")
-@global_options(hidden=True)
+@command("latest", parent=telemetry)
 @click.option("--type", "data_type", metavar="TYPE", help="Only this data type.")
 @_url_option
 @json_option
@@ -85,8 +82,7 @@ def latest(data_type: str | None, tlm_url: str | None) -> None:
         echo("  ".join(parts))
 
 
-@telemetry.command("tle")
-@global_options(hidden=True)
+@command("tle", parent=telemetry)
 @_url_option
 @json_option
 def tle(tlm_url: str | None) -> None:
@@ -107,8 +103,7 @@ def tle(tlm_url: str | None) -> None:
     echo(found.line2)
 
 
-@telemetry.command("images")
-@global_options(hidden=True)
+@command("images", parent=telemetry)
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option(
     "--download",

@@ -7,8 +7,7 @@ import click
 from ._common import (
     command,
     get_state,
-    global_options,
-    hidden_json_option,
+    group,
     json_option,
     open_client,
 )
@@ -46,15 +45,12 @@ def volumes() -> None:
         echo(line)
 
 
-@click.group("volume")
-@global_options(hidden=True)
-@hidden_json_option
+@group("volume")
 def volume() -> None:
     """Manage your volumes (an EM of the January 2026 API revision)."""
 
 
-@volume.command("rm")
-@global_options(hidden=True)
+@command("rm", parent=volume)
 @json_option
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")

@@ -1,8 +1,8 @@
 """`AsyncTelemetryClient`: the satellite telemetry service's client for asyncio.
 
 The async client (`_async_client.py`) is written by hand; the synchronous one (`_client.py`)
-is its twin, line for line, by the unasync rules in tests/unit/test_telemetry_client.py
-(which fails when the two drift). Every decision is in `_core.py`; these only send and receive.
+is generated from it by scripts/unasync.py (`make check` fails when the two drift). Every
+decision is in `_core.py`; these only send and receive.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
+from .._async._closing import AsyncClosing
 from .._errors import ClientClosedError, map_transport_errors
 from . import _core
 from ._core import run_in_thread as _run
 from ._models import TLE, Health, Stats, TelemetryRecord
 
 
-class AsyncTelemetryClient:
+class AsyncTelemetryClient(AsyncClosing):
     """A client of the satellite's telemetry service (`satellite-telemetry.dphi-tm`).
 
     ```python
@@ -53,18 +53,6 @@ class AsyncTelemetryClient:
             base_url=self.base_url, timeout=_core.timeout(timeout), transport=transport
         )
         self._closed = False
-
-    async def __aenter__(self) -> AsyncTelemetryClient:
-        self._check_open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the connections; the client can't be used afterwards."""

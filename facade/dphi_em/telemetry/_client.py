@@ -1,9 +1,11 @@
 """`TelemetryClient`: the satellite telemetry service's client (synchronous).
 
 The async client (`_async_client.py`) is written by hand; the synchronous one (`_client.py`)
-is its twin, line for line, by the unasync rules in tests/unit/test_telemetry_client.py
-(which fails when the two drift). Every decision is in `_core.py`; these only send and receive.
+is generated from it by scripts/unasync.py (`make check` fails when the two drift). Every
+decision is in `_core.py`; these only send and receive.
 """
+
+# Generated from telemetry/_async_client.py by scripts/unasync.py: edit that file, not this one.
 
 from __future__ import annotations
 
@@ -11,18 +13,18 @@ import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from .._errors import ClientClosedError, map_transport_errors
+from .._sync._closing import Closing
 from . import _core
 from ._core import run_here as _run
 from ._models import TLE, Health, Stats, TelemetryRecord
 
 
-class TelemetryClient:
+class TelemetryClient(Closing):
     """A client of the satellite's telemetry service (`satellite-telemetry.dphi-tm`).
 
     ```python
@@ -53,18 +55,6 @@ class TelemetryClient:
             base_url=self.base_url, timeout=_core.timeout(timeout), transport=transport
         )
         self._closed = False
-
-    def __enter__(self) -> TelemetryClient:
-        self._check_open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connections; the client can't be used afterwards."""

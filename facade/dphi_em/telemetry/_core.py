@@ -89,24 +89,11 @@ def timeout(seconds: float | None) -> httpx.Timeout:
 # -- requests (the generated operations build them) -------------------------------------------
 
 
-def health_request() -> dict[str, Any]:
-    return health._get_kwargs()
-
-
-def types_request() -> dict[str, Any]:
-    return get_types._get_kwargs()
-
-
-def stats_request() -> dict[str, Any]:
-    return get_stats._get_kwargs()
-
-
-def tle_request() -> dict[str, Any]:
-    return get_tle._get_kwargs()
-
-
-def image_list_request() -> dict[str, Any]:
-    return list_images._get_kwargs()
+health_request = health._get_kwargs
+types_request = get_types._get_kwargs
+stats_request = get_stats._get_kwargs
+tle_request = get_tle._get_kwargs
+image_list_request = list_images._get_kwargs
 
 
 def latest_request(data_type: str | None) -> dict[str, Any]:

@@ -35,6 +35,14 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _components(value: Any, keys: str) -> list[float] | None:
+    """The numbers at `keys` (one letter each) of a JSON object; None when one is missing."""
+    if not isinstance(value, Mapping):
+        return None
+    parts = [_number(value.get(key)) for key in keys]
+    return None if any(part is None for part in parts) else [part or 0.0 for part in parts]
+
+
 @attrs.frozen
 class Vector3:
     """A vector: km for a position, km/s for a velocity, rad/s for an angular rate."""
@@ -50,13 +58,8 @@ class Vector3:
 
     @classmethod
     def parse(cls, value: Any) -> Vector3 | None:
-        if not isinstance(value, Mapping):
-            return None
-        parts = [_number(value.get(k)) for k in "xyz"]
-        if any(p is None for p in parts):
-            return None
-        x, y, z = (float(p or 0.0) for p in parts)
-        return cls(x, y, z)
+        parts = _components(value, "xyz")
+        return None if parts is None else cls(*parts)
 
 
 @attrs.frozen
@@ -74,13 +77,8 @@ class Quaternion:
 
     @classmethod
     def parse(cls, value: Any) -> Quaternion | None:
-        if not isinstance(value, Mapping):
-            return None
-        parts = [_number(value.get(k)) for k in "wxyz"]
-        if any(p is None for p in parts):
-            return None
-        w, x, y, z = (float(p or 0.0) for p in parts)
-        return cls(w, x, y, z)
+        parts = _components(value, "wxyz")
+        return None if parts is None else cls(*parts)
 
 
 @attrs.frozen
