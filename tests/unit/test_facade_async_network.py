@@ -19,7 +19,7 @@ import httpx
 import pytest
 from dphi_em._retry import RetryPolicy
 from dphi_em._transports._bounds import READ_SIZE
-from http_drivers import DRIVERS, Clock, Driver, driver_fixture
+from http_drivers import DRIVERS, Clock, Driver, driver_fixture, log_signal
 
 
 @pytest.fixture(params=DRIVERS)
@@ -165,3 +165,43 @@ def test_callers_ride_a_two_second_token_lifetime(driver: Driver, make_emulator:
     assert statuses == [200] * 120
     assert http.auth.login_count == 1
     assert http.auth.refresh_count >= 2
+
+
+def test_a_renewal_queued_behind_a_caller_that_must_renew_too_does_not_deadlock(
+    driver: Driver, emulator: Any, pod_name: str
+) -> None:
+    # The ordering the two-second test hit by chance on a loaded machine, step by step:
+    # caller B passes the auth flow with a valid token and queues at the gate (a download
+    # holds it); the token then expires; caller A's flow starts a renewal and queues its
+    # refresh at the gate too. When the download ends, B (first in line) takes the gate and
+    # finds the token expired: it must renew. Before the fix A held the renewal lock without
+    # the gate (a plain httpx client never told the auth about its transport's gate), so B
+    # waited for the lock and A for the gate: both forever, idle in select.
+    clock = Clock()
+    http = driver.client(
+        inner=driver.network(),
+        policy=RetryPolicy(),
+        clock=clock,
+        base_url=emulator.url,
+        username=emulator.username,
+        password=emulator.password,
+    )
+    params = {"pod_name": pod_name}
+    http.login()
+    holder = http.open_stream("GET", f"{LIST}?pod_name={pod_name}")  # holds the gate
+    with log_signal("waits for the request in flight") as queued:
+        first = driver.start(lambda: http.call("GET", LIST, params=params))
+        driver.wait_until(queued.event)
+    clock.now += 10 * 60  # past any access lifetime: the next flow renews
+    with log_signal("waits for the request in flight") as queued:
+        second = driver.start(lambda: http.call("GET", LIST, params=params))
+        driver.wait_until(queued.event)
+    http.close_response(holder)
+    try:
+        assert [first.result(timeout=30).status_code, second.result(timeout=30).status_code] == [
+            200,
+            200,
+        ]
+    except (AssertionError, TimeoutError) as exc:
+        pytest.fail(f"a caller never finished (a lock-order deadlock): {exc!r}")
+    assert (http.auth.login_count, http.auth.refresh_count) == (1, 1)
