@@ -197,11 +197,7 @@ def test_a_renewal_queued_behind_a_caller_that_must_renew_too_does_not_deadlock(
         second = driver.start(lambda: http.call("GET", LIST, params=params))
         driver.wait_until(queued.event)
     http.close_response(holder)
-    try:
-        assert [first.result(timeout=30).status_code, second.result(timeout=30).status_code] == [
-            200,
-            200,
-        ]
-    except (AssertionError, TimeoutError) as exc:
-        pytest.fail(f"a caller never finished (a lock-order deadlock): {exc!r}")
+    # Before the fix: "the call did not finish in 20.0 s" and both callers' stacks.
+    assert first.result(timeout=20).status_code == 200
+    assert second.result(timeout=20).status_code == 200
     assert (http.auth.login_count, http.auth.refresh_count) == (1, 1)
