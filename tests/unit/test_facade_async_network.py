@@ -30,11 +30,9 @@ def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
 LIST = "em/files/list"
 
 
-def test_login_refresh_and_concurrent_callers_over_a_real_socket(
-    driver: Driver, emulator: Any, pod_name: str
-) -> None:
-    clock = Clock()
-    http = driver.client(
+def _clocked_client(driver: Driver, emulator: Any, clock: Clock) -> Any:
+    """A retrying, gated client of `driver`'s kind on `emulator`, its auth on `clock`."""
+    return driver.client(
         inner=driver.network(),
         policy=RetryPolicy(),
         clock=clock,
@@ -42,6 +40,13 @@ def test_login_refresh_and_concurrent_callers_over_a_real_socket(
         username=emulator.username,
         password=emulator.password,
     )
+
+
+def test_login_refresh_and_concurrent_callers_over_a_real_socket(
+    driver: Driver, emulator: Any, pod_name: str
+) -> None:
+    clock = Clock()
+    http = _clocked_client(driver, emulator, clock)
     params = {"pod_name": pod_name}
     assert http.get(LIST, params=params).status_code == 200
     assert (http.auth.login_count, http.auth.refresh_count) == (1, 0)
@@ -178,14 +183,7 @@ def test_a_renewal_queued_behind_a_caller_that_must_renew_too_does_not_deadlock(
     # the gate (a plain httpx client never told the auth about its transport's gate), so B
     # waited for the lock and A for the gate: both forever, idle in select.
     clock = Clock()
-    http = driver.client(
-        inner=driver.network(),
-        policy=RetryPolicy(),
-        clock=clock,
-        base_url=emulator.url,
-        username=emulator.username,
-        password=emulator.password,
-    )
+    http = _clocked_client(driver, emulator, clock)
     params = {"pod_name": pod_name}
     http.login()
     holder = http.open_stream("GET", f"{LIST}?pod_name={pod_name}")  # holds the gate
