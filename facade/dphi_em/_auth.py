@@ -255,15 +255,21 @@ class TokenAuth(httpx.Auth):
             found.add(self._credentials.require()[1])
         return tuple(sorted(found, key=lambda s: (-len(s), s)))
 
-    def use_gate(self, gate: InFlightGate | AsyncInFlightGate) -> None:
+    def use_gate(self, gate: InFlightGate | AsyncInFlightGate, *, replace: bool = True) -> None:
         """Take `gate` (the transport's request gate) before the renewal lock, always.
+
+        The retrying transports call it (`replace=False`) for each request this auth
+        authorized, so a plain `httpx.Client(auth=TokenAuth(...), transport=RetryTransport(...))`
+        keeps the lock order too.
 
         Args:
             gate: The sync or async gate of the transport this auth's requests go through.
+            replace: Whether `gate` replaces one set before (False: only when none is).
         """
         if isinstance(gate, InFlightGate):
-            self._driver.gate = gate
-        else:
+            if replace or self._driver.gate is None:
+                self._driver.gate = gate
+        elif replace or self._adriver.gate is None:
             self._adriver.gate = gate
 
     # -- the flow: decisions only -----------------------------------------------------------

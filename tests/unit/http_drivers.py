@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import logging
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -34,6 +37,33 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 DRIVERS = ["sync", "async"]
 BASE_URL = "http://em.test/"
+#: Seconds `Driver.concurrently` waits for its callers before failing with their stacks
+#: (well below pytest-timeout's 300 s, which would only say "Timeout").
+CONCURRENT_TIMEOUT = 120.0
+
+
+def stacks(tasks: Any = ()) -> str:
+    """Every thread's stack, then the stack of each asyncio task in `tasks`: what a test
+    that gave up waiting prints, so a deadlock shows who waits for what."""
+    out = io.StringIO()
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        out.write(f"--- thread {names.get(ident, ident)}\n")
+        out.write("".join(traceback.format_stack(frame)))
+    for task in tasks:
+        out.write(f"--- task {task!r}\n")
+        awaiting: Any = task.get_coro()
+        while awaiting is not None:  # the chain of awaits, outermost first
+            frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                out.write(
+                    f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}\n'
+                )
+            awaiting = getattr(awaiting, "cr_await", None) or getattr(
+                awaiting, "gi_yieldfrom", None
+            )
+    return out.getvalue()
 
 
 class Clock:
@@ -327,16 +357,30 @@ class Driver:
             kwargs["transport"] = self.mock(handler)
         return EM(self, client_class(base_url, username, password, retry=retry, **kwargs))
 
-    def concurrently(self, count: int, call: Callable[[], Any]) -> list[Any]:
+    def concurrently(
+        self, count: int, call: Callable[[], Any], *, timeout: float = CONCURRENT_TIMEOUT
+    ) -> list[Any]:
         """Run `call` `count` times at once: threads behind a barrier, or asyncio tasks.
 
         Returns:
-            The results, in order; the first exception is raised.
+            The results, in order; the first exception is raised. A caller still running
+            after `timeout` seconds fails the test with every thread's and task's stack.
         """
         if self.is_async:
 
             async def gather() -> list[Any]:
-                return list(await asyncio.gather(*(_awaited(call()) for _ in range(count))))
+                tasks = [asyncio.ensure_future(_awaited(call())) for _ in range(count)]
+                _, pending = await asyncio.wait(tasks, timeout=timeout)
+                if pending:
+                    where = stacks(pending)
+                    for task in pending:
+                        task.cancel()
+                    await asyncio.wait(pending, timeout=5.0)
+                    pytest.fail(
+                        f"{len(pending)} of {count} callers still running after {timeout} s:"
+                        f"\n{where}"
+                    )
+                return [task.result() for task in tasks]
 
             gathered: list[Any] = self.run(gather())
             return gathered
@@ -351,11 +395,18 @@ class Driver:
             except BaseException as exc:  # reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+        # daemon: a caller that never returns must not keep the test process alive
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(count)]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + timeout
         for thread in threads:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        running = [thread for thread in threads if thread.is_alive()]
+        if running:
+            pytest.fail(
+                f"{len(running)} of {count} callers still running after {timeout} s:\n{stacks()}"
+            )
         if errors:
             raise errors[0]
         return results
@@ -404,7 +455,8 @@ class Background:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if thread_call is not None:
-            self._thread = threading.Thread(target=self._work, args=(thread_call,))
+            # daemon: a call that never returns must not keep the test process alive
+            self._thread = threading.Thread(target=self._work, args=(thread_call,), daemon=True)
             self._thread.start()
 
     def _work(self, call: Callable[[], Any]) -> None:
@@ -422,10 +474,22 @@ class Background:
     def result(self, timeout: float = 10.0) -> Any:
         """Wait for the call (running the loop for a task) and return its result."""
         if self._task is not None:
-            return self._driver.run(asyncio.wait_for(self._task, timeout))
+            task = self._task
+
+            async def wait() -> Any:
+                await asyncio.wait([task], timeout=timeout)
+                if not task.done():
+                    where = stacks([task])
+                    task.cancel()
+                    await asyncio.wait([task], timeout=5.0)
+                    pytest.fail(f"the call did not finish in {timeout} s:\n{where}")
+                return task.result()
+
+            return self._driver.run(wait())
         assert self._thread is not None
         self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the call did not finish"
+        if self._thread.is_alive():
+            pytest.fail(f"the call did not finish in {timeout} s:\n{stacks()}")
         if self._error is not None:
             raise self._error
         return self._result

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from dphi_em._retry import RetryPolicy
 from dphi_em._transports._bounds import READ_SIZE
-from http_drivers import DRIVERS, Clock, Driver, driver_fixture
+from http_drivers import DRIVERS, Clock, Driver, driver_fixture, log_signal
 
 
 @pytest.fixture(params=DRIVERS)
@@ -30,11 +30,9 @@ def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
 LIST = "em/files/list"
 
 
-def test_login_refresh_and_concurrent_callers_over_a_real_socket(
-    driver: Driver, emulator: Any, pod_name: str
-) -> None:
-    clock = Clock()
-    http = driver.client(
+def _clocked_client(driver: Driver, emulator: Any, clock: Clock) -> Any:
+    """A retrying, gated client of `driver`'s kind on `emulator`, its auth on `clock`."""
+    return driver.client(
         inner=driver.network(),
         policy=RetryPolicy(),
         clock=clock,
@@ -42,6 +40,13 @@ def test_login_refresh_and_concurrent_callers_over_a_real_socket(
         username=emulator.username,
         password=emulator.password,
     )
+
+
+def test_login_refresh_and_concurrent_callers_over_a_real_socket(
+    driver: Driver, emulator: Any, pod_name: str
+) -> None:
+    clock = Clock()
+    http = _clocked_client(driver, emulator, clock)
     params = {"pod_name": pod_name}
     assert http.get(LIST, params=params).status_code == 200
     assert (http.auth.login_count, http.auth.refresh_count) == (1, 0)
@@ -165,3 +170,32 @@ def test_callers_ride_a_two_second_token_lifetime(driver: Driver, make_emulator:
     assert statuses == [200] * 120
     assert http.auth.login_count == 1
     assert http.auth.refresh_count >= 2
+
+
+def test_a_renewal_queued_behind_a_caller_that_must_renew_too_does_not_deadlock(
+    driver: Driver, emulator: Any, pod_name: str
+) -> None:
+    # The ordering the two-second test hit by chance on a loaded machine, step by step:
+    # caller B passes the auth flow with a valid token and queues at the gate (a download
+    # holds it); the token then expires; caller A's flow starts a renewal and queues its
+    # refresh at the gate too. When the download ends, B (first in line) takes the gate and
+    # finds the token expired: it must renew. Before the fix A held the renewal lock without
+    # the gate (a plain httpx client never told the auth about its transport's gate), so B
+    # waited for the lock and A for the gate: both forever, idle in select.
+    clock = Clock()
+    http = _clocked_client(driver, emulator, clock)
+    params = {"pod_name": pod_name}
+    http.login()
+    holder = http.open_stream("GET", f"{LIST}?pod_name={pod_name}")  # holds the gate
+    with log_signal("waits for the request in flight") as queued:
+        first = driver.start(lambda: http.call("GET", LIST, params=params))
+        driver.wait_until(queued.event)
+    clock.now += 10 * 60  # past any access lifetime: the next flow renews
+    with log_signal("waits for the request in flight") as queued:
+        second = driver.start(lambda: http.call("GET", LIST, params=params))
+        driver.wait_until(queued.event)
+    http.close_response(holder)
+    # Before the fix: "the call did not finish in 20.0 s" and both callers' stacks.
+    assert first.result(timeout=20).status_code == 200
+    assert second.result(timeout=20).status_code == 200
+    assert (http.auth.login_count, http.auth.refresh_count) == (1, 1)

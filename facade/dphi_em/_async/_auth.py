@@ -64,7 +64,7 @@ class AsyncAuthDriver:
 
     async def drive(self, flow: _Flow[None]) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """The auth flow of httpx's `Auth` for one request: yields the requests to send."""
-        gate = self.gate
+        gate: AsyncInFlightGate | None = None
         held: Releasable | None = None
         try:
             step = next(flow)
@@ -75,7 +75,10 @@ class AsyncAuthDriver:
                 elif isinstance(step, _Read):
                     await step.response.aread()
                 elif step is _LOCK:
-                    if gate is not None:  # the gate first, then the lock (`_auth`)
+                    # The gate first, then the lock (`_auth`). Read now, not when the flow
+                    # started: the transport makes its gate known on its first request.
+                    gate = self.gate
+                    if gate is not None:
                         await gate.acquire("a token renewal")
                     try:
                         held = await self._lock.acquire()

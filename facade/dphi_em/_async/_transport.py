@@ -103,6 +103,12 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, retrying as the policy allows; hold the gate until it is closed."""
+        bearer: Any = request.extensions.get(BEARER)
+        if bearer is not None:
+            # Before waiting here: from now on the auth takes this gate before its renewal
+            # lock, as a renewal sends through it (else a renewer holding the lock waits for
+            # the gate while the gate's holder waits for the lock, both forever).
+            bearer.use_gate(self.gate, replace=False)
         await self.gate.acquire(request_label(request))
         try:
             response = await self._send(request, self._deadline_of(request), self._closed)

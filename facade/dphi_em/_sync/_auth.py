@@ -64,7 +64,7 @@ class AuthDriver:
 
     def drive(self, flow: _Flow[None]) -> Generator[httpx.Request, httpx.Response]:
         """The auth flow of httpx's `Auth` for one request: yields the requests to send."""
-        gate = self.gate
+        gate: InFlightGate | None = None
         held: Releasable | None = None
         try:
             step = next(flow)
@@ -75,7 +75,10 @@ class AuthDriver:
                 elif isinstance(step, _Read):
                     step.response.read()
                 elif step is _LOCK:
-                    if gate is not None:  # the gate first, then the lock (`_auth`)
+                    # The gate first, then the lock (`_auth`). Read now, not when the flow
+                    # started: the transport makes its gate known on its first request.
+                    gate = self.gate
+                    if gate is not None:
                         gate.acquire("a token renewal")
                     try:
                         held = self._lock.acquire()
