@@ -22,8 +22,10 @@ PODS = {
         f"wget -q -O - {SERVICE}:8000/health >> /data/downlink.txt; echo >> /data/downlink.txt",
         "downlink.txt",
     ),
+    # port 8000 too: in the emulator a user's networked pods share one loopback, and a pod
+    # of yours that declares port 80 (example 3's server) takes port 80 from the service
     "tlm-orbital": (
-        f"wget -q -O /data/orbital.json {SERVICE}/api/telemetry/latest",
+        f"wget -q -O /data/orbital.json {SERVICE}:8000/api/telemetry/latest",
         "orbital.json",
     ),
 }
