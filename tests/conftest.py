@@ -73,6 +73,7 @@ class ExternalEM:
         pytest.skip("needs the local emulator (lock switch)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the tests that use the
     Docker engine run on one worker, one after the other: they share the engine and, per

@@ -190,7 +190,9 @@ def test_a_stop_by_signal_removes_what_on_stop_says(
             dockerfile = f"FROM {ONBOARD_BUSYBOX}\n".encode()
             files = [("files", ("Dockerfile", dockerfile))]
             assert alice.post("em/files/uplink", files=files).status_code == 200
-            body = {"dockerfile": "Dockerfile", "context": ".", "image": "own"}
+            # a name of its own: engine tags are shared by every emulator on the engine
+            own = f"own-{instance}"
+            body = {"dockerfile": "Dockerfile", "context": ".", "image": own}
             built = alice.post("em/pod/image/build", json=body)
             assert built.status_code == 200, built.text
             assert alice.post("em/pod/namespace/create").status_code == 200
@@ -219,7 +221,7 @@ def test_a_stop_by_signal_removes_what_on_stop_says(
         if on_stop == "purge":
             assert left == []
         else:  # remove-pods keeps the images: alice's build (and the pause image)
-            assert {tag for image in built for tag in image.tags} >= {"client1-own:latest"}
+            assert {tag for image in built for tag in image.tags} >= {f"client1-{own}:latest"}
     finally:
         for image in built:
             docker_client.images.remove(image.id, force=True)
