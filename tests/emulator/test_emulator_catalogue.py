@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
 
@@ -134,3 +135,18 @@ def test_the_start_up_banner_points_at_the_base_images(tmp_path) -> None:
     assert hint, lines
     assert "dphi-em emulator images list" in hint[0]
     assert "python -m dphi_em_emulator images list" in hint[0]
+
+
+@pytest.mark.parametrize("command", ["list", "prepare"])
+def test_the_cli_passes_help_to_the_images_command(command: str) -> None:
+    """`dphi-em emulator images prepare --help` is the images command's help, not ours."""
+    from click.testing import CliRunner
+    from dphi_em.cli import app
+
+    shown = CliRunner().invoke(
+        app, ["emulator", "images", command, "--help"], env=NO_ENGINE, catch_exceptions=False
+    )
+    assert shown.exit_code == 0, shown.output
+    assert f"images {command} [-h]" in shown.stdout
+    assert "--standin-record FILE" in shown.stdout
+    assert "Start a local EM emulator" not in shown.stdout

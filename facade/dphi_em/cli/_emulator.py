@@ -62,6 +62,13 @@ def _emulator_options() -> str | None:
 class _EmulatorCommand(click.Command):
     """``dphi-em emulator``: its help also lists the emulator's options (given after --)."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `emulator images ...` belongs to the emulator's images command whole, its own
+        # `--help` included: click would otherwise take `--help` (an eager option) for ours.
+        if args[:1] == ["images"]:
+            args = ["--", *args]
+        return super().parse_args(ctx, args)
+
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
         options = _emulator_options()
