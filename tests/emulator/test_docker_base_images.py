@@ -198,3 +198,40 @@ def test_a_user_cannot_take_over_a_stand_in(standin, docker_http, docker_client,
     )
     warnings = one.status(docker_pod)["emulator"]["warnings"]
     assert any("is a local stand-in (Debian bookworm's python3 3.11" in w for w in warnings)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "amd64"), reason="an amd64 host's case")
+def test_without_an_arm64_handler_stand_ins_say_so_and_nothing_is_made(
+    monkeypatch, tmp_path, capsys
+) -> None:
+    """A fresh machine without qemu-user-static: `list` says stand-ins are amd64 and why;
+    `prepare --arch arm64` fails naming the package, before anything is made or recorded."""
+    import docker
+    from dphi_em_emulator import _images_command, _standins
+
+    monkeypatch.setattr(_standins, "runs_arm64", lambda: False)
+    record = tmp_path / "standins.json"
+    engine = docker.from_env()
+    try:
+        before = {
+            image.id for image in engine.images.list(filters={"label": _standins.LABEL_STANDIN})
+        }
+        assert _images_command.main(["list", "--standin-record", str(record)]) == 0
+        listed = capsys.readouterr().out
+        assert "stand-ins for linux/amd64 (stand-ins are amd64, not CG2's arm64" in listed
+        assert "qemu-user-static" in listed
+
+        code = _images_command.main(
+            ["prepare", "--arch", "arm64", "busybox:latest", "--standin-record", str(record)]
+        )
+        refused = capsys.readouterr()
+        assert code == 1
+        assert "busybox:latest: this machine can't run arm64 programs" in refused.err
+        assert "apt-get install qemu-user-static" in refused.err
+        assert not record.exists()
+        after = {
+            image.id for image in engine.images.list(filters={"label": _standins.LABEL_STANDIN})
+        }
+        assert after == before
+    finally:
+        engine.close()
