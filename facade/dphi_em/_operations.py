@@ -39,7 +39,7 @@ from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
 from ._settings import NodeName, dockerfile_folder
-from ._treesync import SyncJob, normalize_remote_dir, plan_sync_down, plan_sync_up
+from ._treesync import SyncJob, normalize_remote_dir, plan_sync_job
 from ._validate import (
     check_args,
     check_command,
@@ -144,24 +144,14 @@ class SyncCall:
 
     def plan(self, tree: Sequence[FileNode], server: str, max_bytes: int) -> SyncJob:
         """The job, from the volume's listing (blocking: walks and hashes local files)."""
-        if self.direction == "up":
-            return plan_sync_up(
-                self.local_dir,
-                self.remote_dir,
-                tree,
-                delete=self.delete,
-                dry_run=self.dry_run,
-                max_bytes=max_bytes,
-                server=server,
-                volume=self.pod_name,
-                checksum=self.checksum,
-            )
-        return plan_sync_down(
-            self.remote_dir,
+        return plan_sync_job(
+            self.direction,
             self.local_dir,
+            self.remote_dir,
             tree,
             delete=self.delete,
             dry_run=self.dry_run,
+            max_bytes=max_bytes,
             server=server,
             volume=self.pod_name,
             checksum=self.checksum,
