@@ -9,10 +9,12 @@ its body checks the arguments and prepares the call without any I/O:
 - a transfer or a loop (`uplink`, `downlink`, `wait_for_pod`, `get_token`) returns the
   checked arguments its sync and async drivers need.
 
-Every surface is derived from this table or calls through it: `EMClient`, `AsyncEMClient`,
-`Pod`, `AsyncPod` and the module-level helpers mark their methods with `@implements(op)`,
-which checks, at import, that the method has exactly the operation's parameters and
-defaults (minus `pod_name` on a pod handle) and gives it the operation's doc. The CLI names
+Every surface is derived from this table or calls through it: `EMClient` and `AsyncEMClient`
+make each method from its operation (`surface_method`: the operation's parameters, typed
+through a `ParamSpec`), and every method of theirs, of `Pod`, `AsyncPod` and the module-level
+helpers is marked `@implements(op)`, which checks, at import, that the method has exactly the
+operation's parameters and defaults (minus `pod_name` on a pod handle) and gives it the
+operation's doc. The CLI names
 the command of each operation (`cli=`), and `tests/unit/test_facade_table.py` fails
 when a surface lacks an operation, a parameter or a default.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +69,7 @@ __all__ = [
     "UplinkCall",
     "implements",
     "operation",
+    "surface_method",
 ]
 
 T = TypeVar("T")
@@ -276,6 +280,25 @@ def implements(func: Callable[..., Any], *, bound: bool = False) -> Callable[[F]
         return method
 
     return mark
+
+
+def surface_method(func: Callable[..., Any], method: F, drive: Callable[..., Any]) -> F:
+    """`method(self, *args, **kwargs)`, the client method of the operation `func` that
+    `drive` makes: it gets the operation's name and doc, and the signature `self`, the
+    operation's parameters, and the result of `drive` (a plain call's: what its `Prepared`
+    parses into), which `implements` then checks.
+    """
+    op = _op_of(func)
+    returns = op.signature.return_annotation
+    plain = re.fullmatch(r"Prepared\[(.+)\]", str(returns))
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    method.__signature__ = op.signature.replace(  # type: ignore[attr-defined]
+        parameters=[self, *op.signature.parameters.values()],
+        return_annotation=plain.group(1) if plain else inspect.signature(drive).return_annotation,
+    )
+    method.__name__ = op.name
+    method.__qualname__ = f"{drive.__qualname__.rpartition('.')[0]}.{op.name}"  # the class's
+    return implements(func)(method)
 
 
 # -- the operations ---------------------------------------------------------------------------
