@@ -54,28 +54,18 @@ def _without_pod_name(text: str) -> str:
     return "\n".join(out)
 
 
-def _functions(obj: griffe.Object) -> Any:
+def _walk(obj: griffe.Object) -> Any:
+    """Every object in `obj`, and in its modules and classes, in turn (no aliases)."""
     for member in obj.members.values():
         if member.is_alias:
             continue
-        if member.is_function:
-            yield member
-        elif member.is_class or member.is_module:
-            yield from _functions(member)
+        yield member
+        if member.is_class or member.is_module:
+            yield from _walk(member)
 
 
 #: `files_list = _driven(ops.files_list, _call)`: a client method made from the operation.
 _DRIVEN = re.compile(r"_driven\(ops\.(\w+), (\w+)\)")
-
-
-def _classes(obj: griffe.Object) -> Any:
-    for member in obj.members.values():
-        if member.is_alias:
-            continue
-        if member.is_class:
-            yield member
-        if member.is_class or member.is_module:
-            yield from _classes(member)
 
 
 def _driven_methods(pkg: griffe.Module, operations: griffe.Object) -> None:
@@ -83,7 +73,7 @@ def _driven_methods(pkg: griffe.Module, operations: griffe.Object) -> None:
     at import (`_operations.surface_method`): `self` and the operation's parameters, its
     doc, and what `drive` returns (a plain call: what the operation's `Prepared` parses into).
     """
-    for cls in _classes(pkg):
+    for cls in [member for member in _walk(pkg) if member.is_class]:
         for name, member in list(cls.members.items()):
             if member.is_alias or not member.is_attribute:
                 continue
@@ -135,7 +125,7 @@ class ImplementsDocstrings(griffe.Extension):
         if operations is None:
             raise ValueError("dphi_em._operations not found: the table of operations moved?")
         _driven_methods(pkg, operations)
-        for func in _functions(pkg):
+        for func in [member for member in _walk(pkg) if member.is_function]:
             for decorator in func.decorators:
                 found = _operation_of(decorator)
                 if found is None:
