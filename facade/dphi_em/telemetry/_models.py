@@ -8,7 +8,7 @@ its position and velocity, an `attitude`, `power` or `temperature` record its ow
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -46,8 +46,6 @@ class _Components:
     if TYPE_CHECKING:  # what attrs gives the subclasses
         __attrs_attrs__: ClassVar[tuple[attrs.Attribute[float], ...]]
 
-        def __init__(self, *components: float) -> None: ...
-
     @property
     def norm(self) -> float:
         """The vector's length."""
@@ -59,7 +57,8 @@ class _Components:
         if not isinstance(value, Mapping):
             return None
         parts = [_number(value.get(field.name)) for field in attrs.fields(cls)]
-        return None if any(part is None for part in parts) else cls(*(p or 0.0 for p in parts))
+        make: Callable[..., _V] = cls  # the subclass's attrs __init__: one float per field
+        return None if any(part is None for part in parts) else make(*(p or 0.0 for p in parts))
 
 
 @attrs.frozen
