@@ -14,13 +14,14 @@ make each method from its operation (`surface_method`: the operation's parameter
 through a `ParamSpec`), and every method of theirs, of `Pod`, `AsyncPod` and the module-level
 helpers is marked `@implements(op)`, which checks, at import, that the method has exactly the
 operation's parameters and defaults (minus `pod_name` on a pod handle) and gives it the
-operation's doc. The CLI names
-the command of each operation (`cli=`), and `tests/unit/test_facade_table.py` fails
-when a surface lacks an operation, a parameter or a default.
+operation's doc. The CLI names the command of each operation (`cli=`), and
+`tests/unit/test_facade_table.py` fails when a surface lacks an operation, a parameter or a
+default.
 
 Adding an endpoint: one function here (plus `_generated` for its request and answer), the
-overlay, and the emulator; then a one-line method in each client (and pod handle, when the
-operation is addressed by `pod_name`) and a module helper, each checked against this table.
+overlay, and the emulator; then one line in the async client (`name = _driven(ops.name,
+_call)`; the sync client is generated from it), a method on the pod handle when the operation
+is addressed by `pod_name`, and a module helper, each checked against this table.
 """
 
 from __future__ import annotations
