@@ -11,6 +11,7 @@ wherever the surfaces live (it looks through every module of the package).
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 import griffe
@@ -53,14 +54,65 @@ def _without_pod_name(text: str) -> str:
     return "\n".join(out)
 
 
-def _functions(obj: griffe.Object) -> Any:
+def _walk(obj: griffe.Object) -> Any:
+    """Every object in `obj`, and in its modules and classes, in turn (no aliases)."""
     for member in obj.members.values():
         if member.is_alias:
             continue
-        if member.is_function:
-            yield member
-        elif member.is_class or member.is_module:
-            yield from _functions(member)
+        yield member
+        if member.is_class or member.is_module:
+            yield from _walk(member)
+
+
+#: `files_list = _driven(ops.files_list, _call)`: a client method made from the operation.
+_DRIVEN = re.compile(r"_driven\(ops\.(\w+), (\w+)\)")
+
+
+def _driven_methods(pkg: griffe.Module, operations: griffe.Object) -> None:
+    """Turn each `name = _driven(ops.name, drive)` of a client class into the method it makes
+    at import (`_operations.surface_method`): `self` and the operation's parameters, its
+    doc, and what `drive` returns (a plain call: what the operation's `Prepared` parses into).
+    """
+    for cls in [member for member in _walk(pkg) if member.is_class]:
+        for name, member in list(cls.members.items()):
+            if member.is_alias or not member.is_attribute:
+                continue
+            found = _DRIVEN.fullmatch(str(member.value))
+            if found is None:
+                continue
+            op = operations.members[found.group(1)]
+            drive = cls.members[found.group(2)]
+            returns = op.returns
+            if isinstance(returns, griffe.ExprSubscript) and str(returns.left) == "Prepared":
+                returns = returns.slice
+            else:
+                returns = drive.returns
+            parameters = griffe.Parameters(
+                griffe.Parameter("self", kind=griffe.ParameterKind.positional_or_keyword),
+                *(
+                    griffe.Parameter(
+                        p.name, annotation=p.annotation, kind=p.kind, default=p.default
+                    )
+                    for p in op.parameters
+                ),
+            )
+            method = griffe.Function(
+                name,
+                lineno=member.lineno,
+                endlineno=member.endlineno,
+                parameters=parameters,
+                returns=returns,
+                docstring=griffe.Docstring(
+                    op.docstring.value,
+                    lineno=op.docstring.lineno,
+                    endlineno=op.docstring.endlineno,
+                    parser=op.docstring.parser,
+                    parser_options=op.docstring.parser_options,
+                ),
+            )
+            method.labels |= drive.labels & {"async"}
+            cls.set_member(name, method)
+            method.docstring.parent = method
 
 
 class ImplementsDocstrings(griffe.Extension):
@@ -72,7 +124,8 @@ class ImplementsDocstrings(griffe.Extension):
         operations = pkg.members.get("_operations")
         if operations is None:
             raise ValueError("dphi_em._operations not found: the table of operations moved?")
-        for func in _functions(pkg):
+        _driven_methods(pkg, operations)
+        for func in [member for member in _walk(pkg) if member.is_function]:
             for decorator in func.decorators:
                 found = _operation_of(decorator)
                 if found is None:

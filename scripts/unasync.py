@@ -51,6 +51,7 @@ SUBS: list[tuple[str, str]] = [
     (r"\basync with\b", "with"),
     (r"\bawait ", ""),
     (r"\bAwaitable\[([\w.]+)\]", r"\1"),
+    (r"\bCoroutine\[Any, Any, ([\w.]+)\]", r"\1"),
     # the protocols' method names
     (r"\bhandle_async_request\b", "handle_request"),
     (r"\baclose\b", "close"),

@@ -16,33 +16,12 @@ import threading
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+from ._operations import OPERATIONS
 from ._sync._client import EMClient
 
-__all__ = [
-    "close_default_client",
-    "delete",
-    "delete_volume",
-    "downlink",
-    "downlink_folder",
-    "ensure_token",
-    "files_list",
-    "get_default_client",
-    "get_token",
-    "image_build",
-    "image_list",
-    "image_load",
-    "namespace_create",
-    "nodes_status",
-    "pod_logs",
-    "pod_status",
-    "run",
-    "set_default_client",
-    "sync_down",
-    "sync_up",
-    "uplink",
-    "volumes",
-    "wait_for_pod",
-]
+#: A helper for each operation of the table (bound below), and the default client's own.
+_OWN = ["close_default_client", "ensure_token", "get_default_client", "set_default_client"]
+__all__ = sorted([*OPERATIONS, *_OWN])
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")

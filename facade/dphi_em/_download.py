@@ -43,7 +43,6 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 from urllib.parse import unquote
 
@@ -58,6 +57,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._exits import OnExit
 from ._fastbody import DirectBody
 from ._fastbody import settle as _settle  # one implementation for both drivers
 from ._progress import Progress
@@ -215,7 +215,7 @@ def _keeps_partial(exc: BaseException | None) -> bool:
     return not isinstance(exc, (OSError, EMError))
 
 
-class DownloadTarget:
+class DownloadTarget(OnExit):
     """One downlink's local file: named, written aside, checked, then renamed into place.
 
     Every decision of a download, and its local file; a sync or an async driver only moves
@@ -282,15 +282,7 @@ class DownloadTarget:
         if resume_key is not None:
             self._partial = partial_path(self.folder, requested, resume_key)
 
-    def __enter__(self) -> DownloadTarget:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _on_exit(self, exc: BaseException | None) -> None:
         if not self._committed:
             self.abort(keep_partial=_keeps_partial(exc))
 

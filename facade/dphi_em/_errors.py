@@ -40,10 +40,11 @@ from __future__ import annotations
 import builtins
 import contextlib
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import httpx
+
+from ._exits import OnExit
 
 __all__ = [
     "MAX_ANSWER_BYTES",
@@ -463,20 +464,14 @@ def _where(exc: httpx.TransportError) -> tuple[httpx.Request | None, str]:
     return request, f" ({failed.method} {url.copy_with(query=None)})"
 
 
-class _TransportErrorMap:
+class _TransportErrorMap(OnExit):
     """The context manager returned by `map_transport_errors`."""
 
-    def __enter__(self) -> None:
-        return None
+    __slots__ = ()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> Literal[False]:
+    def _on_exit(self, exc: BaseException | None) -> None:
         if not isinstance(exc, httpx.TransportError):
-            return False
+            return
         request, where = _where(exc)
         if isinstance(exc, httpx.TimeoutException):
             raise RequestTimeoutError(
@@ -500,8 +495,8 @@ class _TransportErrorMap:
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, *exc_info: Any) -> Literal[False]:
-        return self.__exit__(*exc_info)  # the same mapping, for `async with`
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.__exit__(*exc_info)  # the same mapping, for `async with`
 
 
 def map_transport_errors() -> _TransportErrorMap:

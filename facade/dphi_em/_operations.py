@@ -9,22 +9,26 @@ its body checks the arguments and prepares the call without any I/O:
 - a transfer or a loop (`uplink`, `downlink`, `wait_for_pod`, `get_token`) returns the
   checked arguments its sync and async drivers need.
 
-Every surface is derived from this table or calls through it: `EMClient`, `AsyncEMClient`,
-`Pod`, `AsyncPod` and the module-level helpers mark their methods with `@implements(op)`,
-which checks, at import, that the method has exactly the operation's parameters and
-defaults (minus `pod_name` on a pod handle) and gives it the operation's doc. The CLI names
-the command of each operation (`cli=`), and `tests/unit/test_facade_table.py` fails
-when a surface lacks an operation, a parameter or a default.
+Every surface is derived from this table or calls through it: `EMClient` and `AsyncEMClient`
+make each method from its operation (`surface_method`: the operation's parameters, typed
+through a `ParamSpec`), and every method of theirs, of `Pod`, `AsyncPod` and the module-level
+helpers is marked `@implements(op)`, which checks, at import, that the method has exactly the
+operation's parameters and defaults (minus `pod_name` on a pod handle) and gives it the
+operation's doc. The CLI names the command of each operation (`cli=`), and
+`tests/unit/test_facade_table.py` fails when a surface lacks an operation, a parameter or a
+default.
 
 Adding an endpoint: one function here (plus `_generated` for its request and answer), the
-overlay, and the emulator; then a one-line method in each client (and pod handle, when the
-operation is addressed by `pod_name`) and a module helper, each checked against this table.
+overlay, and the emulator; then one line in the async client (`name = _driven(ops.name,
+_call)`; the sync client is generated from it), a method on the pod handle when the operation
+is addressed by `pod_name`, and a module helper, each checked against this table.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +43,7 @@ from ._models import FileNode, NodeStatus, PodState, Volume
 from ._progress import ProgressCallback
 from ._revision import Feature
 from ._settings import NodeName, dockerfile_folder
-from ._treesync import SyncJob, normalize_remote_dir, plan_sync_down, plan_sync_up
+from ._treesync import SyncJob, normalize_remote_dir, plan_sync_job
 from ._validate import (
     check_args,
     check_command,
@@ -66,6 +70,7 @@ __all__ = [
     "UplinkCall",
     "implements",
     "operation",
+    "surface_method",
 ]
 
 T = TypeVar("T")
@@ -144,24 +149,14 @@ class SyncCall:
 
     def plan(self, tree: Sequence[FileNode], server: str, max_bytes: int) -> SyncJob:
         """The job, from the volume's listing (blocking: walks and hashes local files)."""
-        if self.direction == "up":
-            return plan_sync_up(
-                self.local_dir,
-                self.remote_dir,
-                tree,
-                delete=self.delete,
-                dry_run=self.dry_run,
-                max_bytes=max_bytes,
-                server=server,
-                volume=self.pod_name,
-                checksum=self.checksum,
-            )
-        return plan_sync_down(
-            self.remote_dir,
+        return plan_sync_job(
+            self.direction,
             self.local_dir,
+            self.remote_dir,
             tree,
             delete=self.delete,
             dry_run=self.dry_run,
+            max_bytes=max_bytes,
             server=server,
             volume=self.pod_name,
             checksum=self.checksum,
@@ -286,6 +281,25 @@ def implements(func: Callable[..., Any], *, bound: bool = False) -> Callable[[F]
         return method
 
     return mark
+
+
+def surface_method(func: Callable[..., Any], method: F, drive: Callable[..., Any]) -> F:
+    """`method(self, *args, **kwargs)`, the client method of the operation `func` that
+    `drive` makes: it gets the operation's name and doc, and the signature `self`, the
+    operation's parameters, and the result of `drive` (a plain call's: what its `Prepared`
+    parses into), which `implements` then checks.
+    """
+    op = _op_of(func)
+    returns = op.signature.return_annotation
+    plain = re.fullmatch(r"Prepared\[(.+)\]", str(returns))
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    method.__signature__ = op.signature.replace(  # type: ignore[attr-defined]
+        parameters=[self, *op.signature.parameters.values()],
+        return_annotation=plain.group(1) if plain else inspect.signature(drive).return_annotation,
+    )
+    method.__name__ = op.name
+    method.__qualname__ = f"{drive.__qualname__.rpartition('.')[0]}.{op.name}"  # the class's
+    return implements(func)(method)
 
 
 # -- the operations ---------------------------------------------------------------------------

@@ -54,8 +54,7 @@ __all__ = [
     "normalize_remote_dir",
     "plan_folder_downlink",
     "plan_sync",
-    "plan_sync_down",
-    "plan_sync_up",
+    "plan_sync_job",
     "remote_entries",
     "scan_local",
     "walk_local",
@@ -601,7 +600,8 @@ def _plan(
     )
 
 
-def plan_sync_up(
+def plan_sync_job(
+    direction: Direction,
     local_dir: Path,
     remote_dir: str,
     tree: Sequence[FileNode],
@@ -613,32 +613,73 @@ def plan_sync_up(
     volume: str | None = None,
     checksum: bool = False,
 ) -> SyncJob:
-    """Plan a `sync_up`: what to send (batched per volume folder) and what to delete.
+    """Plan a `sync_up` (what to send, batched per volume folder, and what to delete) or a
+    `sync_down` (what to fetch and what to delete locally).
 
     Blocking (walks and hashes local files): `AsyncEMClient` runs it in a worker thread.
 
     Args:
+        max_bytes: The per-call limit of an uplink (`up`).
         server: The EM's address, naming the sync record (None: no record is read or kept).
         volume: The pod name (None: the default volume), naming the record.
         checksum: Re-hash every local file rather than trust an unchanged size and mtime.
 
     Raises:
-        ValidationError: `local_dir` is not a folder, a file cannot be sent, or a path is a
-            file on one side and a folder on the other.
-        FileTooLargeError: A file to send is over the per-call limit.
+        ValidationError: `up`: `local_dir` is not a folder or a file cannot be sent;
+            `down`: `local_dir` is a file or a volume name is not a safe local name; either:
+            a path is a file on one side and a folder on the other.
+        FileTooLargeError: `up`: a file to send is over the per-call limit.
+        NotFoundError: `down`: no such folder in the volume.
     """
-    if not local_dir.is_dir():
-        raise ValidationError(f"Cannot sync {str(local_dir)!r}: not a local folder.")
-    walked = walk_local(local_dir)
-    local = walked.files
-    local_folders: set[str] = set()  # those holding files: an empty folder is not sent
-    for path in local:
-        parts = path.split("/")[:-1]
-        local_folders |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
-    nodes = find_folder(tree, remote_dir)
-    remote, remote_folders = remote_entries(nodes or ())
+    up = direction == "up"
+    if up:
+        if not local_dir.is_dir():
+            raise ValidationError(f"Cannot sync {str(local_dir)!r}: not a local folder.")
+        walked = walk_local(local_dir)
+        nodes = find_folder(tree, remote_dir) or ()
+        local_folders: set[str] = set()  # those holding files: an empty folder is not sent
+        for path in walked.files:
+            parts = path.split("/")[:-1]
+            local_folders |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
+    else:
+        found = find_folder(tree, remote_dir)
+        if found is None:
+            raise _not_found(remote_dir)
+        nodes = found
+        walked = walk_local(local_dir)
+        local_folders = set(walked.folders)
+    remote, remote_folders = remote_entries(nodes)
     hashes = _record(server, volume, remote_dir, local_dir, checksum)
-    plan = _plan("up", walked, local_folders, remote, remote_folders, hashes, delete=delete)
+    plan = _plan(direction, walked, local_folders, remote, remote_folders, hashes, delete=delete)
+    sends: list[UplinkFile] = []
+    fetches: tuple[FetchItem, ...] = ()
+    deletes = plan.delete
+    if up:
+        record = server is not None and not dry_run
+        sends = _sends(plan, local_dir, remote_dir, max_bytes, hashes if record else None)
+    else:
+        fetches = tuple(_fetch_item(remote_dir, i.path, local_dir, i.size) for i in plan.transfer)
+    return SyncJob(
+        direction=direction,
+        local_dir=local_dir,
+        remote_dir=remote_dir,
+        plan=plan,
+        batches=batch_files(sends, max_bytes=max_bytes) if sends else [],
+        fetches=fetches,
+        remote_deletes=tuple(_volume_path(remote_dir, p) for p in deletes) if up else (),
+        local_deletes=() if up else tuple(local_dir.joinpath(*p.split("/")) for p in deletes),
+        dry_run=dry_run,
+        local=walked.files,
+        remote=remote,
+        hashes=hashes if server is not None else None,
+    )
+
+
+def _sends(
+    plan: SyncPlan, local_dir: Path, remote_dir: str, max_bytes: int, hashes: _Hashes | None
+) -> list[UplinkFile]:
+    """The files an `up` plan sends, checked; each hashed first into `hashes` when given
+    (the sync record: a later edit then shows as a change)."""
     sends: list[UplinkFile] = []
     for item in plan.transfer:
         file_path = local_dir.joinpath(*item.path.split("/"))
@@ -647,73 +688,13 @@ def plan_sync_up(
         except OSError as exc:
             raise ValidationError(f"Cannot uplink {str(file_path)!r}: {exc.strerror}.") from exc
         check_uplink_file(file_path, st, max_bytes)
-        if server is not None and not dry_run:
-            hashes.of(item.path)  # before sending: a later edit then shows as a change
+        if hashes is not None:
+            hashes.of(item.path)
         folder = posixpath.dirname(item.path)
         sends.append(
             UplinkFile(file_path, st.st_size, _volume_path(remote_dir, folder), st.st_mtime)
         )
-    return SyncJob(
-        direction="up",
-        local_dir=local_dir,
-        remote_dir=remote_dir,
-        plan=plan,
-        batches=batch_files(sends, max_bytes=max_bytes) if sends else [],
-        fetches=(),
-        remote_deletes=tuple(_volume_path(remote_dir, path) for path in plan.delete),
-        local_deletes=(),
-        dry_run=dry_run,
-        local=local,
-        remote=remote,
-        hashes=hashes if server is not None else None,
-    )
-
-
-def plan_sync_down(
-    remote_dir: str,
-    local_dir: Path,
-    tree: Sequence[FileNode],
-    *,
-    delete: bool,
-    dry_run: bool,
-    server: str | None = None,
-    volume: str | None = None,
-    checksum: bool = False,
-) -> SyncJob:
-    """Plan a `sync_down`: what to fetch and what to delete locally.
-
-    Blocking (walks and hashes local files): `AsyncEMClient` runs it in a worker thread.
-    `server`, `volume` and `checksum` are as for `plan_sync_up`.
-
-    Raises:
-        NotFoundError: No such folder in the volume.
-        ValidationError: `local_dir` is a file, a volume name is not a safe local name, or a
-            path is a file on one side and a folder on the other.
-    """
-    nodes = find_folder(tree, remote_dir)
-    if nodes is None:
-        raise _not_found(remote_dir)
-    remote, remote_folders = remote_entries(nodes)
-    walked = walk_local(local_dir)
-    hashes = _record(server, volume, remote_dir, local_dir, checksum)
-    plan = _plan("down", walked, set(walked.folders), remote, remote_folders, hashes, delete=delete)
-    fetches = tuple(
-        _fetch_item(remote_dir, item.path, local_dir, item.size) for item in plan.transfer
-    )
-    return SyncJob(
-        direction="down",
-        local_dir=local_dir,
-        remote_dir=remote_dir,
-        plan=plan,
-        batches=[],
-        fetches=fetches,
-        remote_deletes=(),
-        local_deletes=tuple(local_dir.joinpath(*path.split("/")) for path in plan.delete),
-        dry_run=dry_run,
-        local=walked.files,
-        remote=remote,
-        hashes=hashes if server is not None else None,
-    )
+    return sends
 
 
 def _through_link(root: Path, parts: Sequence[str]) -> Path | None:

@@ -59,6 +59,24 @@ def test_clients_have_every_operation(op: Operation, surface: type[Any]) -> None
 
 
 @pytest.mark.parametrize("op", [op for op in OPS if op.volume], ids=_ids)
+@pytest.mark.parametrize(("client", "pod"), [(EMClient, Pod), (AsyncEMClient, AsyncPod)])
+def test_a_client_method_made_from_the_table_reads_like_its_pod_twin(
+    op: Operation, client: type[Any], pod: type[Any]
+) -> None:
+    # the client's methods are made from the operation (`surface_method`), the pod's written
+    # out: the same name, result and parameters but `pod_name`
+    method = getattr(client, op.name)
+    twin = getattr(pod, op.pod_method or op.name)
+    assert method.__name__ == op.name
+    assert method.__qualname__ == f"{client.__name__}.{op.name}"
+    signature, pod_signature = inspect.signature(method), inspect.signature(twin)
+    assert signature.return_annotation == pod_signature.return_annotation
+    assert [p for p in signature.parameters.values() if p.name != "pod_name"] == list(
+        pod_signature.parameters.values()
+    )
+
+
+@pytest.mark.parametrize("op", [op for op in OPS if op.volume], ids=_ids)
 @pytest.mark.parametrize("surface", [Pod, AsyncPod], ids=["Pod", "AsyncPod"])
 def test_every_volume_operation_has_a_pod_twin(op: Operation, surface: type[Any]) -> None:
     method = getattr(surface, op.pod_method or op.name)

@@ -4,18 +4,17 @@ The client owns one `httpx.AsyncClient` (keep-alive connections) wired with the 
 (`_auth.TokenAuth`) and the gated, retrying transport (`_transport.AsyncRetryTransport`).
 The generated client (`raw`) uses the same `httpx.AsyncClient`, so raw calls share auth,
 timeouts, retries and the one-request-in-flight gate. Each method is one operation of the
-table (`_operations`); the token flow, retry decisions, upload stream, download target and
-pod-wait decisions are shared (`_base`, `_auth`, `_retry`, `_uplink`, `_download`,
-`_waiting`): this module adds only the loops.
+table (`_operations`), made by `_driven` from the operation (its parameters, checks and doc)
+and a driver (`_call` for a plain call); the token flow, retry decisions, upload stream,
+download target and pod-wait decisions are shared (`_base`, `_auth`, `_retry`, `_uplink`,
+`_download`, `_waiting`): this module adds only the loops.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
@@ -29,12 +28,11 @@ from .._config import DEFAULT_TIMEOUT, MAX_UPLINK_BYTES, PARSE_IN_THREAD_BYTES
 from .._download import DownloadTarget, afeed_download, resume_key
 from .._errors import NotFoundError, map_transport_errors, raise_for_response
 from .._generated import Client, async_raw_client, parse_uplink_count
-from .._models import FileNode, NodeStatus, PodState, UplinkResult, Volume
-from .._operations import ProgressArg, implements
+from .._models import PodState, UplinkResult
+from .._operations import ProgressArg
 from .._progress import Progress, ProgressCallback
 from .._retry import RetryPolicy
 from .._revision import ApiRevision
-from .._settings import NodeName
 from .._synchronization import async_in_thread
 from .._transports._bounds import DEFAULT_CALL_TIMEOUT
 from .._transports._network import async_network_transport
@@ -45,6 +43,7 @@ from .._treesync import (
     plan_folder_downlink,
 )
 from .._uplink import UplinkFile
+from .._waiting import PodWait
 from ._closing import AsyncClosing
 from ._pod import AsyncPod
 from ._transport import AsyncRetryTransport
@@ -52,6 +51,21 @@ from ._transport import AsyncRetryTransport
 __all__ = ["AsyncEMClient"]
 
 _T = TypeVar("_T")
+_C = TypeVar("_C")
+_P = ParamSpec("_P")
+
+
+def _driven(
+    func: Callable[_P, _C], drive: Callable[[AsyncEMClient, _C], Coroutine[Any, Any, _T]]
+) -> Callable[Concatenate[AsyncEMClient, _P], Coroutine[Any, Any, _T]]:
+    """The client method of the operation `func`: `func` checks the arguments and prepares the
+    call, `drive` makes it (`_call` for a plain call). The method has the operation's name,
+    parameters and doc (`ops.surface_method`), so it is typed, checked and documented once."""
+
+    async def method(self: AsyncEMClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await drive(self, func(*args, **kwargs))
+
+    return ops.surface_method(func, method, drive)
 
 
 class AsyncEMClient(ClientBase, AsyncClosing):
@@ -193,8 +207,7 @@ class AsyncEMClient(ClientBase, AsyncClosing):
             return await async_in_thread(prepared.parse, response)
         return prepared.parse(response)
 
-    @implements(ops.get_token)
-    async def get_token(self) -> None:
+    async def _login(self, _: None) -> None:
         self._check_open()
         template = self._http.build_request("POST", "auth/")
 
@@ -204,17 +217,12 @@ class AsyncEMClient(ClientBase, AsyncClosing):
         with map_transport_errors():
             await self._auth.alogin(send, template)
 
-    @implements(ops.uplink)
-    async def uplink(
-        self,
-        filepaths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-        dest_path: str = "",
-        pod_name: str | None = None,
-        *,
-        progress: ProgressArg = None,
-    ) -> UplinkResult:
-        call = ops.uplink(filepaths, dest_path, pod_name, progress=progress)
+    get_token = _driven(ops.get_token, _login)
+
+    async def _uplink(self, call: ops.UplinkCall) -> UplinkResult:
         return await self._send_batches(self._plan_uplink(call), call.pod_name, call.progress)
+
+    uplink = _driven(ops.uplink, _uplink)
 
     async def _send_batches(
         self, batches: list[list[UplinkFile]], pod_name: str | None, progress: ProgressArg
@@ -235,17 +243,7 @@ class AsyncEMClient(ClientBase, AsyncClosing):
                 reporter.close()
         return self._uplink_result(batches, file_count)
 
-    @implements(ops.downlink)
-    async def downlink(
-        self,
-        filepath: str,
-        downlink_folder: str | os.PathLike[str] = "downlink/",
-        pod_name: str | None = None,
-        overwrite: bool = False,
-        *,
-        progress: ProgressArg = None,
-    ) -> Path:
-        call = ops.downlink(filepath, downlink_folder, pod_name, overwrite, progress=progress)
+    async def _downlink(self, call: ops.DownlinkCall) -> Path:
         self._check_open()
         reporter = self._progress_for(call.progress, 0, "downlink")
         try:
@@ -260,6 +258,8 @@ class AsyncEMClient(ClientBase, AsyncClosing):
         finally:
             if reporter is not None:
                 reporter.close()
+
+    downlink = _driven(ops.downlink, _downlink)
 
     async def _fetch(
         self,
@@ -327,17 +327,7 @@ class AsyncEMClient(ClientBase, AsyncClosing):
             if reporter is not None:
                 reporter.close()
 
-    @implements(ops.downlink_folder)
-    async def downlink_folder(
-        self,
-        folder: str,
-        downlink_folder: str | os.PathLike[str] = "downlink/",
-        pod_name: str | None = None,
-        overwrite: bool = False,
-        *,
-        progress: ProgressArg = None,
-    ) -> DownlinkResult:
-        call = ops.downlink_folder(folder, downlink_folder, pod_name, overwrite, progress=progress)
+    async def _downlink_folder(self, call: ops.FolderCall) -> DownlinkResult:
         tree = await self.files_list(call.pod_name)
         base, items = await async_in_thread(
             plan_folder_downlink, call.folder, call.local_dir, tree, overwrite=call.overwrite
@@ -351,27 +341,9 @@ class AsyncEMClient(ClientBase, AsyncClosing):
             calls=len(items),
         )
 
-    @implements(ops.sync_up)
-    async def sync_up(
-        self,
-        local_dir: str | os.PathLike[str],
-        remote_dir: str = "",
-        pod_name: str | None = None,
-        *,
-        delete: bool = False,
-        dry_run: bool = False,
-        progress: ProgressArg = None,
-        checksum: bool = False,
-    ) -> SyncResult:
-        call = ops.sync_up(
-            local_dir,
-            remote_dir,
-            pod_name,
-            delete=delete,
-            dry_run=dry_run,
-            progress=progress,
-            checksum=checksum,
-        )
+    downlink_folder = _driven(ops.downlink_folder, _downlink_folder)
+
+    async def _sync_up(self, call: ops.SyncCall) -> SyncResult:
         tree = await self.files_list(call.pod_name)
         job = await async_in_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         calls = 0
@@ -386,27 +358,9 @@ class AsyncEMClient(ClientBase, AsyncClosing):
             await async_in_thread(job.finish, after)
         return job.result(calls)
 
-    @implements(ops.sync_down)
-    async def sync_down(
-        self,
-        remote_dir: str,
-        local_dir: str | os.PathLike[str],
-        pod_name: str | None = None,
-        *,
-        delete: bool = False,
-        dry_run: bool = False,
-        progress: ProgressArg = None,
-        checksum: bool = False,
-    ) -> SyncResult:
-        call = ops.sync_down(
-            remote_dir,
-            local_dir,
-            pod_name,
-            delete=delete,
-            dry_run=dry_run,
-            progress=progress,
-            checksum=checksum,
-        )
+    sync_up = _driven(ops.sync_up, _sync_up)
+
+    async def _sync_down(self, call: ops.SyncCall) -> SyncResult:
         tree = await self.files_list(call.pod_name)
         job = await async_in_thread(call.plan, tree, str(self._base_url), self._max_uplink_bytes)
         if call.dry_run:
@@ -417,81 +371,20 @@ class AsyncEMClient(ClientBase, AsyncClosing):
         await async_in_thread(job.finish)
         return job.result(len(job.fetches))
 
-    @implements(ops.files_list)
-    async def files_list(self, pod_name: str | None = None) -> list[FileNode]:
-        return await self._call(ops.files_list(pod_name))
+    sync_down = _driven(ops.sync_down, _sync_down)
 
-    @implements(ops.delete)
-    async def delete(self, filepath: str, pod_name: str | None = None) -> str:
-        return await self._call(ops.delete(filepath, pod_name))
+    # the plain calls: what the table prepares, sent by `_call`
+    files_list = _driven(ops.files_list, _call)
+    delete = _driven(ops.delete, _call)
+    image_build = _driven(ops.image_build, _call)
+    image_load = _driven(ops.image_load, _call)
+    image_list = _driven(ops.image_list, _call)
+    namespace_create = _driven(ops.namespace_create, _call)
+    run = _driven(ops.run, _call)
+    pod_status = _driven(ops.pod_status, _call)
+    pod_logs = _driven(ops.pod_logs, _call)
 
-    @implements(ops.image_build)
-    async def image_build(
-        self, dockerfile: str, image: str, context: str | None = None, pod_name: str | None = None
-    ) -> str:
-        return await self._call(ops.image_build(dockerfile, image, context, pod_name))
-
-    @implements(ops.image_load)
-    async def image_load(self, tarfile: str, image: str, pod_name: str | None = None) -> str:
-        return await self._call(ops.image_load(tarfile, image, pod_name))
-
-    @implements(ops.image_list)
-    async def image_list(self) -> list[str]:
-        return await self._call(ops.image_list())
-
-    @implements(ops.namespace_create)
-    async def namespace_create(self) -> str:
-        return await self._call(ops.namespace_create())
-
-    @implements(ops.run)
-    async def run(
-        self,
-        image: str,
-        node: NodeName | str = "FPGA",
-        max_duration: int = 1,
-        command: str | None = None,
-        scheduled_time: datetime | str | None = None,
-        pod_name: str | None = None,
-        ports: Sequence[int] | None = None,
-        namespace: bool = False,
-        args: Sequence[str] | None = None,
-        envs: Mapping[str, Any] | None = None,
-        pvc_name: str | None = None,
-    ) -> str:
-        return await self._call(
-            ops.run(
-                image,
-                node,
-                max_duration,
-                command,
-                scheduled_time,
-                pod_name,
-                ports,
-                namespace,
-                args,
-                envs,
-                pvc_name,
-            )
-        )
-
-    @implements(ops.pod_status)
-    async def pod_status(self, pod_name: str | None = None) -> PodState:
-        return await self._call(ops.pod_status(pod_name))
-
-    @implements(ops.pod_logs)
-    async def pod_logs(self, pod_name: str | None = None) -> str:
-        return await self._call(ops.pod_logs(pod_name))
-
-    @implements(ops.wait_for_pod)
-    async def wait_for_pod(
-        self,
-        pod_name: str | None = None,
-        until: str = "running",
-        timeout: float | None = None,
-        poll_interval: float | None = None,
-        check: bool = True,
-    ) -> PodState:
-        wait = ops.wait_for_pod(pod_name, until, timeout, poll_interval, check)
+    async def _wait(self, wait: PodWait) -> PodState:
         wait.start()
         while True:
             try:
@@ -503,14 +396,8 @@ class AsyncEMClient(ClientBase, AsyncClosing):
                 return done
             await _timing.asleep(wait.next_delay())
 
-    @implements(ops.volumes)
-    async def volumes(self) -> list[Volume]:
-        return await self._call(ops.volumes())
+    wait_for_pod = _driven(ops.wait_for_pod, _wait)
 
-    @implements(ops.delete_volume)
-    async def delete_volume(self, name: str) -> str:
-        return await self._call(ops.delete_volume(name))
-
-    @implements(ops.nodes_status)
-    async def nodes_status(self) -> list[NodeStatus]:
-        return await self._call(ops.nodes_status())
+    volumes = _driven(ops.volumes, _call)
+    delete_volume = _driven(ops.delete_volume, _call)
+    nodes_status = _driven(ops.nodes_status, _call)

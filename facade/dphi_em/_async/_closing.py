@@ -6,7 +6,6 @@ does); leaving closes it, whatever happened inside.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 __all__ = ["AsyncClosing"]
@@ -27,10 +26,5 @@ class AsyncClosing:
         self._check_open()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()  # whatever happened inside

@@ -8,7 +8,6 @@ does); leaving closes it, whatever happened inside.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 __all__ = ["Closing"]
@@ -29,10 +28,5 @@ class Closing:
         self._check_open()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()  # whatever happened inside

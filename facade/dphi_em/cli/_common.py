@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from dphi_em import EMClient
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 @dataclass
@@ -295,3 +296,13 @@ def open_client(
                 f"authentication failed: the EM at {state.url_in_use} refused {where}: {fix}",
                 ExitCode.AUTH,
             ) from exc
+
+
+def one_call(call: Callable[[EMClient], T]) -> tuple[State, T]:
+    """The run's state and what `call` returns on a client opened for it (then closed).
+
+    For the commands that make one call and print its result (`nodes`, `volumes`, `logs`...).
+    """
+    state = get_state()
+    with open_client(state) as em:
+        return state, call(em)

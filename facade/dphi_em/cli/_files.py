@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -170,26 +170,20 @@ def downlink(paths: tuple[str, ...], folder: Path, overwrite: bool, pod: str | N
             node = find_node(tree, path) if path.strip("/.") else None
             is_dir = not path.strip("/.") or (node is not None and node_is_dir(node))
             with progress_for(state, "downlink") as progress:
+                options: dict[str, Any] = {  # a file's or a folder's: the same
+                    "downlink_folder": folder,
+                    "pod_name": pod,
+                    "overwrite": overwrite,
+                    "progress": progress,
+                }
                 try:
                     if is_dir:
-                        result = em.downlink_folder(
-                            path,
-                            downlink_folder=folder,
-                            pod_name=pod,
-                            overwrite=overwrite,
-                            progress=progress,
-                        )
+                        result = em.downlink_folder(path, **options)
                     else:
                         key = resume_key(str(em.base_url), pod, path)
                         resumed = kept_partial(folder, path, key)
                         try:
-                            local = em.downlink(
-                                path,
-                                downlink_folder=folder,
-                                pod_name=pod,
-                                overwrite=overwrite,
-                                progress=progress,
-                            )
+                            local = em.downlink(path, **options)
                         except KeyboardInterrupt:
                             kept = kept_partial(folder, path, key)
                             if kept:

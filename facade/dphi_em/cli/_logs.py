@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._common import command, get_state, open_client, pod_option
+from ._common import command, one_call, pod_option
 from ._output import echo, print_json, printable, style
 
 if TYPE_CHECKING:
@@ -31,9 +31,7 @@ def logs(pod: str | None) -> None:
       dphi-em logs --pod job1
       dphi-em logs --pod job1 --json
     """
-    state = get_state()
-    with open_client(state) as em:
-        text = em.pod_logs(pod)
+    state, text = one_call(lambda em: em.pod_logs(pod))
     if state.json:
         print_json({"pod": pod, "log": text})
         return

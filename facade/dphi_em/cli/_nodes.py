@@ -7,7 +7,7 @@ from typing import Any
 
 from dphi_em import _settings
 
-from ._common import command, get_state, open_client
+from ._common import command, one_call
 from ._output import echo, print_json, table
 
 _NUMBERED = re.compile(r"^([a-zA-Z]+)\d*$")
@@ -38,9 +38,7 @@ def nodes() -> None:
     Example:
       dphi-em nodes --json
     """
-    state = get_state()
-    with open_client(state) as em:
-        found = list(em.nodes_status())
+    state, found = one_call(lambda em: list(em.nodes_status()))
     if state.json:
         docs: list[dict[str, Any]] = [{**n.to_dict(), "kind": node_kind(n.name)} for n in found]
         print_json(docs)

@@ -5,14 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from dphi_em import _settings
 
-from ._common import checked_by, command, get_state, group, json_option, open_client, pod_option
+from ._common import (
+    checked_by,
+    command,
+    get_state,
+    group,
+    json_option,
+    one_call,
+    open_client,
+    pod_option,
+)
 from ._output import echo, info, print_json, printable, style, to_plain
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 NODES = tuple(node.lower() for node in _settings.NODES)
 #: What a shell would interpret in a command line; the EM runs none (no shell).
@@ -117,6 +129,20 @@ def _check_wait(_ctx: click.Context, param: click.Parameter, value: str | None) 
     )
 
 
+def _seconds_option(
+    name: str, *, help: str, at_least: float | None = None, default: float | None = None
+) -> Callable[[F], F]:
+    """An option taking seconds: at least `at_least`, else more than 0 (default shown if any)."""
+    return click.option(
+        name,
+        type=click.FloatRange(min=at_least or 0, min_open=at_least is None),
+        default=default,
+        show_default=default is not None,
+        metavar="SECONDS",
+        help=help,
+    )
+
+
 @command("run")
 @click.argument("image")
 @click.option(
@@ -173,10 +199,8 @@ def _check_wait(_ctx: click.Context, param: click.Parameter, value: str | None) 
     help="Wait until the pod runs (--wait) or ends (--wait=terminated); exit 10 if it "
     "failed or cannot start, 11 on timeout.",
 )
-@click.option(
+@_seconds_option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
     help="With --wait: how long to wait [default: 300 s after the start time, plus "
     "--max-duration with --wait=terminated].",
 )
@@ -343,19 +367,11 @@ def _status_doc(pod: str | None, state: Any) -> dict[str, Any]:
     help="Print each change until the pod ends (exit 0) or fails (exit 10: a non-zero exit "
     "code, or a waiting reason it does not recover from, e.g. ImagePullBackOff).",
 )
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    default=2.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --watch: seconds between polls.",
+@_seconds_option(
+    "--interval", at_least=0.1, default=2.0, help="With --watch: seconds between polls."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="With --watch: give up (exit 11) after this long [default: never].",
+@_seconds_option(
+    "--timeout", help="With --watch: give up (exit 11) after this long [default: never]."
 )
 def status(pod: str | None, watch: bool, interval: float, timeout: float | None) -> None:
     """Show a pod's state: waiting (with its reason), running or terminated.
@@ -428,9 +444,7 @@ def namespace_create() -> None:
     Example:
       dphi-em namespace create && dphi-em run server-image --pod api --namespace --port 80
     """
-    state = get_state()
-    with open_client(state) as em:
-        message = em.namespace_create()
+    state, message = one_call(lambda em: em.namespace_create())
     if state.json:
         print_json({"namespace": "created", "message": message})
     elif not state.quiet:

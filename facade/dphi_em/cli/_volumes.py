@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import (
-    command,
-    get_state,
-    group,
-    json_option,
-    open_client,
-)
+from ._common import command, group, json_option, one_call
 from ._errors import confirm
 from ._output import echo, human_bytes, info, print_json, table
 
@@ -27,9 +21,7 @@ def volumes() -> None:
     Example:
       dphi-em volumes --json
     """
-    state = get_state()
-    with open_client(state) as em:
-        found = list(em.volumes())
+    state, found = one_call(lambda em: list(em.volumes()))
     if state.json:
         print_json(found)
         return
@@ -70,12 +62,10 @@ def volume_rm(name: str, yes: bool) -> None:
         raise click.BadParameter(str(exc), param_hint="'NAME'") from None
     if checked is None:
         raise click.BadParameter("give the name of a volume", param_hint="'NAME'")
-    state = get_state()
     if not yes:
         prompt = f"Delete volume {checked!r} and all its files?"
         confirm(prompt, what="the volume was not deleted")
-    with open_client(state) as em:
-        message = em.delete_volume(checked)
+    state, message = one_call(lambda em: em.delete_volume(checked))
     if state.json:
         print_json({"deleted": checked, "message": message})
     else:

@@ -8,9 +8,9 @@ its position and velocity, an `attitude`, `power` or `temperature` record its ow
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
@@ -35,50 +35,49 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _components(value: Any, keys: str) -> list[float] | None:
-    """The numbers at `keys` (one letter each) of a JSON object; None when one is missing."""
-    if not isinstance(value, Mapping):
-        return None
-    parts = [_number(value.get(key)) for key in keys]
-    return None if any(part is None for part in parts) else [part or 0.0 for part in parts]
+_V = TypeVar("_V", bound="_Components")
+
+
+class _Components:
+    """Base of `Vector3` and `Quaternion`: a JSON object of named numbers (the attrs fields)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # what attrs gives the subclasses
+        __attrs_attrs__: ClassVar[tuple[attrs.Attribute[float], ...]]
+
+    @property
+    def norm(self) -> float:
+        """The vector's length."""
+        return math.sqrt(sum(part**2 for part in attrs.astuple(self)))
+
+    @classmethod
+    def parse(cls: type[_V], value: Any) -> _V | None:
+        """The value of a JSON object with a number at each field's name; else None."""
+        if not isinstance(value, Mapping):
+            return None
+        parts = [_number(value.get(field.name)) for field in attrs.fields(cls)]
+        make: Callable[..., _V] = cls  # the subclass's attrs __init__: one float per field
+        return None if any(part is None for part in parts) else make(*(p or 0.0 for p in parts))
 
 
 @attrs.frozen
-class Vector3:
+class Vector3(_Components):
     """A vector: km for a position, km/s for a velocity, rad/s for an angular rate."""
 
     x: float
     y: float
     z: float
 
-    @property
-    def norm(self) -> float:
-        """The vector's length."""
-        return math.sqrt(self.x**2 + self.y**2 + self.z**2)
-
-    @classmethod
-    def parse(cls, value: Any) -> Vector3 | None:
-        parts = _components(value, "xyz")
-        return None if parts is None else cls(*parts)
-
 
 @attrs.frozen
-class Quaternion:
+class Quaternion(_Components):
     """An attitude quaternion (unit length: `norm` is 1)."""
 
     w: float
     x: float
     y: float
     z: float
-
-    @property
-    def norm(self) -> float:
-        return math.sqrt(self.w**2 + self.x**2 + self.y**2 + self.z**2)
-
-    @classmethod
-    def parse(cls, value: Any) -> Quaternion | None:
-        parts = _components(value, "wxyz")
-        return None if parts is None else cls(*parts)
 
 
 @attrs.frozen
