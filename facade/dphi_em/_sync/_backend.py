@@ -55,14 +55,9 @@ class _WideReadStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return _WideReadStream(stream)
+    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        """The inner stream's `start_tls` (same arguments), its stream wrapped."""
+        return _WideReadStream(self._inner.start_tls(*args, **kwargs))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
