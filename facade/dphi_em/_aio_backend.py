@@ -41,6 +41,8 @@ import anyio
 import anyio.abc
 import httpcore
 
+from ._fastbody import now_or_none
+
 __all__ = ["DIRECT_SOCKET", "AsyncioSocketBackend", "AsyncioSocketStream"]
 
 #: `get_extra_info` key of the socket itself, readable by its owner's task (no asyncio
@@ -88,12 +90,9 @@ class AsyncioSocketStream(httpcore.AsyncNetworkStream):
         """
         await asyncio.sleep(0)  # a checkpoint, and a turn for the loop's other tasks
         sock = self._sock
-        try:
-            return sock.recv(max_bytes)
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError as exc:
-            raise httpcore.ReadError(exc) from exc
+        data = now_or_none(lambda: sock.recv(max_bytes), httpcore.ReadError)
+        if data is not None:
+            return data
         try:
             with anyio.fail_after(timeout):
                 return await asyncio.get_running_loop().sock_recv(sock, max_bytes)
@@ -113,12 +112,7 @@ class AsyncioSocketStream(httpcore.AsyncNetworkStream):
         if not buffer:
             return
         sock = self._sock
-        try:
-            sent = sock.send(buffer)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError as exc:
-            raise httpcore.WriteError(exc) from exc
+        sent = now_or_none(lambda: sock.send(buffer), httpcore.WriteError) or 0
         if sent == len(buffer):
             return
         try:

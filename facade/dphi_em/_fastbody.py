@@ -32,11 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 import httpx
 
-__all__ = ["BUFFER_SIZE", "DirectBody", "Sink", "settle"]
+__all__ = ["BUFFER_SIZE", "DirectBody", "Sink", "now_or_none", "settle"]
 
 _T = TypeVar("_T")
 
@@ -52,6 +53,20 @@ _LINKS = ("_stream", "_httpcore_stream", "_connection")
 #: Most bytes a socket wait asks the kernel to gather before it wakes the reader
 #: (`SO_RCVLOWAT`): one wake-up per 256 KiB instead of one per TCP segment burst.
 _LOW_WATER = 256 * 1024
+
+
+def now_or_none(call: Callable[[], _T], error: Callable[[str], Exception]) -> _T | None:
+    """`call()`, one call on a non-blocking socket; None when it would block.
+
+    Raises:
+        Exception: An `OSError` of the socket, as `error(message)`.
+    """
+    try:
+        return call()
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError as exc:
+        raise error(str(exc)) from exc
 
 
 class Sink(Protocol):
@@ -252,12 +267,9 @@ class DirectBody:
     async def _arecv(self, loop: asyncio.AbstractEventLoop, view: memoryview) -> int:
         """One `recv_into`, waiting (at most the read timeout) only when nothing is there."""
         sock = self._sock
-        try:
-            return sock.recv_into(view)
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError as exc:
-            raise httpx.ReadError(str(exc)) from exc
+        got = now_or_none(lambda: sock.recv_into(view), httpx.ReadError)
+        if got is not None:
+            return got
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, min(_LOW_WATER, len(view)))
         try:

@@ -134,13 +134,16 @@ class FileNode:
             raise ValueError(f"not a file tree entry: name {name!r}, type {kind!r}")
         if contents is not None and not isinstance(contents, list):
             raise ValueError(f"contents of {name!r} is not a list")
-        return cls.from_wire(
+        # `from_wire`'s conversions, inline: a listing builds one entry per file.
+        time = data.get("time")
+        hash = data.get("hash")
+        return cls(
             name=name,
             type=kind,
-            size=data.get("size"),
-            time=data.get("time"),
-            hash=data.get("hash"),
-            contents=tuple(cls.from_dict(c) for c in contents) if contents else (),
+            size=_int(data.get("size")),
+            modified=_file_time(time) if isinstance(time, str) else None,
+            hash=hash if isinstance(hash, int) and not isinstance(hash, bool) else None,
+            contents=tuple([cls.from_dict(c) for c in contents]) if contents else (),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -440,3 +440,75 @@ def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes
     [path] = run("async", server.url, downlinks(["big.bin"], tmp_path, "async"))
     assert _digest(path.read_bytes()) == _digest(body)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]
+
+
+def _endless(block: bytes, count: int) -> Callable[[str, dict[str, str]], Iterator[bytes]]:
+    """A handler sending `block` `count` times as one body (until the client goes away)."""
+
+    def handler(filepath: str, headers: dict[str, str]) -> Iterator[bytes]:
+        length = str(len(block) * count)
+        yield answer(b"", Content_Length=length, ETag='"v1"', Accept_Ranges="bytes")
+        for _ in range(count):
+            yield block
+
+    return handler
+
+
+def test_a_cancelled_async_downlink_stops_while_the_body_still_flows(
+    serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
+) -> None:
+    """Cancelled while bytes keep arriving (the reading thread never waits on the socket):
+    it stops at its next read, long before the end, and keeps a true prefix."""
+    tmp_path = tmp_path / "dl"
+    block, count = os.urandom(MIB), 512
+    server = serve(_endless(block, count))  # type: ignore[arg-type]
+    flowing = threading.Event()
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= 4 * MIB:
+            flowing.set()
+
+    async def cut() -> None:
+        async with AsyncEMClient(server.url, "u", "p", retry=False) as em:
+            task = asyncio.ensure_future(em.downlink("big.bin", tmp_path, progress=progress))
+            await asyncio.get_running_loop().run_in_executor(None, flowing.wait)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(cut())
+    assert spy
+    [partial] = [p for p in tmp_path.iterdir() if p.suffix == ".part"]
+    kept = partial.read_bytes()
+    assert 4 * MIB <= len(kept) < len(block) * count
+    whole, rest = divmod(len(kept), MIB)
+    assert kept == block * whole + block[:rest]
+
+
+def test_an_error_of_a_progress_callback_on_the_direct_path_is_raised(
+    serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
+) -> None:
+    """The reading thread's counts reach the callback on the loop; what it raises ends the
+    downlink with that error (not the loop's exception handler), the bytes read kept."""
+    tmp_path = tmp_path / "dl"
+    block = os.urandom(MIB)
+    server = serve(_endless(block, 64))  # type: ignore[arg-type]
+
+    class Enough(Exception):
+        pass
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= 3 * MIB:
+            raise Enough(done)
+
+    async def main() -> None:
+        async with AsyncEMClient(server.url, "u", "p", retry=False) as em:
+            await em.downlink("big.bin", tmp_path, progress=progress)
+
+    with pytest.raises(Enough):
+        asyncio.run(main())
+    assert spy
+    kept = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".part")
+    assert len(kept) < 64 * MIB
+    whole, rest = divmod(len(kept), MIB)
+    assert kept == block * whole + block[:rest]

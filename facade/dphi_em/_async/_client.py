@@ -35,6 +35,7 @@ from .._retry import RetryPolicy
 from .._revision import ApiRevision
 from .._synchronization import async_in_thread
 from .._transports._bounds import DEFAULT_CALL_TIMEOUT
+from .._transports._calls import RequestUrls, cut_cookie_cost
 from .._transports._network import async_network_transport
 from .._treesync import (
     DownlinkResult,
@@ -136,6 +137,8 @@ class AsyncEMClient(ClientBase, AsyncClosing):
             transport=self._transport,
             headers={"User-Agent": USER_AGENT},
         )
+        cut_cookie_cost(self._http)
+        self._urls = RequestUrls()
         self._raw: Client | None = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -183,7 +186,7 @@ class AsyncEMClient(ClientBase, AsyncClosing):
 
     async def _send(self, request: dict[str, Any]) -> httpx.Response:
         with map_transport_errors():
-            return await self._http.request(**request)
+            return await self._http.request(**self._urls.resolve(self._http, request))
 
     async def _call(self, prepared: ops.Prepared[_T]) -> _T:
         self._check_open()

@@ -37,6 +37,7 @@ from .._retry import RetryPolicy
 from .._revision import ApiRevision
 from .._synchronization import sync_in_thread
 from .._transports._bounds import DEFAULT_CALL_TIMEOUT
+from .._transports._calls import RequestUrls, cut_cookie_cost
 from .._transports._network import network_transport
 from .._treesync import (
     DownlinkResult,
@@ -138,6 +139,8 @@ class EMClient(ClientBase, Closing):
             transport=self._transport,
             headers={"User-Agent": USER_AGENT},
         )
+        cut_cookie_cost(self._http)
+        self._urls = RequestUrls()
         self._raw: Client | None = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class EMClient(ClientBase, Closing):
 
     def _send(self, request: dict[str, Any]) -> httpx.Response:
         with map_transport_errors():
-            return self._http.request(**request)
+            return self._http.request(**self._urls.resolve(self._http, request))
 
     def _call(self, prepared: ops.Prepared[_T]) -> _T:
         self._check_open()
