@@ -44,8 +44,11 @@ check-generated: $(STAMP) $(NODE_STAMP)
 # two workers (pytest-xdist); the Docker engine tests share one (see tests/conftest.py)
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
+# PYTHONDONTWRITEBYTECODE emptied: where it is set, each worker would rewrite the asserts of
+# every plugin module again (hypothesis, schemathesis: ~9 CPU s per worker) and each Python
+# subprocess compile the package again, at every run
 test: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(PY) scripts/unasync.py --check
