@@ -75,13 +75,13 @@ class ExternalEM:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the tests that use the
+    """Under pytest-xdist (`make test` runs `-n 3 --dist loadgroup`), the tests that use the
     Docker engine run on one worker, one after the other: they share the engine and, per
     worker, a session emulator on it (`tests/emulator/conftest.py`); images built by every
     emulator on an engine share their `<user>-<image>` names.
 
     The other tests run slowest first (`slow`: the large transfers and the demo), so that no
-    long test starts last while the other worker idles."""
+    long test starts last while the other workers idle."""
     for item in items:
         if item.get_closest_marker("docker") is not None:
             item.add_marker(pytest.mark.xdist_group("engine"))
