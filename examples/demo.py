@@ -59,8 +59,10 @@ def main() -> int:
         config = EmulatorConfig(
             data_dir=Path(data_dir),
             users={USERNAME: password},
-            # A pod minute lasts a second here, so that the examples can wait for their pods.
-            time_scale=60.0,
+            # A pod minute lasts a second here, so that the examples can wait for their pods
+            # (DPHI_EM_DEMO_TIME_SCALE: another factor; the no-engine test's simulated pods,
+            # where nothing runs, live ten times faster still).
+            time_scale=float(os.environ.get("DPHI_EM_DEMO_TIME_SCALE", "60")),
             # a Docker engine when one answers, else simulated pods (the engine line says so)
             pods="auto",
             # the demo's pods and images go with the throwaway data dir (the stand-ins stay)

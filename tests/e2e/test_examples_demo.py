@@ -33,6 +33,9 @@ def test_demo_runs_every_example_and_cleans_up(tmp_path: Path, docker_host: str 
     env["XDG_CACHE_HOME"] = CACHE
     if docker_host:
         env["DOCKER_HOST"] = docker_host
+        # simulated pods only wait out their max_duration: a pod minute lasts 0.1 s (27 s
+        # less for example 2's 30-minute pod; the engine case keeps the demo's own second)
+        env["DPHI_EM_DEMO_TIME_SCALE"] = "600"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "demo.py")],
         capture_output=True,

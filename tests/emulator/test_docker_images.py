@@ -134,23 +134,24 @@ def test_images_are_listed_and_run_only_by_their_owner(docker_http, docker_pod: 
 def test_load_a_docker_save_tar(docker_http, docker_client, busybox_image, docker_pod) -> None:
     em = docker_http()
     image = docker_client.images.get(busybox_image)
-    image.tag("dphi-em-test/loadme", "v1")
+    loadme = f"dphi-em-test/loadme-{docker_pod}"  # the engine's tags are shared: this test's own
+    image.tag(loadme, "v1")
     try:
-        saved = b"".join(docker_client.api.get_image("dphi-em-test/loadme:v1"))
+        saved = b"".join(docker_client.api.get_image(f"{loadme}:v1"))
     finally:
-        docker_client.images.remove("dphi-em-test/loadme:v1")
+        docker_client.images.remove(f"{loadme}:v1")
     em.uplink({"loadme.tar": saved}, pod=docker_pod)
     wrong = {"tarfile": "loadme.tar", "image": "other:v1", "pod_name": docker_pod}
     answer = em.post("em/pod/image/load", json=wrong)
     assert answer.status_code == 400
     assert answer.json()["error"] == "IMAGE_LOAD_FAILED"
-    body = {"tarfile": "loadme.tar", "image": "dphi-em-test/loadme:v1", "pod_name": docker_pod}
+    body = {"tarfile": "loadme.tar", "image": f"{loadme}:v1", "pod_name": docker_pod}
     answer = em.post("em/pod/image/load", json=body)
     assert answer.status_code == 200, answer.text
-    assert "client1-dphi-em-test/loadme:v1" in em.get("em/pod/image/list").json()["data"]
+    assert f"client1-{loadme}:v1" in em.get("em/pod/image/list").json()["data"]
     # the tar's own name was not in the engine before, and is not left there
-    assert not docker_client.images.list(name="dphi-em-test/loadme")
-    em.run("dphi-em-test/loadme:v1", docker_pod, command="/bin/sh -c", args=["echo ok > /data/o"])
+    assert not docker_client.images.list(name=loadme)
+    em.run(f"{loadme}:v1", docker_pod, command="/bin/sh -c", args=["echo ok > /data/o"])
     assert em.wait(docker_pod)["exitCode"] == 0
     assert em.fetch("o", docker_pod).content == b"ok\n"
     # a tar whose layers are missing: the engine's own message

@@ -133,12 +133,15 @@ def test_force_locked_rejects_a_negative_count(make_emulator) -> None:
 
 
 def test_small_responses_are_not_held_back_by_nagle(em_http) -> None:
-    """With Nagle's algorithm on (TCP_NODELAY off), each small answer waits ~40 ms for a
-    delayed ACK: 20 calls would take ~0.9 s. Without it they take a few ms; the bound is loose.
-    """
+    """With Nagle's algorithm on (TCP_NODELAY off), every small answer waits for a delayed
+    ACK (40 ms at least, on Linux). Without it a call takes a few ms: of 20 calls, the
+    fastest shows which, however loaded the machine (a busy CPU slows some calls, and none
+    of them below the ACK's 40 ms when Nagle holds the answer back)."""
     client = em_http()
     client.get("em/nodes/status")
-    start = time.perf_counter()
+    took = []
     for _ in range(20):
+        start = time.perf_counter()
         assert client.get("em/nodes/status").status_code == 200
-    assert time.perf_counter() - start < 0.6
+        took.append(time.perf_counter() - start)
+    assert min(took) < 0.03, [f"{t * 1000:.0f} ms" for t in took]

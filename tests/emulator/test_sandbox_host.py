@@ -68,17 +68,6 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount_point)], check=False, timeout=30)
 
 
-def _instance_objects(docker_client: Any, instance: str) -> list[str]:
-    """Containers, images and volumes of one emulator instance (by its label)."""
-    selector = {"label": f"{LABEL_EMULATOR}={instance}"}
-    found = [
-        f"container {c.name}" for c in docker_client.containers.list(all=True, filters=selector)
-    ]
-    found += [f"image {i.id}" for i in docker_client.images.list(all=True, filters=selector)]
-    found += [f"volume {v.name}" for v in docker_client.volumes.list(filters=selector)]
-    return found
-
-
 def test_a_pod_leaves_no_setuid_program_or_device_for_the_host(
     open_data_dir: Path, make_docker_em, docker_http, docker_pod: str
 ) -> None:
@@ -128,7 +117,7 @@ def _wait_for(condition: Any, what: str, timeout: float = 60) -> None:
 
 
 def test_a_full_disk_fails_no_other_user_and_service_comes_back(
-    tiny_disk: Path, make_docker_em, docker_http, docker_client, docker_pod: str
+    tiny_disk: Path, make_docker_em, docker_http, docker_leftovers, docker_pod: str
 ) -> None:
     server = make_docker_em(data_dir=tiny_disk / "data")
     instance = server.emulator.engine.instance
@@ -155,13 +144,15 @@ def test_a_full_disk_fails_no_other_user_and_service_comes_back(
     _wait_for(lambda: _full(tiny_disk), "the disk to fill again")
     bob.wait("bob2", until="running")
     server.stop()
-    assert _instance_objects(docker_client, instance) == []
+    assert docker_leftovers(instance) == []
 
 
-def _serve(data_dir: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+def _serve(data_dir: Path, base: str, *options: str) -> tuple[subprocess.Popen[str], str]:
     command = [sys.executable, "-m", "dphi_em_emulator", "--port", "0", "--pods", "docker"]
     command += ["--data-dir", str(data_dir), "--time-scale", "60", *options]
-    command += ["--registry-map", f"{ONBOARD_BUSYBOX}=dphi-em-test/busybox:local"]
+    # the onboard busybox is the stand-in (a name no test makes would pass only while another
+    # emulator of the run has the onboard name tagged in the engine)
+    command += ["--registry-map", f"{ONBOARD_BUSYBOX}={base}"]
     command += ["--user", "client1:secret", "--user", "client2:secret2"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -180,10 +171,10 @@ def _login(url: str, user: str, password: str) -> httpx.Client:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("on_stop", ["remove-pods", "purge"])
 def test_a_stop_by_signal_removes_what_on_stop_says(
-    signum: int, on_stop: str, tmp_path: Path, docker_client, busybox_image: str
+    signum: int, on_stop: str, tmp_path: Path, docker_client, docker_leftovers, busybox_image: str
 ) -> None:
     data_dir = tmp_path / "data"
-    process, url = _serve(data_dir, "--on-stop", on_stop)
+    process, url = _serve(data_dir, busybox_image, "--on-stop", on_stop)
     instance = json.loads((data_dir / "state" / "docker.json").read_text())["instance"]
     try:
         with _login(url, "client1", "secret") as alice, _login(url, "client2", "secret2") as bob:
@@ -214,7 +205,7 @@ def test_a_stop_by_signal_removes_what_on_stop_says(
             process.kill()
         process.stdout.close()
         process.stderr.close()
-    left = _instance_objects(docker_client, instance)
+    left = docker_leftovers(instance)
     built = docker_client.images.list(filters={"label": f"{LABEL_EMULATOR}={instance}"})
     try:
         assert not [thing for thing in left if not thing.startswith("image ")], left

@@ -503,10 +503,10 @@ def test_a_post_on_a_connection_closed_while_idle_goes_out_on_a_new_one(
     with ScriptedServer(_serve({"/auth/": auth, _DELETE: delete}), keep_alive=True) as server:
         client = make_client(kind, server.url)  # no retries: only the reconnect may help
         client.get_token()  # the login's connection is closed by the server too:
-        time.sleep(0.2)  # let its FIN arrive, as for the deletes (else the first delete
+        server.wait_closed(1)  # its FIN is out, as for the deletes (else the first delete
         # could be written before it: the race no client can win, not the case under test)
         assert client.delete("a.txt") == "deleted"
-        time.sleep(0.2)  # the FIN arrives
+        server.wait_closed(2)
         assert client.delete("b.txt") == "deleted"
         assert len(server.requests_to(_DELETE)) == 2
 

@@ -170,6 +170,7 @@ class ScriptedServer:
         url: `http://127.0.0.1:PORT/`.
         seen: Every request read, in order (all connections).
         errors: Exceptions a handler raised (a test may assert it is empty).
+        closed: How many connections the server has closed (see `wait_closed`).
     """
 
     def __init__(self, script: Sequence[bytes] | Handler, *, keep_alive: bool = False) -> None:
@@ -184,6 +185,8 @@ class ScriptedServer:
         self._connections: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
+        self.closed = 0
+        self._closing = threading.Condition(self._lock)
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/"
 
     @property
@@ -196,6 +199,12 @@ class ScriptedServer:
         """The requests seen for one path (query string ignored)."""
         with self._lock:
             return [seen for seen in self.seen if seen.path.split("?", 1)[0] == path]
+
+    def wait_closed(self, count: int, timeout: float = 30.0) -> None:
+        """Return once the server has closed `count` connections (its FIN or RST is sent)."""
+        with self._closing:
+            if not self._closing.wait_for(lambda: self.closed >= count, timeout):
+                raise AssertionError(f"{self.closed} of {count} connections closed in {timeout} s")
 
     def __enter__(self) -> ScriptedServer:
         thread = threading.Thread(target=self._accept, name="scripted-accept", daemon=True)
@@ -269,6 +278,9 @@ class ScriptedServer:
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_WR)
             connection.close()
+            with self._closing:
+                self.closed += 1
+                self._closing.notify_all()
 
     def _send(self, connection: socket.socket, answer: Answer) -> bool:
         """Write the answer; False when a `RESET` piece asks to reset the connection."""
