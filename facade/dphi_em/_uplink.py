@@ -8,15 +8,24 @@ folder, under the byte limit and the file-count limit, and a tree takes one call
 holding files (more only for a folder over a limit). No correct way exists to fill several
 folders in one call with this API.
 
-Each batch is sent as a `MultipartFileStream`: files are read from disk in 1 MiB chunks, the
-body's exact `Content-Length` is computed in advance, the boundary is random, and each
-attempt reopens the files (so a retried request is sent whole).
+Each batch is sent as a `MultipartFileStream`: large files are read from disk in 1 MiB
+chunks, small ones whole, in runs of up to 1 MiB; the body's exact `Content-Length` is
+computed in advance, the boundary is random, and each attempt reopens the files (so a
+retried request is sent whole).
 
 The body is decided once and read twice: `MultipartFileStream._flow` is a generator that
-yields either bytes to send or a `_Read` step (the next bytes of a file), and is sent the
-bytes read back. It owns the layout, the gathering of small pieces, the size checks and the
-progress reports. `__iter__` (`httpx.Client`) and `__aiter__` (`httpx.AsyncClient`) only
-run it, each reading files its own way, so both send the same bytes.
+yields either bytes to send or a read step (`_Read`: the next bytes of a large file;
+`_ReadSmall`: a run of small files), and is sent the bytes read back. It owns the layout,
+the gathering of small pieces into sends of up to 256 KiB, the size checks and the progress
+reports (one per send). `__iter__` (`httpx.Client`) and `__aiter__` (`httpx.AsyncClient`)
+only run it (`_Attempt`), each reading files its own way (the async one in a worker thread,
+one hop per step), so both send the same bytes.
+
+Where the time of a small file goes (1,000 files of 4 KiB to a raw sink, `EMClient`, about
+45 us of CPU each on a loaded 2-core machine, issue 22): planning about 12 (`stat`,
+`access`, the name check, the `UplinkFile`), reading about 7 (`open`, `read`, `close`), the
+multipart heads, gathering and loopback sends about 10, and httpx/httpcore's work per call
+of 100 files about 1.5 ms, i.e. 15 per file.
 """
 
 from __future__ import annotations
