@@ -111,7 +111,11 @@ def _check_name(path: StrPath, name: str | None = None) -> None:
 
 
 def check_uplink_file(
-    path: StrPath, st: os.stat_result, max_bytes: int, text: str | None = None
+    path: StrPath,
+    st: os.stat_result,
+    max_bytes: int,
+    text: str | None = None,
+    name: str | None = None,
 ) -> None:
     """Refuse a regular file that cannot be sent: unreadable, over `max_bytes`, a bad name.
 
@@ -120,6 +124,7 @@ def check_uplink_file(
         st: Its `os.stat` result.
         max_bytes: The per-call limit.
         text: `str(path)`, when the caller has it (checks on the string are cheaper).
+        name: Its base name, when the caller has it.
 
     Raises:
         ValidationError: Unreadable, or a name the server would not keep.
@@ -134,7 +139,7 @@ def check_uplink_file(
             f"Cannot uplink {str(path)!r}: {st.st_size} bytes is over the per-call limit "
             f"of {max_bytes} bytes."
         )
-    _check_name(path, os.path.basename(text))
+    _check_name(path, os.path.basename(text) if name is None else name)
 
 
 def _regular_file(text: str, dest_dir: str, max_bytes: int) -> UplinkFile | None:
@@ -146,8 +151,9 @@ def _regular_file(text: str, dest_dir: str, max_bytes: int) -> UplinkFile | None
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    check_uplink_file(text, st, max_bytes, text)
-    return UplinkFile(text, st.st_size, dest_dir, st.st_mtime)
+    item = UplinkFile(text, st.st_size, dest_dir, st.st_mtime)
+    check_uplink_file(text, st, max_bytes, text, item.name)
+    return item
 
 
 def _collect(
