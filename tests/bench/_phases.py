@@ -364,44 +364,39 @@ class Bench:
         """The cProfile summary of one facade child for the figure `key`.
 
         `key` is a figure (`uplink_big`, ..., `startup`: the `EMClient` child), or
-        `async:` and a transfer or listing figure (the `AsyncEMClient` child).
+        `async:` and a transfer or listing figure (the `AsyncEMClient` child); `alone:`
+        before a transfer figure runs it against the raw sink or source (figure 4).
         """
-        kind, _, what = key.rpartition(":")
-        prefix = FACADES[kind or "facade"]
-        big = [self.payloads.big]
-        if what == "uplink_big":
-            args = {
-                **self.facade_args(),
-                "paths": [str(big[0])],
-                "dest": "up",
-                "bytes": self.payloads.big_bytes,
-            }
-            report = self.client(f"{prefix}_uplink", {**args, "profile": True})
-            self.check_uplinked("up", big)
-        elif what == "uplink_small":
-            paths = self.payloads.small
-            args = {**self.facade_args(), "paths": [str(p) for p in paths], "dest": "up"}
+        *flags, what = key.split(":")
+        prefix = FACADES["async" if "async" in flags else "facade"]
+        alone = "alone" in flags
+        args = self.facade_args(self.sink_url if alone else None)
+        if what in ("uplink_big", "uplink_small"):
+            paths = [self.payloads.big] if what == "uplink_big" else self.payloads.small
+            size = self.payloads.big_bytes if what == "uplink_big" else self.payloads.small_bytes
+            args = {**args, "paths": [str(p) for p in paths], "dest": "up", "bytes": size}
             report = self.client(
-                f"{prefix}_uplink", {**args, "bytes": self.payloads.small_bytes, "profile": True}
+                f"{prefix}_uplink", {**args, "check_count": not alone, "profile": True}
             )
-            self.check_uplinked("up", paths)
+            if not alone:
+                self.check_uplinked("up", paths)
         elif what == "downlink_big":
             out_dir = self.tmp / "down-profile"
             out_dir.mkdir()
             try:
-                args = {**self.facade_args(), "filepath": "src/big.bin", "out_dir": str(out_dir)}
+                args = {**args, "filepath": "src/big.bin", "out_dir": str(out_dir)}
                 report = self.client(
                     f"{prefix}_downlink",
                     {**args, "bytes": self.payloads.big_bytes, "profile": True},
                 )
             finally:
                 shutil.rmtree(out_dir, ignore_errors=True)
-        elif what == "files_list":
-            args = {**self.facade_args(), "pod_name": LIST_POD, "calls": self.args.list_calls}
+        elif what == "files_list" and not alone:
+            args = {**args, "pod_name": LIST_POD, "calls": self.args.list_calls}
             report = self.client(f"{prefix}_list", {**args, "profile": True})
-        elif what == "startup" and prefix == "facade":
+        elif what == "startup" and prefix == "facade" and not alone:
             report = self.client("facade_help", {"profile": True})
         else:
-            raise ValueError(what)
+            raise ValueError(key)
         profile: str = report["profile"]
         return profile

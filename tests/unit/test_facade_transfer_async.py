@@ -20,8 +20,16 @@ import pytest
 from dphi_em import APIError, IncompleteDownloadError, LocalFileExistsError, ValidationError
 from dphi_em._download import DownloadTarget, afeed_download, feed_download
 from dphi_em._progress import Progress, format_bytes
-from dphi_em._uplink import MultipartFileStream, UplinkFile, plan_uplink
-from support.server import RESET, ScriptedServer, Seen, http_response
+from dphi_em._uplink import GATHER_SIZE, MultipartFileStream, UplinkFile, plan_uplink
+from support.clients import KINDS, make_client  # noqa: F401 (the fixture)
+from support.server import (
+    RESET,
+    ScriptedServer,
+    Seen,
+    http_response,
+    json_response,
+    token_answer,
+)
 
 DRIVERS = ["sync", "async"]
 MiB = 1024 * 1024
@@ -179,7 +187,7 @@ def test_a_small_file_gone_among_small_files_is_named(tmp_path: Path, driver: st
     assert str(files[2].path) in str(caught.value)
 
 
-def test_async_iteration_takes_one_thread_hop_per_gathered_send_of_small_files(
+def test_async_iteration_takes_one_thread_hop_per_mib_of_small_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import anyio.to_thread
@@ -188,15 +196,18 @@ def test_async_iteration_takes_one_thread_hop_per_gathered_send_of_small_files(
     real = anyio.to_thread.run_sync
 
     async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        hops.append(len(args[-1]) if args and isinstance(args[-1], list) else 1)
+        step = args[-1] if args else None
+        hops.append(len(step.files) if hasattr(step, "files") else 1)  # files read in the hop
         return await real(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
-    small = _files(tmp_path, [1024] * 200)  # 200 KiB in all: 4 sends of 64 KiB
+    small = _files(tmp_path, [1024] * 2100)  # 2.05 MiB in all: runs of up to 1 MiB
     stream = MultipartFileStream([], small)
-    assert _iterate(stream, "async") == _iterate(stream, "sync")
-    assert sum(hops) == 200  # every file read once
-    assert len(hops) <= 5
+    pieces = _iterate(stream, "async")
+    assert pieces == _iterate(stream, "sync")
+    assert sum(hops) == 2100  # every file read once
+    assert hops == [1024, 1024, 52]
+    assert max(map(len, pieces)) <= GATHER_SIZE < MiB  # while sends stay gathered smaller
     hops.clear()
     (tmp_path / "big").mkdir()
     big = _files(tmp_path / "big", [3 * MiB])  # large files keep one hop per 1 MiB read
@@ -283,6 +294,151 @@ def test_attach_gives_a_request_that_reads_as_the_body(tmp_path: Path, driver: s
     body = request.read() if driver == "sync" else asyncio.run(request.aread())
     assert body == b"".join(stream)
     assert len(body) == stream.content_length
+
+
+# -- small files in runs, gathered sends: the bytes on a real socket ------------------------
+
+
+def _expected_body(boundary: str, dest: str, files: list[tuple[str, bytes]]) -> bytes:
+    """The multipart body as RFC 7578 lays it out, written out plainly (no runs, no
+    gathering): what the server must receive, whatever the pieces."""
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="dest_path"\r\n\r\n{dest}\r\n'
+    ).encode()
+    for name, data in files:
+        body += (
+            (
+                f"--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    return body + f"--{boundary}--\r\n".encode()
+
+
+def _uplink_server(seen_bodies: list[Seen]) -> ScriptedServer:
+    def handler(seen: Seen) -> Any:
+        if seen.path.startswith("/auth"):
+            return token_answer(seen)
+        seen_bodies.append(seen)
+        count = seen.body.count(b'name="files"')
+        return json_response(
+            200, {"message": "ok", "data": {"file_count": count, "total_size_kb": 0}}
+        )
+
+    return ScriptedServer(handler, keep_alive=True)
+
+
+def _boundary_sizes(dest: str, first_name: str) -> list[int]:
+    """File sizes at every edge of the runs and the gathered sends (defaults: 256 KiB
+    sends, runs of up to 1 MiB of files under 256 KiB)."""
+    # the first send exactly full: the `dest_path` field, the first head and the file
+    lead = len(f'--{"0" * 32}\r\nContent-Disposition: form-data; name="dest_path"\r\n\r\n')
+    lead += len(dest) + 2
+    head = len(
+        f'--{"0" * 32}\r\nContent-Disposition: form-data; name="files"; filename="{first_name}"'
+        "\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    exact = GATHER_SIZE - lead - head
+    return [
+        exact,  # fills the first send to its last byte
+        0,  # an empty file right after a full send
+        1,
+        GATHER_SIZE - 1,  # the largest file read in a run
+        GATHER_SIZE,  # the smallest read on its own
+        0,
+        *[128 * 1024] * 8,  # a run of exactly 1 MiB
+        100,  # the next run starts here
+        GATHER_SIZE + 1,
+        MiB,  # exactly one chunk: then the read that finds the end
+        MiB + 1,
+        0,  # an empty file last
+    ]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_runs_and_gathered_sends_put_the_exact_body_on_the_wire(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+) -> None:
+    names = [f"f{i:02}.bin" for i in range(20)]
+    names[1] = "ünï côdé %22.bin"  # sent as UTF-8, a percent sign as it is
+    sizes = _boundary_sizes("up", names[0])
+    paths = []
+    for name, size in zip(names, sizes, strict=False):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(os.urandom(size))
+    bodies: list[Seen] = []
+    progress: list[int] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        result = em.uplink(paths, "up", progress=lambda done, total: progress.append(done))
+    assert (result.file_count, result.calls) == (len(paths), 1)
+    (seen,) = bodies
+    boundary = seen.headers["content-type"].partition("boundary=")[2]
+    assert seen.body == _expected_body(boundary, "up", [(p.name, p.read_bytes()) for p in paths])
+    assert int(seen.headers["content-length"]) == len(seen.body)
+    assert "transfer-encoding" not in seen.headers
+    assert progress[-1] == sum(sizes)
+    assert progress == sorted(progress)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_send_filled_to_its_last_byte_is_not_split(tmp_path: Path, driver: str) -> None:
+    names = [f"f{i:02}.bin" for i in range(4)]
+    sizes = _boundary_sizes("up", names[0])[:4]
+    files = []
+    for name, size in zip(names, sizes, strict=True):
+        (tmp_path / name).write_bytes(os.urandom(size))
+        files.append(UplinkFile(tmp_path / name, size, "up"))
+    stream = MultipartFileStream([("dest_path", "up")], files)
+    pieces = _iterate(stream, driver)
+    assert len(pieces[0]) == GATHER_SIZE  # the first file's last byte ends the first send
+    assert pieces[1].startswith(b"\r\n--" + stream.boundary.encode())
+    assert max(map(len, pieces)) <= GATHER_SIZE
+    assert len(b"".join(pieces)) == stream.content_length
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("change", ["shrank", "grew", "vanished"])
+def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    change: str,
+) -> None:
+    # 100 files of 16 KiB: one call, two runs (64 files, then 36); file 80 changes after
+    # the first send left, once its run was planned but before it was read
+    paths = []
+    for i in range(100):
+        paths.append(tmp_path / f"f{i:03}.bin")
+        paths[-1].write_bytes(os.urandom(16 * 1024))
+    target = paths[80]
+
+    def alter(done: int, total: int) -> None:
+        if done and target.exists() and target.stat().st_size == 16 * 1024:
+            if change == "shrank":
+                os.truncate(target, 100)
+            elif change == "grew":
+                with open(target, "ab") as f:
+                    f.write(b"more")
+            else:
+                target.unlink()
+
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink(paths, "up", progress=alter)
+    message = str(caught.value)
+    assert str(target) in message
+    assert ("Cannot read" if change == "vanished" else change) in message
+    # the one request was cut short: the server never saw a whole body
+    (seen,) = bodies
+    assert 0 < len(seen.body) < int(seen.headers["content-length"])
 
 
 # -- the download target ---------------------------------------------------------------------
