@@ -283,22 +283,50 @@ def implements(func: Callable[..., Any], *, bound: bool = False) -> Callable[[F]
     return mark
 
 
-def surface_method(func: Callable[..., Any], method: F, drive: Callable[..., Any]) -> F:
-    """`method(self, *args, **kwargs)`, the client method of the operation `func` that
-    `drive` makes: it gets the operation's name and doc, and the signature `self`, the
-    operation's parameters, and the result of `drive` (a plain call's: what its `Prepared`
-    parses into), which `implements` then checks.
+def surface_method(func: Callable[..., Any], drive: Callable[..., Any]) -> Any:
+    """The client method of the operation `func` that `drive` makes: `func` checks the
+    arguments and prepares the call, `drive(self, prepared)` makes it (a coroutine function
+    for the async client: the method is one too).
+
+    The method is written out from the operation's parameters (as `dataclasses` writes an
+    `__init__`), so Python binds a call's arguments when the method is called: a bad one
+    fails right there (in the async client, before any coroutine exists) with a `TypeError`
+    naming `EMClient.uplink`. It gets the operation's name and doc, and the signature `self`,
+    the operation's parameters, and the result of `drive` (a plain call's: what its
+    `Prepared` parses into), which `implements` then checks.
     """
     op = _op_of(func)
+    owner = drive.__qualname__.rpartition(".")[0]  # the class's
+    namespace: dict[str, Any] = {"_func": func, "_drive": drive}
+    params, args, keyword_only = ["self"], [], False
+    for p in op.signature.parameters.values():
+        if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            raise TypeError(f"operation {op.name}: parameter {p} of kind {p.kind.description}")
+        if p.kind is p.KEYWORD_ONLY and not keyword_only:
+            params.append("*")
+            keyword_only = True
+        text = p.name
+        if p.default is not p.empty:
+            namespace[f"_default_{p.name}"] = p.default
+            text += f"=_default_{p.name}"
+        params.append(text)
+        args.append(f"{p.name}={p.name}" if keyword_only else p.name)
+    is_async = inspect.iscoroutinefunction(drive)
+    source = (
+        f"{'async ' if is_async else ''}def {op.name}({', '.join(params)}):\n"
+        f"    return {'await ' if is_async else ''}_drive(self, _func({', '.join(args)}))\n"
+    )
+    exec(compile(source, f"<{owner}.{op.name}>", "exec"), namespace)  # noqa: S102
+    method = namespace[op.name]
+    method.__qualname__ = f"{owner}.{op.name}"
+    method.__module__ = drive.__module__
     returns = op.signature.return_annotation
     plain = re.fullmatch(r"Prepared\[(.+)\]", str(returns))
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    method.__signature__ = op.signature.replace(  # type: ignore[attr-defined]
+    method.__signature__ = op.signature.replace(
         parameters=[self, *op.signature.parameters.values()],
         return_annotation=plain.group(1) if plain else inspect.signature(drive).return_annotation,
     )
-    method.__name__ = op.name
-    method.__qualname__ = f"{drive.__qualname__.rpartition('.')[0]}.{op.name}"  # the class's
     return implements(func)(method)
 
 

@@ -76,6 +76,25 @@ def test_a_client_method_made_from_the_table_reads_like_its_pod_twin(
     )
 
 
+@pytest.mark.parametrize("op", OPS, ids=_ids)
+@pytest.mark.parametrize("client", [EMClient, AsyncEMClient])
+def test_a_bad_call_to_a_client_method_fails_at_the_call_naming_the_method(
+    op: Operation, client: type[Any]
+) -> None:
+    # as a written-out method did: Python binds the arguments when the method is called, so
+    # an async method's TypeError comes before any coroutine exists (not at its await), and
+    # it names `EMClient.uplink`, not the table's `uplink`
+    em = client("http://127.0.0.1:9", "user", "password")
+    with pytest.raises(TypeError) as caught:
+        getattr(em, op.name)(no_such_parameter=1)
+    assert str(caught.value) == (
+        f"{client.__name__}.{op.name}() got an unexpected keyword argument 'no_such_parameter'"
+    )
+    positional = [p for p in op.signature.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    with pytest.raises(TypeError, match=rf"^{client.__name__}\.{op.name}\(\) takes "):
+        getattr(em, op.name)(*range(len(positional) + 1))
+
+
 @pytest.mark.parametrize("op", [op for op in OPS if op.volume], ids=_ids)
 @pytest.mark.parametrize("surface", [Pod, AsyncPod], ids=["Pod", "AsyncPod"])
 def test_every_volume_operation_has_a_pod_twin(op: Operation, surface: type[Any]) -> None:

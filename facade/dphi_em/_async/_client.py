@@ -62,11 +62,9 @@ def _driven(
     """The client method of the operation `func`: `func` checks the arguments and prepares the
     call, `drive` makes it (`_call` for a plain call). The method has the operation's name,
     parameters and doc (`ops.surface_method`), so it is typed, checked and documented once."""
-
-    async def method(self: AsyncEMClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        return await drive(self, func(*args, **kwargs))
-
-    return ops.surface_method(func, method, drive)
+    method: Callable[Concatenate[AsyncEMClient, _P], Coroutine[Any, Any, _T]]
+    method = ops.surface_method(func, drive)
+    return method
 
 
 class AsyncEMClient(ClientBase, AsyncClosing):

@@ -64,11 +64,9 @@ def _driven(
     """The client method of the operation `func`: `func` checks the arguments and prepares the
     call, `drive` makes it (`_call` for a plain call). The method has the operation's name,
     parameters and doc (`ops.surface_method`), so it is typed, checked and documented once."""
-
-    def method(self: EMClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        return drive(self, func(*args, **kwargs))
-
-    return ops.surface_method(func, method, drive)
+    method: Callable[Concatenate[EMClient, _P], _T]
+    method = ops.surface_method(func, drive)
+    return method
 
 
 class EMClient(ClientBase, Closing):
