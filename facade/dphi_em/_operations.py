@@ -27,6 +27,7 @@ is addressed by `pod_name`, and a module helper, each checked against this table
 from __future__ import annotations
 
 import inspect
+import linecache
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -316,7 +317,9 @@ def surface_method(func: Callable[..., Any], drive: Callable[..., Any]) -> Any:
         f"{'async ' if is_async else ''}def {op.name}({', '.join(params)}):\n"
         f"    return {'await ' if is_async else ''}_drive(self, _func({', '.join(args)}))\n"
     )
-    exec(compile(source, f"<{owner}.{op.name}>", "exec"), namespace)  # noqa: S102
+    filename = f"<{owner}.{op.name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     method = namespace[op.name]
     method.__qualname__ = f"{owner}.{op.name}"
     method.__module__ = drive.__module__

@@ -7,13 +7,14 @@ The surfaces: `EMClient`, `AsyncEMClient`, `Pod`/`AsyncPod` (volume operations, 
 from __future__ import annotations
 
 import inspect
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 import click
 import dphi_em
 import pytest
-from dphi_em import AsyncEMClient, AsyncPod, EMClient, Pod
+from dphi_em import AsyncEMClient, AsyncPod, EMClient, Pod, ValidationError
 from dphi_em._operations import OPERATIONS, Operation, implements, signature_mismatch
 from dphi_em.cli import _app
 
@@ -93,6 +94,15 @@ def test_a_bad_call_to_a_client_method_fails_at_the_call_naming_the_method(
     positional = [p for p in op.signature.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
     with pytest.raises(TypeError, match=rf"^{client.__name__}\.{op.name}\(\) takes "):
         getattr(em, op.name)(*range(len(positional) + 1))
+
+
+def test_a_traceback_through_a_client_method_made_from_the_table_shows_its_line() -> None:
+    em = EMClient("http://127.0.0.1:9", "user", "password")
+    with pytest.raises(ValidationError) as caught:
+        em.delete(5)  # type: ignore[arg-type]
+    frames = [f for f in traceback.extract_tb(caught.tb) if f.name == "delete"]
+    assert frames[0].filename == "<EMClient.delete>"
+    assert frames[0].line == "return _drive(self, _func(filepath, pod_name))"
 
 
 @pytest.mark.parametrize("op", [op for op in OPS if op.volume], ids=_ids)
