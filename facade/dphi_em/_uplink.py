@@ -336,9 +336,12 @@ class _FileReader:
     """The drivers' side of a read step: keeps the large file being read open between steps.
 
     Plain descriptors (`os.open`, `os.read`): half the cost of a file object per small file.
+    Opened non-blocking: no effect on a regular file, but a file replaced by a FIFO since it
+    was planned must not hold the open (or the async client's worker thread, which a
+    cancelled task waits for) until a writer comes: its read then ends early (`shrank`).
     """
 
-    _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
     def __init__(self) -> None:
         self._fd: int | None = None

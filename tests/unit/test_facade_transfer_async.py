@@ -403,7 +403,7 @@ def test_a_send_filled_to_its_last_byte_is_not_split(tmp_path: Path, driver: str
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("change", ["shrank", "grew", "vanished"])
+@pytest.mark.parametrize("change", ["shrank", "grew", "vanished", "fifo"])
 def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
     tmp_path: Path,
     make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
@@ -425,8 +425,11 @@ def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
             elif change == "grew":
                 with open(target, "ab") as f:
                     f.write(b"more")
-            else:
+            elif change == "vanished":
                 target.unlink()
+            else:  # replaced by a FIFO with no writer: opening it must not wait for one
+                target.unlink()
+                os.mkfifo(target)
 
     bodies: list[Seen] = []
     with _uplink_server(bodies) as server:
@@ -435,7 +438,8 @@ def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
             em.uplink(paths, "up", progress=alter)
     message = str(caught.value)
     assert str(target) in message
-    assert ("Cannot read" if change == "vanished" else change) in message
+    expected = {"vanished": "Cannot read", "fifo": "shrank"}.get(change, change)
+    assert expected in message
     # the one request was cut short: the server never saw a whole body
     (seen,) = bodies
     assert 0 < len(seen.body) < int(seen.headers["content-length"])
