@@ -67,8 +67,11 @@ MAX_FILES_PER_CALL = 100
 #: A local path as the planner keeps it: the caller's string for a file given by path.
 StrPath: TypeAlias = "str | os.PathLike[str]"
 
-#: What a part's file name cannot carry: quotes, backslashes, control characters (Unicode Cc).
-_UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
+#: What a part's file name cannot carry: quotes, backslashes, control characters (Unicode Cc),
+#: and lone surrogates (the bytes of a POSIX name that are not UTF-8, as `os.fsdecode` gives
+#: them: no head or field can be encoded with one).
+_UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\ud800-\udfff]')
+_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")
 
 
 @attrs.frozen
@@ -105,8 +108,9 @@ def _join(folder: str, name: str) -> str:
 def _check_name(path: StrPath, name: str | None = None) -> None:
     if _UNSENDABLE.search(os.path.basename(path) if name is None else name):
         raise ValidationError(
-            f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash or a control "
-            "character, which the server would not keep. Rename it first."
+            f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash, a control "
+            "character or bytes that are not UTF-8, which the server would not keep. "
+            "Rename it first."
         )
 
 
@@ -174,7 +178,13 @@ def _collect(
         seen.add((st.st_dev, st.st_ino))
         if not os.access(path, os.R_OK | os.X_OK):
             raise ValidationError(f"Cannot uplink {str(path)!r}: the folder is not readable.")
-        folder = _join(dest_dir, path.resolve().name if path.name in ("", ".", "..") else path.name)
+        name = path.resolve().name if path.name in ("", ".", "..") else path.name
+        if _NOT_UTF8.search(name):
+            raise ValidationError(
+                f"Cannot uplink {str(path)!r}: the folder's name holds bytes that are not "
+                "UTF-8, which no volume path can carry. Rename it first."
+            )
+        folder = _join(dest_dir, name)
         for child in sorted(path.iterdir(), key=lambda p: p.name):
             yield from _collect(child, folder, max_bytes, seen)
     else:
@@ -214,6 +224,10 @@ def plan_uplink(
         raise ValidationError("Nothing to uplink: no file paths were given.")
     if not isinstance(dest_path, str):
         raise ValidationError(f"dest_path must be a string, not {type(dest_path).__name__}.")
+    if _NOT_UTF8.search(dest_path):
+        raise ValidationError(
+            f"dest_path {dest_path!r} holds bytes that are not UTF-8: it cannot be sent."
+        )
     files: list[UplinkFile] = []
     seen: set[tuple[int, int]] = set()
     for raw in filepaths:

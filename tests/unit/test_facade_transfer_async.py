@@ -445,6 +445,32 @@ def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
     assert 0 < len(seen.body) < int(seen.headers["content-length"])
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("where", ["file", "folder", "dest_path"])
+def test_a_name_that_is_not_utf8_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    where: str,
+) -> None:
+    # a POSIX name of arbitrary bytes comes to Python with surrogates, which no part head
+    # or field can carry: refused at planning, not by a UnicodeEncodeError mid-call (after
+    # the calls before it were sent: here a first call of the root's file)
+    bad = os.fsdecode(b"bad\xff")
+    (tmp_path / "first.bin").write_bytes(b"x")
+    folder = tmp_path / (bad if where == "folder" else "tree")
+    folder.mkdir()
+    (folder / (bad if where == "file" else "f.bin")).write_bytes(b"y")
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink([tmp_path / "first.bin", folder], bad if where == "dest_path" else "up")
+    assert repr(bad)[1:-1] in str(caught.value)
+    assert "UTF-8" in str(caught.value)
+    assert bodies == []
+
+
 # -- the download target ---------------------------------------------------------------------
 
 
