@@ -169,6 +169,10 @@ def _collect(
         raise ValidationError(f"Cannot uplink {str(path)!r}: no such file or folder.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
+    except ValueError:  # a NUL character: no file can be named so
+        raise ValidationError(
+            f"Cannot uplink {str(path)!r}: a path cannot hold a NUL character."
+        ) from None
     if stat.S_ISREG(st.st_mode):
         check_uplink_file(path, st, max_bytes, text)
         yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)

@@ -471,6 +471,24 @@ def test_a_name_that_is_not_utf8_is_refused_before_anything_is_sent(
     assert bodies == []
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_path_holding_nul_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+) -> None:
+    (tmp_path / "first.bin").write_bytes(b"x")
+    bad = str(tmp_path / "a\x00b")
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink([tmp_path / "first.bin", bad], "up")
+    assert repr(bad) in str(caught.value)
+    assert "NUL" in str(caught.value)
+    assert bodies == []
+
+
 # -- the download target ---------------------------------------------------------------------
 
 
