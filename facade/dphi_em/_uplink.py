@@ -222,8 +222,8 @@ def plan_uplink(
             would land on the same path in the volume, or nothing is left to send.
         FileTooLargeError: One file is over `max_bytes`.
     """
-    if isinstance(filepaths, (str, os.PathLike)):
-        filepaths = [filepaths]
+    if isinstance(filepaths, (str, bytes, os.PathLike)):
+        filepaths = [filepaths]  # (bytes: one bad path, refused below, not a list of ints)
     if not filepaths:
         raise ValidationError("Nothing to uplink: no file paths were given.")
     if not isinstance(dest_path, str):
@@ -235,11 +235,19 @@ def plan_uplink(
     files: list[UplinkFile] = []
     seen: set[tuple[int, int]] = set()
     for raw in filepaths:
-        if not isinstance(raw, (str, os.PathLike)):
-            raise ValidationError(f"Not a file path: {raw!r}.")
-        text = raw if isinstance(raw, str) else os.fspath(raw)
+        text = (
+            raw
+            if isinstance(raw, str)
+            else os.fspath(raw)
+            if isinstance(raw, os.PathLike)
+            else None
+        )
+        if not isinstance(text, str):
+            raise ValidationError(
+                f"Not a file path: {raw!r} (a path is a str or an os.PathLike giving a str)."
+            )
         # The usual case, a file given by path: one `stat`, no `Path` (a tenth of the cost)
-        item = _regular_file(text, dest_path, max_bytes) if isinstance(text, str) else None
+        item = _regular_file(text, dest_path, max_bytes)
         if item is not None:
             files.append(item)
         else:

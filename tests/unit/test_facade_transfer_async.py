@@ -489,6 +489,32 @@ def test_a_path_holding_nul_is_refused_before_anything_is_sent(
     assert bodies == []
 
 
+class _BytesPath:
+    """An `os.PathLike` that gives bytes, which no part can be named from."""
+
+    def __fspath__(self) -> bytes:
+        return b"first.bin"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("given", ["bytes", "bytes-pathlike"])
+def test_a_path_given_as_bytes_is_refused_naming_it(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    given: str,
+) -> None:
+    (tmp_path / "first.bin").write_bytes(b"x")
+    bad: Any = b"first.bin" if given == "bytes" else _BytesPath()
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink(bad, "up")
+    assert f"Not a file path: {bad!r}" in str(caught.value)
+    assert bodies == []
+
+
 # -- the download target ---------------------------------------------------------------------
 
 
