@@ -67,8 +67,11 @@ MAX_FILES_PER_CALL = 100
 #: A local path as the planner keeps it: the caller's string for a file given by path.
 StrPath: TypeAlias = "str | os.PathLike[str]"
 
-#: What a part's file name cannot carry: quotes, backslashes, control characters (Unicode Cc).
-_UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
+#: What a part's file name cannot carry: quotes, backslashes, control characters (Unicode Cc),
+#: and lone surrogates (the bytes of a POSIX name that are not UTF-8, as `os.fsdecode` gives
+#: them: no head or field can be encoded with one).
+_UNSENDABLE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\ud800-\udfff]')
+_NOT_UTF8 = re.compile(r"[\ud800-\udfff]")
 
 
 @attrs.frozen
@@ -105,8 +108,9 @@ def _join(folder: str, name: str) -> str:
 def _check_name(path: StrPath, name: str | None = None) -> None:
     if _UNSENDABLE.search(os.path.basename(path) if name is None else name):
         raise ValidationError(
-            f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash or a control "
-            "character, which the server would not keep. Rename it first."
+            f"Cannot uplink {str(path)!r}: its name holds a quote, a backslash, a control "
+            "character or bytes that are not UTF-8, which the server would not keep. "
+            "Rename it first."
         )
 
 
@@ -165,6 +169,10 @@ def _collect(
         raise ValidationError(f"Cannot uplink {str(path)!r}: no such file or folder.") from None
     except OSError as exc:
         raise ValidationError(f"Cannot uplink {str(path)!r}: {exc.strerror}.") from exc
+    except ValueError:  # a NUL character: no file can be named so
+        raise ValidationError(
+            f"Cannot uplink {str(path)!r}: a path cannot hold a NUL character."
+        ) from None
     if stat.S_ISREG(st.st_mode):
         check_uplink_file(path, st, max_bytes, text)
         yield UplinkFile(path, st.st_size, dest_dir, st.st_mtime)
@@ -174,7 +182,13 @@ def _collect(
         seen.add((st.st_dev, st.st_ino))
         if not os.access(path, os.R_OK | os.X_OK):
             raise ValidationError(f"Cannot uplink {str(path)!r}: the folder is not readable.")
-        folder = _join(dest_dir, path.resolve().name if path.name in ("", ".", "..") else path.name)
+        name = path.resolve().name if path.name in ("", ".", "..") else path.name
+        if _NOT_UTF8.search(name):
+            raise ValidationError(
+                f"Cannot uplink {str(path)!r}: the folder's name holds bytes that are not "
+                "UTF-8, which no volume path can carry. Rename it first."
+            )
+        folder = _join(dest_dir, name)
         for child in sorted(path.iterdir(), key=lambda p: p.name):
             yield from _collect(child, folder, max_bytes, seen)
     else:
@@ -208,20 +222,32 @@ def plan_uplink(
             would land on the same path in the volume, or nothing is left to send.
         FileTooLargeError: One file is over `max_bytes`.
     """
-    if isinstance(filepaths, (str, os.PathLike)):
-        filepaths = [filepaths]
+    if isinstance(filepaths, (str, bytes, os.PathLike)):
+        filepaths = [filepaths]  # (bytes: one bad path, refused below, not a list of ints)
     if not filepaths:
         raise ValidationError("Nothing to uplink: no file paths were given.")
     if not isinstance(dest_path, str):
         raise ValidationError(f"dest_path must be a string, not {type(dest_path).__name__}.")
+    if _NOT_UTF8.search(dest_path):
+        raise ValidationError(
+            f"dest_path {dest_path!r} holds bytes that are not UTF-8: it cannot be sent."
+        )
     files: list[UplinkFile] = []
     seen: set[tuple[int, int]] = set()
     for raw in filepaths:
-        if not isinstance(raw, (str, os.PathLike)):
-            raise ValidationError(f"Not a file path: {raw!r}.")
-        text = raw if isinstance(raw, str) else os.fspath(raw)
+        text = (
+            raw
+            if isinstance(raw, str)
+            else os.fspath(raw)
+            if isinstance(raw, os.PathLike)
+            else None
+        )
+        if not isinstance(text, str):
+            raise ValidationError(
+                f"Not a file path: {raw!r} (a path is a str or an os.PathLike giving a str)."
+            )
         # The usual case, a file given by path: one `stat`, no `Path` (a tenth of the cost)
-        item = _regular_file(text, dest_path, max_bytes) if isinstance(text, str) else None
+        item = _regular_file(text, dest_path, max_bytes)
         if item is not None:
             files.append(item)
         else:
@@ -336,9 +362,12 @@ class _FileReader:
     """The drivers' side of a read step: keeps the large file being read open between steps.
 
     Plain descriptors (`os.open`, `os.read`): half the cost of a file object per small file.
+    Opened non-blocking: no effect on a regular file, but a file replaced by a FIFO since it
+    was planned must not hold the open (or the async client's worker thread, which a
+    cancelled task waits for) until a writer comes: its read then ends early (`shrank`).
     """
 
-    _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
     def __init__(self) -> None:
         self._fd: int | None = None

@@ -403,7 +403,7 @@ def test_a_send_filled_to_its_last_byte_is_not_split(tmp_path: Path, driver: str
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("change", ["shrank", "grew", "vanished"])
+@pytest.mark.parametrize("change", ["shrank", "grew", "vanished", "fifo"])
 def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
     tmp_path: Path,
     make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
@@ -425,8 +425,11 @@ def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
             elif change == "grew":
                 with open(target, "ab") as f:
                     f.write(b"more")
-            else:
+            elif change == "vanished":
                 target.unlink()
+            else:  # replaced by a FIFO with no writer: opening it must not wait for one
+                target.unlink()
+                os.mkfifo(target)
 
     bodies: list[Seen] = []
     with _uplink_server(bodies) as server:
@@ -435,10 +438,81 @@ def test_a_small_file_changing_mid_batch_stops_the_call_naming_it(
             em.uplink(paths, "up", progress=alter)
     message = str(caught.value)
     assert str(target) in message
-    assert ("Cannot read" if change == "vanished" else change) in message
+    expected = {"vanished": "Cannot read", "fifo": "shrank"}.get(change, change)
+    assert expected in message
     # the one request was cut short: the server never saw a whole body
     (seen,) = bodies
     assert 0 < len(seen.body) < int(seen.headers["content-length"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("where", ["file", "folder", "dest_path"])
+def test_a_name_that_is_not_utf8_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    where: str,
+) -> None:
+    # a POSIX name of arbitrary bytes comes to Python with surrogates, which no part head
+    # or field can carry: refused at planning, not by a UnicodeEncodeError mid-call (after
+    # the calls before it were sent: here a first call of the root's file)
+    bad = os.fsdecode(b"bad\xff")
+    (tmp_path / "first.bin").write_bytes(b"x")
+    folder = tmp_path / (bad if where == "folder" else "tree")
+    folder.mkdir()
+    (folder / (bad if where == "file" else "f.bin")).write_bytes(b"y")
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink([tmp_path / "first.bin", folder], bad if where == "dest_path" else "up")
+    assert repr(bad)[1:-1] in str(caught.value)
+    assert "UTF-8" in str(caught.value)
+    assert bodies == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_path_holding_nul_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+) -> None:
+    (tmp_path / "first.bin").write_bytes(b"x")
+    bad = str(tmp_path / "a\x00b")
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink([tmp_path / "first.bin", bad], "up")
+    assert repr(bad) in str(caught.value)
+    assert "NUL" in str(caught.value)
+    assert bodies == []
+
+
+class _BytesPath:
+    """An `os.PathLike` that gives bytes, which no part can be named from."""
+
+    def __fspath__(self) -> bytes:
+        return b"first.bin"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("given", ["bytes", "bytes-pathlike"])
+def test_a_path_given_as_bytes_is_refused_naming_it(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    given: str,
+) -> None:
+    (tmp_path / "first.bin").write_bytes(b"x")
+    bad: Any = b"first.bin" if given == "bytes" else _BytesPath()
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        with pytest.raises(ValidationError) as caught:
+            em.uplink(bad, "up")
+    assert f"Not a file path: {bad!r}" in str(caught.value)
+    assert bodies == []
 
 
 # -- the download target ---------------------------------------------------------------------
