@@ -367,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM (systemd, Docker, Kubernetes) stops as Ctrl-C does: uvicorn handles both while
     # it runs, then raises the signal again once it has stopped; SIGTERM's default action
     # would end the process before `close` removes what `--on-stop` says.
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -376,6 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             app.state.emulator.close()
+        # called in-process (a notebook, a test): Ctrl-C and SIGTERM work again after it
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
     return 0
 
 

@@ -133,3 +133,45 @@ def test_config_rejects_nonsense(tmp_path) -> None:
         EmulatorConfig(data_dir=tmp_path, users={"../x": "p"})
     with pytest.raises(ValueError, match="node"):
         EmulatorConfig(data_dir=tmp_path, users={"u": "p"}, not_ready_nodes={"tpu"})
+
+
+def test_main_run_in_process_gives_the_signal_handlers_back(tmp_path) -> None:
+    """`main()` called in-process (a notebook, a test) leaves Ctrl-C and SIGTERM as it found
+    them: it used to leave SIGINT ignored, so a later Ctrl-C did nothing in that process."""
+    import signal
+    import socket
+    import threading
+    import time
+
+    from dphi_em_emulator import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    heard: list[int] = []
+
+    def ours(signum: int, _frame: object) -> None:
+        heard.append(signum)
+
+    def stop_once_serving() -> None:  # Ctrl-C, once the emulator answers
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    before = {s: signal.signal(s, ours) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stopper = threading.Thread(target=stop_once_serving, daemon=True)
+        stopper.start()
+        args = ["--port", str(port), "--data-dir", str(tmp_path), "--user", "u:p"]
+        assert main(args) == 0
+        stopper.join(60)
+        assert signal.getsignal(signal.SIGINT) is ours
+        assert signal.getsignal(signal.SIGTERM) is ours
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

@@ -316,19 +316,25 @@ def test_ctrl_c_during_a_downlink_says_the_partial_is_kept_and_the_next_run_resu
             threading.Thread(target=press_ctrl_c, daemon=True).start()
         return answer
 
-    with ScriptedServer(interrupt_once_started, keep_alive=True) as server:
-        env = {
-            "DPHI_EM_URL": server.url,
-            "DPHI_EM_USERNAME": "client1",
-            "DPHI_EM_PASSWORD": HOSTILE_PASSWORD,
-        }
-        runner = CliRunner()
-        cut = runner.invoke(app, ["downlink", "data.bin", "-o", str(out)], env=env)
-        assert cut.exit_code == 130, cut.output
-        assert "kept in" in cut.stderr
-        assert "run the same command again to resume" in cut.stderr
-        server.handler = handler
-        again = runner.invoke(app, ["downlink", "data.bin", "-o", str(out)], env=env)
-        assert again.exit_code == 0, again.output
-        assert "Resumed data.bin after the" in again.stderr
-    assert (out / "data.bin").read_bytes() == body
+    # Ctrl-C as a terminal gives it, Python's KeyboardInterrupt: a worker started from a
+    # shell's background job inherits SIGINT ignored and would never hear the signal
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with ScriptedServer(interrupt_once_started, keep_alive=True) as server:
+            env = {
+                "DPHI_EM_URL": server.url,
+                "DPHI_EM_USERNAME": "client1",
+                "DPHI_EM_PASSWORD": HOSTILE_PASSWORD,
+            }
+            runner = CliRunner()
+            cut = runner.invoke(app, ["downlink", "data.bin", "-o", str(out)], env=env)
+            assert cut.exit_code == 130, cut.output
+            assert "kept in" in cut.stderr
+            assert "run the same command again to resume" in cut.stderr
+            server.handler = handler
+            again = runner.invoke(app, ["downlink", "data.bin", "-o", str(out)], env=env)
+            assert again.exit_code == 0, again.output
+            assert "Resumed data.bin after the" in again.stderr
+        assert (out / "data.bin").read_bytes() == body
+    finally:
+        signal.signal(signal.SIGINT, previous)
