@@ -246,6 +246,10 @@ def plan_uplink(
             raise ValidationError(
                 f"Not a file path: {raw!r} (a path is a str or an os.PathLike giving a str)."
             )
+        if not text:  # `Path("")` is ".": an unset shell variable would send the whole folder
+            raise ValidationError(
+                "Cannot uplink '': an empty path names no file (give '.' for the current folder)."
+            )
         # The usual case, a file given by path: one `stat`, no `Path` (a tenth of the cost)
         item = _regular_file(text, dest_path, max_bytes)
         if item is not None:

@@ -897,3 +897,23 @@ def test_bars_are_tqdm_auto_and_tqdm_is_imported_only_when_drawn() -> None:
     assert out.stdout.split() == ["False", "True"]
     assert "x:  50%" in out.stderr
     assert "5 B/10 B" in out.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    tmp_path: Path,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`uplink("")` (an unset shell variable) used to send the whole current folder."""
+    (tmp_path / "secret.txt").write_bytes(b"not for the EM")
+    monkeypatch.chdir(tmp_path)
+    bodies: list[Seen] = []
+    with _uplink_server(bodies) as server:
+        em = make_client(kind, server.url)
+        for given in ("", [tmp_path / "secret.txt", ""]):
+            with pytest.raises(ValidationError) as caught:
+                em.uplink(given, "up")
+            assert "Cannot uplink '': an empty path names no file" in str(caught.value)
+    assert bodies == []
