@@ -206,6 +206,13 @@ class ScriptedServer:
             if not self._closing.wait_for(lambda: self.closed >= count, timeout):
                 raise AssertionError(f"{self.closed} of {count} connections closed in {timeout} s")
 
+    def wait_for(self, condition: Callable[[], object], timeout: float = 30.0) -> None:
+        """Return once `condition()` is true, checked each time a request is handled or a
+        connection closed (a handler's own records, `seen`, `closed`)."""
+        with self._closing:
+            if not self._closing.wait_for(condition, timeout):
+                raise AssertionError(f"not true within {timeout} s: {condition}")
+
     def __enter__(self) -> ScriptedServer:
         thread = threading.Thread(target=self._accept, name="scripted-accept", daemon=True)
         thread.start()
@@ -264,6 +271,8 @@ class ScriptedServer:
                 with self._lock:
                     self.seen.append(seen)
                 answer = self._answer(index, seen)
+                with self._closing:  # `wait_for` looks again
+                    self._closing.notify_all()
                 reset = answer.reset or not self._send(connection, answer)
                 if reset or answer.close or not self.keep_alive:
                     return
