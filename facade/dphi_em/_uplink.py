@@ -755,8 +755,17 @@ class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         if (
             isinstance(results[-1], ValidationError)
             or list(map(len, read)) != (self._sizes[index:end])
-        ):
-            yield from self._checked_run(gather, index, results, report)
+        ):  # file by file, up to the file that failed or changed: its error
+            run = zip(self._files[index:], self._heads[index:], results, strict=False)
+            for item, head, got in run:
+                if isinstance(got, ValidationError):
+                    raise got
+                if len(got) != item.size:
+                    raise _changed(item, len(got))
+                for piece, piece_bytes in ((head, 0), (got, len(got))):
+                    for data, file_bytes in gather.add(piece, piece_bytes):
+                        yield data
+                        report(file_bytes)
             return
         pieces: list[bytes] = [b""] * (2 * len(read))
         pieces[0::2] = self._heads[index:end]
@@ -780,25 +789,6 @@ class MultipartFileStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield pieces[at - first]
                 report(file_offsets[at + 1] - file_offsets[at])
                 at += 1
-
-    def _checked_run(
-        self,
-        gather: _Gather,
-        index: int,
-        results: list[bytes | ValidationError],
-        report: Callable[[int], None],
-    ) -> Generator[_Step, _Answer, None]:
-        """`_small_run` file by file, up to the file that failed or changed: its error."""
-        run = zip(self._files[index:], self._heads[index:], results, strict=False)
-        for item, head, read in run:
-            if isinstance(read, ValidationError):
-                raise read
-            if len(read) != item.size:
-                raise _changed(item, len(read))
-            for piece, piece_bytes in ((head, 0), (read, len(read))):
-                for data, file_bytes in gather.add(piece, piece_bytes):
-                    yield data
-                    report(file_bytes)
 
     def _large(
         self, gather: _Gather, item: UplinkFile, head: bytes, report: Callable[[int], None]
