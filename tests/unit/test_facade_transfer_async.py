@@ -276,6 +276,10 @@ def test_async_iteration_reads_small_files_on_tmpfs_without_a_thread_hop(
     pieces = _iterate(stream, "async")
     assert hops == [30]  # the 70 files on tmpfs read here, the 30 on the disk in one hop
     assert pieces == _iterate(stream, "sync")
+    hops.clear()
+    (batch,) = plan_uplink([*disk, *memory[:5]], "up", max_bytes=10**9)
+    assert len(b"".join(_iterate(MultipartFileStream([], batch), "async"))) > 35 * 4096
+    assert hops == [35]  # a run that starts on the disk: all in the thread
 
 
 def test_a_small_file_gone_on_tmpfs_is_named(memory_dir: Path) -> None:
