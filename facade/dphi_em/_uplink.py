@@ -134,21 +134,29 @@ def _planned_file(
 
 _LINUX = sys.platform.startswith("linux")
 #: How /proc/self/mountinfo names the file systems that keep their files in memory.
-_MEMORY_FILE_SYSTEMS = (b" - tmpfs ", b" - ramfs ")
+_MEMORY_FILE_SYSTEMS = (b"tmpfs ", b"ramfs ")
 
 
 def _memory_devices() -> frozenset[int]:
     """The devices (`st_dev`) of the memory file systems (tmpfs, ramfs) mounted now: a read
     there waits for no disk. None where /proc/self/mountinfo is not (not Linux)."""
+    chunks: list[bytes] = []
     try:
-        with open("/proc/self/mountinfo", "rb") as mounts:
-            table = mounts.read()
+        fd = os.open("/proc/self/mountinfo", os.O_RDONLY)
+        try:
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
     except OSError:
         return frozenset()
     devices: set[int] = set()
-    for line in table.splitlines():  # (spaces in a mount's path are written \040)
-        if any(kind in line for kind in _MEMORY_FILE_SYSTEMS):
-            major, _, minor = line.split(b" ", 3)[2].partition(b":")
+    # "ID PARENT MAJOR:MINOR ROOT MOUNT OPTIONS [OPTIONAL...] - TYPE SOURCE ...", each field
+    # without spaces (a space in a path is written \040): the type follows the first " - "
+    for line in b"".join(chunks).split(b"\n"):
+        fields, _, kind = line.partition(b" - ")
+        if kind.startswith(_MEMORY_FILE_SYSTEMS):
+            major, _, minor = (fields.split(b" ", 3) + [b""] * 3)[2].partition(b":")
             if major.isdigit() and minor.isdigit():
                 devices.add(os.makedev(int(major), int(minor)))
     return frozenset(devices)
