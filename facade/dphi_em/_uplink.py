@@ -139,7 +139,7 @@ _MEMORY_FILE_SYSTEMS = (b"tmpfs ", b"ramfs ")
 
 def _memory_devices() -> frozenset[int]:
     """The devices (`st_dev`) of the memory file systems (tmpfs, ramfs) mounted now: a read
-    there waits for no disk. None where /proc/self/mountinfo is not (not Linux)."""
+    there waits for no disk. None where /proc/self/mountinfo cannot be read (not Linux)."""
     chunks: list[bytes] = []
     try:
         fd = os.open("/proc/self/mountinfo", os.O_RDONLY)
@@ -313,7 +313,7 @@ def plan_uplink(
     seen: set[tuple[int, int]] = set()
     one_folder = True  # every file goes to `dest_path` itself (no folder was given)
     # The usual case, a file given by path: one `stat` and one `access`, no `Path`, the name
-    # cut here and the `UplinkFile` built from its slots (a third of the cost; issue 22).
+    # cut here and the `UplinkFile`'s fields set directly (issue 22).
     prefix = _join(dest_path, "")
     for raw in filepaths:
         text = raw if type(raw) is str else _path_text(raw)
