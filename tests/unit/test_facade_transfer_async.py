@@ -215,6 +215,85 @@ def test_async_iteration_takes_one_thread_hop_per_mib_of_small_files(
     assert hops == [1, 1, 1, 1]  # three chunks, then the read that finds the end
 
 
+def _file_system(path: Path) -> str:
+    """The type of the file system holding `path`, as coreutils' `stat -f` names it."""
+    found = subprocess.run(
+        ["stat", "-f", "-c", "%T", str(path)], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+@pytest.fixture
+def memory_dir(tmp_path: Path) -> Iterator[Path]:
+    """A fresh folder on a tmpfs (/dev/shm), removed after the test."""
+    shm = Path("/dev/shm")
+    if _file_system(shm) != "tmpfs":
+        pytest.skip("no tmpfs at /dev/shm")
+    folder = shm / f"dphi-em-test-{os.getpid()}-{tmp_path.name}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        for child in folder.iterdir():
+            child.unlink()
+        folder.rmdir()
+
+
+def test_async_iteration_reads_small_files_on_tmpfs_without_a_thread_hop(
+    tmp_path: Path, memory_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 22: a hop cost about 0.5 ms per run of 100 files of 4 KiB; a file on tmpfs has
+    # no disk to wait for. Files on a disk keep their hop, also in a run that starts on tmpfs.
+    import anyio.to_thread
+
+    hops: list[int] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        step = args[-1] if args else None
+        hops.append(len(step.files) if hasattr(step, "files") else 1)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    memory = []
+    for i in range(100):
+        memory.append(memory_dir / f"m{i:03}.bin")
+        memory[-1].write_bytes(os.urandom(4096))
+    (batch,) = plan_uplink(memory, "up", max_bytes=10**9)
+    stream = MultipartFileStream([("dest_path", "up")], batch)
+    pieces = _iterate(stream, "async")
+    assert hops == []
+    assert pieces == _iterate(stream, "sync")
+    assert len(b"".join(pieces)) == stream.content_length
+    if _file_system(tmp_path) in ("tmpfs", "ramfs", ""):
+        return  # no disk here to compare with
+    disk = []
+    for i in range(30):
+        disk.append(tmp_path / f"d{i:03}.bin")
+        disk[-1].write_bytes(os.urandom(4096))
+    (batch,) = plan_uplink([*memory[:70], *disk], "up", max_bytes=10**9)
+    stream = MultipartFileStream([("dest_path", "up")], batch)
+    pieces = _iterate(stream, "async")
+    assert hops == [30]  # the 70 files on tmpfs read here, the 30 on the disk in one hop
+    assert pieces == _iterate(stream, "sync")
+    hops.clear()
+    (batch,) = plan_uplink([*disk, *memory[:5]], "up", max_bytes=10**9)
+    assert len(b"".join(_iterate(MultipartFileStream([], batch), "async"))) > 35 * 4096
+    assert hops == [35]  # a run that starts on the disk: all in the thread
+
+
+def test_a_small_file_gone_on_tmpfs_is_named(memory_dir: Path) -> None:
+    paths = []
+    for i in range(5):
+        paths.append(memory_dir / f"f{i}.bin")
+        paths[-1].write_bytes(b"x" * (i + 1))
+    (batch,) = plan_uplink(paths, "", max_bytes=100)
+    paths[3].unlink()
+    with pytest.raises(ValidationError, match="Cannot read") as caught:
+        _iterate(MultipartFileStream([], batch), "async")
+    assert str(paths[3]) in str(caught.value)
+
+
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_a_64_mib_stream_holds_a_few_mib_at_most(tmp_path: Path, driver: str) -> None:
     big = tmp_path / "big.bin"

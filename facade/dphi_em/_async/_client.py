@@ -234,7 +234,8 @@ class AsyncEMClient(ClientBase, AsyncClosing):
         file_count = 0
         try:
             for batch in self._uplink_batches(batches, pod_name, reporter):
-                request = batch.stream.attach(self._http.build_request(**batch.request))
+                request = self._http.build_request(**self._urls.resolve(self._http, batch.request))
+                request = batch.stream.attach(request)
                 with map_transport_errors():
                     response = await self._http.send(request)
                 raise_for_response(response)

@@ -236,7 +236,8 @@ class EMClient(ClientBase, Closing):
         file_count = 0
         try:
             for batch in self._uplink_batches(batches, pod_name, reporter):
-                request = batch.stream.attach(self._http.build_request(**batch.request))
+                request = self._http.build_request(**self._urls.resolve(self._http, batch.request))
+                request = batch.stream.attach(request)
                 with map_transport_errors():
                     response = self._http.send(request)
                 raise_for_response(response)
