@@ -417,6 +417,28 @@ def test_the_connection_found_is_the_one_that_carried_the_response(
     assert connection._h11_state.our_state is h11.IDLE  # back in the pool, ready for reuse
 
 
+def _stalls_then_resumes(
+    body: bytes, sent: int, all_sent: threading.Event
+) -> Callable[[str, dict[str, str]], Iterator[bytes]]:
+    """A handler: the first answer sends `sent` bytes of `body`, sets `all_sent` and stalls;
+    a `Range` request gets the rest (`206`)."""
+
+    def handler(filepath: str, headers: dict[str, str]) -> Iterator[bytes]:
+        tags = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
+        asked = headers.get("range")
+        if asked is None:
+            yield answer(body[:sent], Content_Length=str(len(body)), **tags)
+            all_sent.set()
+            yield b"stall"
+            return
+        start = int(asked.removeprefix("bytes=").rstrip("-"))
+        span = f"bytes {start}-{len(body) - 1}/{len(body)}"
+        yield answer(body[start:], "206 Partial Content", Content_Length=str(len(body) - start),
+                     Content_Range=span, **tags)  # fmt: skip
+
+    return handler
+
+
 def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes(
     serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
 ) -> None:
@@ -426,25 +448,7 @@ def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes
     body = os.urandom(12 * MIB)
     sent = 6 * MIB + 99
     all_sent = threading.Event()
-
-    def handler(filepath: str, headers: dict[str, str]) -> list[bytes]:
-        tags = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
-        asked = headers.get("range")
-        if asked is None:
-
-            def pieces() -> Iterator[bytes]:
-                yield answer(body[:sent], Content_Length=str(len(body)), **tags)
-                all_sent.set()
-                yield b"stall"
-
-            return list(pieces())
-        start = int(asked.removeprefix("bytes=").rstrip("-"))
-        rest = body[start:]
-        span = f"bytes {start}-{len(body) - 1}/{len(body)}"
-        return [answer(rest, "206 Partial Content", Content_Length=str(len(rest)),
-                       Content_Range=span, **tags)]  # fmt: skip
-
-    server = serve(handler)
+    server = serve(_stalls_then_resumes(body, sent, all_sent))  # type: ignore[arg-type]
 
     async def cut() -> None:
         async with AsyncEMClient(server.url, "u", "p", retry=False) as em:
@@ -476,21 +480,7 @@ def test_ctrl_c_during_an_async_downlink_wakes_the_reading_thread_and_keeps_a_pr
     body = os.urandom(8 * MIB)
     sent = 3 * MIB + 5
     all_sent = threading.Event()
-
-    def handler(filepath: str, headers: dict[str, str]) -> Iterator[bytes]:
-        tags = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
-        asked = headers.get("range")
-        if asked is None:
-            yield answer(body[:sent], Content_Length=str(len(body)), **tags)
-            all_sent.set()
-            yield b"stall"
-            return
-        start = int(asked.removeprefix("bytes=").rstrip("-"))
-        span = f"bytes {start}-{len(body) - 1}/{len(body)}"
-        yield answer(body[start:], "206 Partial Content", Content_Length=str(len(body) - start),
-                     Content_Range=span, **tags)  # fmt: skip
-
-    server = serve(handler)  # type: ignore[arg-type]
+    server = serve(_stalls_then_resumes(body, sent, all_sent))  # type: ignore[arg-type]
 
     def press_ctrl_c() -> None:  # once the body stalls on the direct path
         all_sent.wait(30)
