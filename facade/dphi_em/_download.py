@@ -58,7 +58,7 @@ from ._errors import (
     ValidationError,
 )
 from ._exits import OnExit
-from ._fastbody import HOP_BYTES, PROGRESS_HOP_BYTES, DirectBody
+from ._fastbody import PROGRESS_HOP_BYTES, DirectBody
 from ._fastbody import settle as _settle  # one implementation for both drivers
 from ._progress import Progress
 
@@ -687,8 +687,8 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
                     writing = loop.run_in_executor(None, _store_all, target, batch)
                     batch, size = [], 0
                     await asyncio.shield(writing)
-                    hop = HOP_BYTES if target.progress is None else PROGRESS_HOP_BYTES
-                    await rest.acopy_to(target, hop)  # then aiter_raw ends: h11 saw the end
+                    every = None if target.progress is None else PROGRESS_HOP_BYTES
+                    await rest.acopy_to(target, every)  # then aiter_raw ends: h11 saw the end
                 direct = False
                 if size >= CHUNK_SIZE:
                     if writing is not None:

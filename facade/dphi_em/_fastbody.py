@@ -15,8 +15,8 @@ httpcore sees the end of the message and the connection goes back to the pool fo
 request (keep-alive).
 
 `EMClient` runs that loop in its own thread; `AsyncEMClient` runs the same loop in one
-worker thread, which hands back to the event loop every 16 MiB or quarter of a second (per
-MiB when progress is watched) so the bytes are counted there. Both read the socket
+worker thread, which hands back to the event loop at the end (every MiB or quarter of a
+second when progress is watched, so the bytes are counted there). Both read the socket
 non-blocking and wait in `poll` only when nothing has arrived, for at least 256 KiB at a
 time (`SO_RCVLOWAT`). Before, the async client waited for the socket on the event loop (a
 wake-up, a reader registration and a timer per 256 KiB) and hopped to a thread per 4 MiB to
@@ -51,7 +51,6 @@ import httpx
 
 __all__ = [
     "BUFFER_SIZE",
-    "HOP_BYTES",
     "PROGRESS_HOP_BYTES",
     "DirectBody",
     "Sink",
@@ -63,11 +62,11 @@ _T = TypeVar("_T")
 
 #: Bytes read before they are handed to the file: progress and writes go per MiB.
 BUFFER_SIZE = 1024 * 1024
-#: The async client's worker thread hands back to the loop (which counts the bytes, for
-#: progress) after this many bytes (64 hops per GiB), or after each buffer when someone
-#: watches the progress (`PROGRESS_HOP_BYTES`: counted per MiB, as `EMClient` does, so a
-#: callback that raises stops the body there), or after `_HOP_SECONDS`, whichever first.
-HOP_BYTES = 16 * 1024 * 1024
+#: When someone watches the progress, the async client's worker thread hands back to the
+#: loop (which counts the bytes there) after each buffer (counted per MiB, as `EMClient`
+#: does, so a callback that raises stops the body there) or after `_HOP_SECONDS`; else it
+#: hands back once, at the end (a hop is two thread wake-ups: on a loaded machine each
+#: can wait for a CPU).
 PROGRESS_HOP_BYTES = BUFFER_SIZE
 _HOP_SECONDS = 0.25
 #: How deep to look for the HTTP/1.1 connection behind a response's stream (our gated
@@ -218,11 +217,11 @@ class DirectBody:
         view = memoryview(bytearray(min(BUFFER_SIZE, self.remaining)))
         self._pump(view, sink, counted=sink.account_size)
 
-    async def acopy_to(self, sink: Sink, hop_bytes: int = HOP_BYTES) -> None:
+    async def acopy_to(self, sink: Sink, count_every: int | None = None) -> None:
         """Read the rest into `sink` in a worker thread (the loop's executor), which reads
-        and writes as `copy_to` does and hands back to the loop every `hop_bytes` or
-        quarter of a second, where the bytes are counted (`account_size`: progress, on the
-        loop).
+        and writes as `copy_to` does and hands back to the loop, where the bytes are
+        counted (`account_size`: progress, on the loop), after `count_every` bytes or a
+        quarter of a second (None: at the end).
 
         Raises:
             As `copy_to`; what counting raises (a progress callback's error). A cancelled
@@ -235,7 +234,7 @@ class DirectBody:
         counted = self._stored
         try:
             while self.remaining:
-                job = loop.run_in_executor(None, self._pump, view, sink, None, waker, hop_bytes)
+                job = loop.run_in_executor(None, self._pump, view, sink, None, waker, count_every)
                 cancelled = await _finish(job, waker.stop)
                 try:
                     fresh, counted = self._stored - counted, self._stored
@@ -255,20 +254,21 @@ class DirectBody:
         sink: Sink,
         counted: Callable[[int], None] | None = None,
         waker: _Waker | None = None,
-        hop_bytes: int = HOP_BYTES,
+        count_every: int | None = None,
     ) -> None:
         """Read body bytes into `view` and store each filled buffer (blocking).
 
-        With `waker` (the async client's worker thread): return after `hop_bytes` or
-        `_HOP_SECONDS`, or at once when woken. The socket is read non-blocking, waiting in
-        `poll` only when nothing is there; its mode is restored after.
+        With `waker` (the async client's worker thread): return at once when woken, and
+        with `count_every` after that many bytes or `_HOP_SECONDS`. The socket is read
+        non-blocking, waiting in `poll` only when nothing is there; its mode is restored
+        after.
         """
         sock = self._sock
         mode = sock.gettimeout()
         sock.setblocking(False)
         reader = _Reader(sock, self._timeout, waker)
         hop_end = time.monotonic() + _HOP_SECONDS
-        hop_end_bytes = self._stored + hop_bytes
+        hop_end_bytes = None if count_every is None else self._stored + count_every
         try:
             while self.remaining:
                 want = min(len(view), self.remaining)
@@ -288,7 +288,7 @@ class DirectBody:
                         self._stored += filled
                         if counted is not None:
                             counted(filled)
-                if waker is not None and (
+                if hop_end_bytes is not None and (
                     self._stored >= hop_end_bytes or time.monotonic() >= hop_end
                 ):
                     return
