@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -181,8 +182,27 @@ def _content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=utf-8''{quote(name, safe='')}"
 
 
-class _FileResponse(FileResponse):
-    chunk_size = 1024 * 1024
+#: Bytes of a downlink body read (and sent) at a time. 512 KiB cost no less CPU per GiB in
+#: alternating runs; smaller reads cost more (Python's work per chunk).
+_READ_SIZE = 1024 * 1024
+
+
+class _OpenFile:
+    """What Starlette's `FileResponse` reads a body from: `pread` of the open file at the
+    current offset, on the event loop (a page-cached file answers in well under a
+    millisecond a chunk)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._offset = 0
+
+    async def seek(self, offset: int) -> None:
+        self._offset = offset
+
+    async def read(self, size: int) -> bytes:
+        data = os.pread(self._fd, size, self._offset)
+        self._offset += len(data)
+        return data
 
 
 async def downlink(request: Request) -> Response:
@@ -220,12 +240,27 @@ async def downlink(request: Request) -> Response:
     )
 
 
-class _OpenFileResponse(_FileResponse):
-    """A `FileResponse` of a file already open (read through `/dev/fd/N`), closed after."""
+class _OpenFileResponse(FileResponse):
+    """A `FileResponse` of a file already open (read through `/dev/fd/N`), closed after.
+
+    Starlette answers `Range` and `If-Range` and writes the head; the body is read from the
+    open file on the event loop (`_OpenFile`), as the uplink writes its parts on the loop.
+    Starlette's own reader hops to a worker thread for every chunk: that hop cost more CPU
+    than the read itself (0.2-0.35 CPU s per GiB served, against 0.15 for the reads), and
+    the emulator's CPU is half of what a downlink through it costs on a small machine. With
+    a Starlette that reads otherwise (no `_open_file`), its own reader serves the same
+    bytes.
+    """
+
+    chunk_size = _READ_SIZE
 
     def __init__(self, fd: int, **kwargs: Any) -> None:
         super().__init__(f"/dev/fd/{fd}", **kwargs)
         self._fd = fd
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[_OpenFile]:  # type: ignore[override]
+        yield _OpenFile(self._fd)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -58,7 +58,7 @@ from ._errors import (
     ValidationError,
 )
 from ._exits import OnExit
-from ._fastbody import DirectBody
+from ._fastbody import PROGRESS_HOP_BYTES, DirectBody
 from ._fastbody import settle as _settle  # one implementation for both drivers
 from ._progress import Progress
 
@@ -480,14 +480,18 @@ class DownloadTarget(OnExit):
         Raises:
             IncompleteDownloadError: More bytes than `Content-Length` announced.
         """
-        self.received += len(chunk)
+        self.account_size(len(chunk))
+
+    def account_size(self, size: int) -> None:
+        """Count `size` bytes that arrived, as `account` does."""
+        self.received += size
         if self.expected is not None and self.received > self.expected:
             raise IncompleteDownloadError(
                 f"The download of {self.requested!r} sent more than the {self.expected} "
                 "bytes it announced."
             )
-        if self.progress is not None and chunk:
-            self.progress.advance(len(chunk))
+        if self.progress is not None and size:
+            self.progress.advance(size)
 
     def store(self, data: bytes | bytearray) -> None:
         """Write counted bytes to the temporary file (blocking: an async driver runs it in
@@ -683,7 +687,8 @@ async def afeed_download(target: DownloadTarget, response: httpx.Response) -> Pa
                     writing = loop.run_in_executor(None, _store_all, target, batch)
                     batch, size = [], 0
                     await asyncio.shield(writing)
-                    await rest.acopy_to(target)  # then aiter_raw ends: h11 saw the end
+                    every = None if target.progress is None else PROGRESS_HOP_BYTES
+                    await rest.acopy_to(target, every)  # then aiter_raw ends: h11 saw the end
                 direct = False
                 if size >= CHUNK_SIZE:
                     if writing is not None:

@@ -218,6 +218,47 @@ def test_downlink_supports_ranges(em_http, pod_name: str) -> None:
     assert beyond.status_code == 416
 
 
+def test_downlink_bodies_of_many_reads_are_byte_exact_whole_and_in_ranges(
+    em_http, pod_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body longer than one read (1 MiB), whole, in one range across reads and in
+    several ranges, is the file's bytes; the emulator reads it itself (`pread` on the
+    loop), not through Starlette's worker-thread reader (this fails if Starlette's hook
+    moves)."""
+    from dphi_em_emulator import _handlers
+
+    reads: list[int] = []
+    read = _handlers._OpenFile.read
+
+    async def counting(self: object, size: int) -> bytes:
+        data = await read(self, size)  # type: ignore[arg-type]
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(_handlers._OpenFile, "read", counting)
+    client = em_http()
+    content = hashlib.sha256(b"seed").digest() * (3 * 512 * 1024 // 32) + b"end"  # 1.5 MiB
+    assert _uplink(client, {"m.bin": content}, pod_name=pod_name).is_success
+    params = {"filepath": "m.bin", "pod_name": pod_name}
+    whole = client.get("em/files/downlink", params=params)
+    assert whole.status_code == 200
+    assert whole.headers["content-length"] == str(len(content))
+    assert whole.content == content
+    assert sum(reads) == len(content)
+    span = "bytes=100000-1200000"  # longer than one read
+    part = client.get("em/files/downlink", params=params, headers={"Range": span})
+    assert part.status_code == 206
+    assert part.content == content[100000:1200001]
+    several = client.get(
+        "em/files/downlink", params=params, headers={"Range": "bytes=0-9, 1048570-1048589"}
+    )
+    assert several.status_code == 206
+    assert content[:10] in several.content
+    assert content[1048570:1048590] in several.content
+    assert sum(reads) == len(content) + 1100001 + 30
+    assert max(reads) == 1024 * 1024
+
+
 def test_downlink_names_non_ascii_files_per_rfc_5987(em_http, pod_name: str) -> None:
     client = em_http()
     name = "résumé 𝛑.txt"

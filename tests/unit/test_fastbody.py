@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -175,9 +176,9 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         taken.append(self.remaining)
         copy_to(self, sink)
 
-    async def aio(self: DirectBody, sink: Any) -> None:
+    async def aio(self: DirectBody, sink: Any, *args: Any) -> None:
         taken.append(self.remaining)
-        await acopy_to(self, sink)
+        await acopy_to(self, sink, *args)
 
     monkeypatch.setattr(DirectBody, "copy_to", sync)
     monkeypatch.setattr(DirectBody, "acopy_to", aio)
@@ -351,6 +352,29 @@ def test_a_stalled_body_times_out_and_keeps_its_partial_file(
     assert partial.read_bytes() == body[:sent]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_slow_trickle_within_the_read_timeout_is_read_not_timed_out(
+    kind: str, serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
+) -> None:
+    """The rest of the body trickles in, a few KiB at a time, far below the bytes a wait
+    asks the kernel to gather (`SO_RCVLOWAT`) but never a read timeout apart: every byte
+    is read as it comes (the wait looks again), nothing times out."""
+    tmp_path = tmp_path / "dl"
+    body = os.urandom(MIB + 96 * 1024)
+    fast, piece = MIB, 8 * 1024
+
+    def handler(filepath: str, headers: dict[str, str]) -> Iterator[bytes]:
+        yield answer(body[:fast], Content_Length=str(len(body)))
+        for start in range(fast, len(body), piece):
+            time.sleep(0.1)  # the slow link: 80 KiB/s, 12 pieces after the first MiB
+            yield body[start : start + piece]
+
+    server = serve(handler)  # type: ignore[arg-type]
+    [path] = run(kind, server.url, downlinks(["slow.bin"], tmp_path, kind), timeout=0.5)
+    assert _digest(path.read_bytes()) == _digest(body)
+    assert len(spy) == 1  # the trickle went the direct way
+
+
 def test_the_connection_found_is_the_one_that_carried_the_response(
     serve: Callable[[Handler], KeepAliveServer],
 ) -> None:
@@ -380,7 +404,7 @@ def test_the_connection_found_is_the_one_that_carried_the_response(
         got = bytearray(first)
 
         class Sink:
-            def account(self, chunk: Any) -> None:
+            def account_size(self, size: int) -> None:
                 pass
 
             def store_many(self, chunks: list[Any]) -> None:
@@ -393,6 +417,28 @@ def test_the_connection_found_is_the_one_that_carried_the_response(
     assert connection._h11_state.our_state is h11.IDLE  # back in the pool, ready for reuse
 
 
+def _stalls_then_resumes(
+    body: bytes, sent: int, all_sent: threading.Event
+) -> Callable[[str, dict[str, str]], Iterator[bytes]]:
+    """A handler: the first answer sends `sent` bytes of `body`, sets `all_sent` and stalls;
+    a `Range` request gets the rest (`206`)."""
+
+    def handler(filepath: str, headers: dict[str, str]) -> Iterator[bytes]:
+        tags = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
+        asked = headers.get("range")
+        if asked is None:
+            yield answer(body[:sent], Content_Length=str(len(body)), **tags)
+            all_sent.set()
+            yield b"stall"
+            return
+        start = int(asked.removeprefix("bytes=").rstrip("-"))
+        span = f"bytes {start}-{len(body) - 1}/{len(body)}"
+        yield answer(body[start:], "206 Partial Content", Content_Length=str(len(body) - start),
+                     Content_Range=span, **tags)  # fmt: skip
+
+    return handler
+
+
 def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes(
     serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
 ) -> None:
@@ -402,25 +448,7 @@ def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes
     body = os.urandom(12 * MIB)
     sent = 6 * MIB + 99
     all_sent = threading.Event()
-
-    def handler(filepath: str, headers: dict[str, str]) -> list[bytes]:
-        tags = {"ETag": '"v1"', "Accept_Ranges": "bytes"}
-        asked = headers.get("range")
-        if asked is None:
-
-            def pieces() -> Iterator[bytes]:
-                yield answer(body[:sent], Content_Length=str(len(body)), **tags)
-                all_sent.set()
-                yield b"stall"
-
-            return list(pieces())
-        start = int(asked.removeprefix("bytes=").rstrip("-"))
-        rest = body[start:]
-        span = f"bytes {start}-{len(body) - 1}/{len(body)}"
-        return [answer(rest, "206 Partial Content", Content_Length=str(len(rest)),
-                       Content_Range=span, **tags)]  # fmt: skip
-
-    server = serve(handler)
+    server = serve(_stalls_then_resumes(body, sent, all_sent))  # type: ignore[arg-type]
 
     async def cut() -> None:
         async with AsyncEMClient(server.url, "u", "p", retry=False) as em:
@@ -440,6 +468,46 @@ def test_a_cancelled_async_downlink_keeps_a_true_prefix_and_the_next_one_resumes
     [path] = run("async", server.url, downlinks(["big.bin"], tmp_path, "async"))
     assert _digest(path.read_bytes()) == _digest(body)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]
+
+
+def test_ctrl_c_during_an_async_downlink_wakes_the_reading_thread_and_keeps_a_prefix(
+    serve: Callable[[Handler], KeepAliveServer], spy: list[int], tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT: `asyncio.run` cancels its task) while the worker thread waits on a
+    stalled socket with a long read timeout: the thread is woken at once, the bytes that
+    arrived are kept, `KeyboardInterrupt` reaches the caller and the next downlink resumes."""
+    tmp_path = tmp_path / "dl"
+    body = os.urandom(8 * MIB)
+    sent = 3 * MIB + 5
+    all_sent = threading.Event()
+    server = serve(_stalls_then_resumes(body, sent, all_sent))  # type: ignore[arg-type]
+
+    def press_ctrl_c() -> None:  # once the body stalls on the direct path
+        all_sent.wait(30)
+        deadline = time.monotonic() + 30
+        while not spy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    async def main() -> None:
+        async with AsyncEMClient(server.url, "u", "p", retry=False, timeout=300) as em:
+            await em.downlink("big.bin", tmp_path)
+
+    # Python's own SIGINT handler, as a terminal gives it (a background job ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=press_ctrl_c, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            asyncio.run(main())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert spy
+    [partial] = [p for p in tmp_path.iterdir() if p.suffix == ".part"]
+    kept = partial.read_bytes()
+    assert 0 < len(kept) <= sent
+    assert kept == body[: len(kept)]
+    [path] = run("async", server.url, downlinks(["big.bin"], tmp_path, "async"))
+    assert _digest(path.read_bytes()) == _digest(body)
 
 
 def _endless(block: bytes, count: int) -> Callable[[str, dict[str, str]], Iterator[bytes]]:
