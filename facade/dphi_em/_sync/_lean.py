@@ -1,0 +1,325 @@
+"""`LeanTransport`: httpx's transport, with a lean path for the facade's small calls.
+
+A call that is not a transfer (`_transports._bounds.is_transfer`), to an `http://` server
+reached without a proxy, with its body in memory, is written in one piece on a kept-alive
+connection of its own and its answer read with `_transports._http11`, without httpcore's
+pool and h11 (about 0.7 ms of client CPU a call on loopback, most of what the facade paid
+above the socket). Everything else (uplinks, downlinks, TLS, proxies, streamed bodies) goes
+to httpx's transport, which this class is.
+
+What the lean path keeps of httpcore's:
+
+- **Sockets and timeouts**: connections come from the pool's own network backend (the
+  wide-read streams of `_backend`: the call's deadline, `TCP_NODELAY`, 1 MiB reads), with
+  the request's connect, read and write timeouts; httpcore's errors are raised as httpx's.
+- **Reuse**: an idle connection is reused when its last answer was read to its end (see
+  `_http11`); one the server closed meanwhile is dropped before anything is written (the
+  wide-read stream's check) and the request goes on a new connection. At most `MAX_IDLE`
+  connections are kept; the facade sends one request at a time, so one is the rule.
+- **Failures**: a server that closes before answering is a `RemoteProtocolError` ("Server
+  disconnected without sending a response."), a body cut short another; a connection whose
+  answer was not read to its end (closed early, cancelled, failed) is closed, never reused.
+"""
+
+# Generated from _async/_lean.py by scripts/unasync.py: edit that file, not this one.
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpcore
+import httpx
+
+from .._transports._bounds import is_transfer
+from .._transports._http11 import (
+    BODY_CHUNKED,
+    BODY_LENGTH,
+    BODY_NONE,
+    ChunkedReader,
+    Head,
+    body_framing,
+    head_end,
+    keeps_alive,
+    parse_head,
+    request_head,
+)
+
+__all__ = ["MAX_IDLE", "LeanTransport"]
+
+#: Most idle connections the lean path keeps.
+MAX_IDLE = 4
+#: Bytes asked of the socket per read (the wide-read streams ask for more anyway).
+_READ = 64 * 1024
+
+#: httpcore's errors and the httpx errors raised for them (as httpx's transport maps them).
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+)
+
+
+def _as_httpx(exc: Exception) -> httpx.TransportError | None:
+    """The httpx error for httpcore's `exc` (None: not one of them)."""
+    for source, target in _ERRORS:
+        if isinstance(exc, source):
+            return target(str(exc))
+    return None
+
+
+def _read(stream: httpcore.NetworkStream, timeout: float | None) -> bytes:
+    """What the socket holds (b"": the server closed), httpcore's errors as httpx's."""
+    try:
+        return stream.read(_READ, timeout)
+    except Exception as exc:
+        mapped = _as_httpx(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+class _Connection:
+    """One kept-alive socket of the lean path and the (host, port) it leads to."""
+
+    __slots__ = ("stream", "target")
+
+    def __init__(self, stream: httpcore.NetworkStream, target: tuple[str, int]) -> None:
+        self.stream = stream
+        self.target = target
+
+
+class LeanTransport(httpx.HTTPTransport):
+    """httpx's transport (same arguments), with the lean path of the module docstring.
+
+    Args:
+        lean: Whether small calls take the lean path (False: httpx's transport only).
+        **kwargs: httpx's transport's arguments.
+    """
+
+    def __init__(self, *, lean: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lean_on = lean
+        self._idle: list[_Connection] = []
+        self._closed = False
+
+    @property
+    def _backend(self) -> httpcore.NetworkBackend | None:
+        """The pool's network backend (`_transports._network` wraps it after construction),
+        or None: the lean path is off, or httpcore keeps its backend elsewhere."""
+        backend = getattr(getattr(self, "_pool", None), "_network_backend", None)
+        if self._lean_on and isinstance(backend, httpcore.NetworkBackend):
+            return backend
+        return None
+
+    def _lean_body(self, request: httpx.Request) -> bytes | None:
+        """The body of a request for the lean path, or None: not one for it."""
+        if self._backend is None or request.url.scheme != "http" or is_transfer(request):
+            return None
+        if not isinstance(request.stream, httpx.ByteStream):
+            return None
+        body = request.content
+        length = request.headers.get("Content-Length")
+        if "Transfer-Encoding" in request.headers:
+            return None
+        if length != str(len(body)) and (body or length not in (None, "0")):
+            return None
+        return body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = self._lean_body(request)
+        if body is None:
+            return super().handle_request(request)
+        try:
+            return self._lean(request, body)
+        except Exception as exc:
+            mapped = _as_httpx(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def _lean(self, request: httpx.Request, body: bytes) -> httpx.Response:
+        url = request.url
+        data = request_head(request.method.encode(), url.raw_path, request.headers.raw) + body
+        timeouts = request.extensions.get("timeout", {})
+        target = (url.host, url.port or 80)
+        connection = self._take(target)
+        try:
+            if connection is not None:
+                try:
+                    connection.stream.write(data, timeouts.get("write"))
+                except httpcore.ConnectionNotAvailable:  # the server closed it while idle
+                    connection.stream.close()
+                    connection = None
+            if connection is None:
+                connection = self._connect(target, timeouts.get("connect"))
+                connection.stream.write(data, timeouts.get("write"))
+            return self._answer(request, connection, timeouts.get("read"))
+        except BaseException:
+            if connection is not None:
+                connection.stream.close()
+            raise
+
+    def _take(self, target: tuple[str, int]) -> _Connection | None:
+        """The last idle connection if it leads to `target` (else it stays), or None."""
+        try:
+            connection = self._idle.pop()  # one step: two threads never take the same one
+        except IndexError:
+            return None
+        if connection.target == target:
+            return connection
+        self._idle.append(connection)  # another server (a raw call's absolute URL)
+        return None
+
+    def _connect(self, target: tuple[str, int], timeout: float | None) -> _Connection:
+        backend = self._backend
+        assert backend is not None  # `_lean_body` checked it
+        stream = backend.connect_tcp(target[0], target[1], timeout=timeout)
+        return _Connection(stream, target)
+
+    def _answer(
+        self, request: httpx.Request, connection: _Connection, timeout: float | None
+    ) -> httpx.Response:
+        stream = connection.stream
+        method = request.method.encode()
+        buffer = b""
+        while True:
+            end = head_end(buffer)
+            if end < 0:
+                data = _read(stream, timeout)
+                if not data:
+                    if buffer:
+                        raise httpx.RemoteProtocolError("the server closed within an answer's head")
+                    raise httpx.RemoteProtocolError(
+                        "Server disconnected without sending a response."
+                    )
+                buffer += data
+                continue
+            head = parse_head(buffer[:end])
+            buffer = buffer[end:]
+            if 100 <= head.status < 200 and head.status != 101:
+                continue  # an interim answer: the real one follows
+            break
+        if head.status == 101:
+            raise httpx.RemoteProtocolError("the server switched protocols, unasked")
+        kind, length = body_framing(method, head)
+        reuse = keeps_alive(head) and b"close" not in _connection_values(request)
+        body = _LeanBody(self, connection, head, kind, length, buffer, reuse, timeout)
+        return httpx.Response(
+            head.status,
+            headers=head.headers,
+            stream=body,
+            extensions={
+                "http_version": b"HTTP/1.%d" % head.minor,
+                "reason_phrase": head.reason,
+                "network_stream": stream,
+            },
+        )
+
+    def _release(self, connection: _Connection) -> bool:
+        """Put `connection` on the idle list; False: the list is full."""
+        if self._closed or len(self._idle) >= MAX_IDLE:
+            return False
+        self._idle.append(connection)
+        return True
+
+    def close(self) -> None:
+        """Close the idle lean connections and httpx's pool."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.stream.close()
+        super().close()
+
+
+def _connection_values(request: httpx.Request) -> list[bytes]:
+    return [
+        part.strip().lower()
+        for key, value in request.headers.raw
+        if key.lower() == b"connection"
+        for part in value.split(b",")
+    ]
+
+
+class _LeanBody(httpx.SyncByteStream):
+    """An answer's body read from its lean connection; the connection goes back to the idle
+    list once the body is read to its end (when it may be reused), else it is closed."""
+
+    def __init__(
+        self,
+        owner: LeanTransport,
+        connection: _Connection,
+        head: Head,
+        kind: int,
+        length: int,
+        buffer: bytes,
+        reuse: bool,
+        timeout: float | None,
+    ) -> None:
+        self._owner = owner
+        self._connection: _Connection | None = connection
+        self._head = head
+        self._kind = kind
+        self._length = length
+        self._buffer = buffer
+        self._reuse = reuse
+        self._timeout = timeout
+
+    def __iter__(self) -> Iterator[bytes]:
+        connection = self._connection
+        if connection is None:
+            return
+        buffer, self._buffer = self._buffer, b""
+        extra = b""
+        if self._kind == BODY_NONE:
+            extra = buffer
+        elif self._kind == BODY_LENGTH:
+            left = self._length
+            while True:
+                if buffer:
+                    piece = buffer[:left]
+                    extra = buffer[left:]
+                    left -= len(piece)
+                    if piece:
+                        yield piece
+                if left <= 0:
+                    break
+                buffer = _read(connection.stream, self._timeout)
+                if not buffer:
+                    raise httpx.RemoteProtocolError(
+                        "peer closed connection without sending complete message body: "
+                        f"received {self._length - left} bytes, expected {self._length}"
+                    )
+        elif self._kind == BODY_CHUNKED:
+            reader = ChunkedReader()
+            while True:
+                for piece in reader.feed(buffer):
+                    yield piece
+                if reader.done:
+                    extra = reader.extra
+                    break
+                buffer = _read(connection.stream, self._timeout)
+                if not buffer:
+                    raise httpx.RemoteProtocolError(
+                        "peer closed connection without sending complete message body: "
+                        "incomplete chunked read"
+                    )
+        else:  # until the server closes
+            self._reuse = False
+            while buffer:
+                yield buffer
+                buffer = _read(connection.stream, self._timeout)
+        self._connection = None
+        if not (self._reuse and not extra and self._owner._release(connection)):
+            connection.stream.close()
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:  # not read to its end: the connection's state is unknown
+            connection.stream.close()
