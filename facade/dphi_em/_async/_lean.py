@@ -9,12 +9,13 @@ to httpx's transport, which this class is.
 
 What the lean path keeps of httpcore's:
 
-- **Sockets and timeouts**: connections come from the pool's own network backend (the
-  wide-read streams of `_backend`: the call's deadline, `TCP_NODELAY`, 1 MiB reads), with
-  the request's connect, read and write timeouts; httpcore's errors are raised as httpx's.
+- **Sockets and timeouts**: connections come from the pool's own network backend, without
+  its wide-read wrapper (`_backend`; `TCP_NODELAY` set by the backend), with the request's
+  connect, read and write timeouts, each read and write cut to the call's deadline as the
+  wrapper does (`time_left`); httpcore's errors are raised as httpx's.
 - **Reuse**: an idle connection is reused when its last answer was read to its end (see
-  `_http11`); one the server closed meanwhile is dropped before anything is written (the
-  wide-read stream's check) and the request goes on a new connection. At most `MAX_IDLE`
+  `_http11`); one the server closed meanwhile (readable while idle) is dropped before
+  anything is written and the request goes on a new connection. At most `MAX_IDLE`
   connections are kept; the facade sends one request at a time, so one is the rule.
 - **Failures**: a server that closes before answering is a `RemoteProtocolError` ("Server
   disconnected without sending a response."), a body cut short another; a connection whose
@@ -23,13 +24,14 @@ What the lean path keeps of httpcore's:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpcore
 import httpx
 
-from .._transports._bounds import is_transfer
+from .._transports._bounds import DEADLINE_MESSAGE, is_transfer, time_left
 from .._transports._http11 import (
     BODY_CHUNKED,
     BODY_LENGTH,
@@ -45,9 +47,12 @@ from .._transports._http11 import (
 
 __all__ = ["MAX_IDLE", "AsyncLeanTransport"]
 
+logger = logging.getLogger("dphi_em")
+
 #: Most idle connections the lean path keeps.
 MAX_IDLE = 4
-#: Bytes asked of the socket per read (the wide-read streams ask for more anyway).
+#: Bytes asked of the socket per read: a small answer's all (asking for `READ_SIZE`, 1 MiB,
+#: as the transfers' wide reads do, cost about 40 us a read in allocating and shrinking).
 _READ = 64 * 1024
 
 #: httpcore's errors and the httpx errors raised for them (as httpx's transport maps them).
@@ -73,13 +78,31 @@ def _as_httpx(exc: Exception) -> httpx.TransportError | None:
 
 
 async def _read(stream: httpcore.AsyncNetworkStream, timeout: float | None) -> bytes:
-    """What the socket holds (b"": the server closed), httpcore's errors as httpx's."""
+    """What the socket holds (b"": the server closed), waiting no longer than `timeout` nor
+    the call's deadline (`time_left`); httpcore's errors as httpx's."""
+    timeout, limited = time_left(timeout, httpx.ReadTimeout)
     try:
         return await stream.read(_READ, timeout)
     except Exception as exc:
         mapped = _as_httpx(exc)
         if mapped is None:
             raise
+        if limited and isinstance(mapped, httpx.ReadTimeout):
+            mapped = httpx.ReadTimeout(DEADLINE_MESSAGE)
+        raise mapped from exc
+
+
+async def _write(stream: httpcore.AsyncNetworkStream, data: bytes, timeout: float | None) -> None:
+    """`_read`'s twin: all of `data` written, under `timeout` and the call's deadline."""
+    timeout, limited = time_left(timeout, httpx.WriteTimeout)
+    try:
+        await stream.write(data, timeout)
+    except Exception as exc:
+        mapped = _as_httpx(exc)
+        if mapped is None:
+            raise
+        if limited and isinstance(mapped, httpx.WriteTimeout):
+            mapped = httpx.WriteTimeout(DEADLINE_MESSAGE)
         raise mapped from exc
 
 
@@ -97,28 +120,22 @@ class AsyncLeanTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (same arguments), with the lean path of the module docstring.
 
     Args:
-        lean: Whether small calls take the lean path (False: httpx's transport only).
         **kwargs: httpx's transport's arguments.
+
+    Attributes:
+        lean_backend: The network backend of the lean path's connections (None, the
+            default: no lean path; `_transports._network` sets it when no proxy is used).
     """
 
-    def __init__(self, *, lean: bool = True, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._lean_on = lean
+        self.lean_backend: httpcore.AsyncNetworkBackend | None = None
         self._idle: list[_AsyncConnection] = []
         self._closed = False
 
-    @property
-    def _backend(self) -> httpcore.AsyncNetworkBackend | None:
-        """The pool's network backend (`_transports._network` wraps it after construction),
-        or None: the lean path is off, or httpcore keeps its backend elsewhere."""
-        backend = getattr(getattr(self, "_pool", None), "_network_backend", None)
-        if self._lean_on and isinstance(backend, httpcore.AsyncNetworkBackend):
-            return backend
-        return None
-
     def _lean_body(self, request: httpx.Request) -> bytes | None:
         """The body of a request for the lean path, or None: not one for it."""
-        if self._backend is None or request.url.scheme != "http" or is_transfer(request):
+        if self.lean_backend is None or request.url.scheme != "http" or is_transfer(request):
             return None
         if not isinstance(request.stream, httpx.ByteStream):
             return None
@@ -148,16 +165,16 @@ class AsyncLeanTransport(httpx.AsyncHTTPTransport):
         timeouts = request.extensions.get("timeout", {})
         target = (url.host, url.port or 80)
         connection = self._take(target)
+        if connection is not None and connection.stream.get_extra_info("is_readable"):
+            # An idle connection is readable only when the server closed it (or sent what
+            # nobody asked for): nothing was written; the request goes on a new one.
+            logger.debug("a kept-alive connection was closed by the server; reconnecting")
+            await connection.stream.aclose()
+            connection = None
         try:
-            if connection is not None:
-                try:
-                    await connection.stream.write(data, timeouts.get("write"))
-                except httpcore.ConnectionNotAvailable:  # the server closed it while idle
-                    await connection.stream.aclose()
-                    connection = None
             if connection is None:
                 connection = await self._connect(target, timeouts.get("connect"))
-                await connection.stream.write(data, timeouts.get("write"))
+            await _write(connection.stream, data, timeouts.get("write"))
             return await self._answer(request, connection, timeouts.get("read"))
         except BaseException:
             if connection is not None:
@@ -176,7 +193,7 @@ class AsyncLeanTransport(httpx.AsyncHTTPTransport):
         return None
 
     async def _connect(self, target: tuple[str, int], timeout: float | None) -> _AsyncConnection:
-        backend = self._backend
+        backend = self.lean_backend
         assert backend is not None  # `_lean_body` checked it
         stream = await backend.connect_tcp(target[0], target[1], timeout=timeout)
         return _AsyncConnection(stream, target)

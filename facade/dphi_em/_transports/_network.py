@@ -87,13 +87,13 @@ def network_transport(
             (`environment_proxy`), as httpx does for the transports it builds itself.
     """
     proxy = environment_proxy(url)
-    transport = LeanTransport(
-        verify=_tls_verify(verify, url, proxy), proxy=proxy, lean=proxy is None
-    )
+    transport = LeanTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = WideReadBackend(backend)
+        if proxy is None:
+            transport.lean_backend = backend
     return transport
 
 
@@ -107,9 +107,7 @@ def async_network_transport(
     Same patch as `network_transport`, same fallback, same proxy choice, same tests.
     """
     proxy = environment_proxy(url)
-    transport = AsyncLeanTransport(
-        verify=_tls_verify(verify, url, proxy), proxy=proxy, lean=proxy is None
-    )
+    transport = AsyncLeanTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(
@@ -117,5 +115,8 @@ def async_network_transport(
     ):
         from .._aio_backend import AsyncioSocketBackend
 
-        pool._network_backend = AsyncWideReadBackend(AsyncioSocketBackend(backend))
+        sockets = AsyncioSocketBackend(backend)
+        pool._network_backend = AsyncWideReadBackend(sockets)
+        if proxy is None:
+            transport.lean_backend = sockets
     return transport
