@@ -343,3 +343,33 @@ def test_a_header_that_would_split_the_request_is_refused_before_sending(kind: s
             with pytest.raises(httpx.LocalProtocolError):
                 asyncio.run(run())
     assert server.seen == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_in_memory_goes_with_its_head_and_a_streamed_one_through_httpx(kind: str) -> None:
+    with ScriptedServer([http_response(200, b"ok")], keep_alive=True) as server:
+        if kind == "sync":
+            transport = network_transport()
+            with httpx.Client(transport=transport) as client:
+                assert client.post(server.url, content=b"in memory").content == b"ok"
+                lean_only = _pooled(transport)
+                assert client.post(server.url, content=iter([b"stre", b"amed"])).content == b"ok"
+                after = _pooled(transport)
+        else:
+
+            async def streamed() -> Any:
+                yield b"stre"
+                yield b"amed"
+
+            async def run() -> tuple[int, int]:
+                transport = async_network_transport()
+                async with httpx.AsyncClient(transport=transport) as client:
+                    assert (await client.post(server.url, content=b"in memory")).content == b"ok"
+                    lean_only = _pooled(transport)
+                    assert (await client.post(server.url, content=streamed())).content == b"ok"
+                    return lean_only, _pooled(transport)
+
+            lean_only, after = asyncio.run(run())
+    assert [seen.body for seen in server.seen] == [b"in memory", b"streamed"]
+    assert server.seen[0].headers["content-length"] == "9"
+    assert (lean_only, after) == (0, 1)  # the streamed body went through httpx's pool

@@ -134,18 +134,26 @@ class AsyncLeanTransport(httpx.AsyncHTTPTransport):
         self._closed = False
 
     def _lean_body(self, request: httpx.Request) -> bytes | None:
-        """The body of a request for the lean path, or None: not one for it."""
+        """The body of a request for the lean path, or None: not one for it (no lean
+        backend, not `http://`, a transfer, a streamed body, or framing of its own)."""
         if self.lean_backend is None or request.url.scheme != "http" or is_transfer(request):
             return None
         if not isinstance(request.stream, httpx.ByteStream):
             return None
-        body = request.content
-        length = request.headers.get("Content-Length")
-        if "Transfer-Encoding" in request.headers:
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
             return None
-        if length != str(len(body)) and (body or length not in (None, "0")):
-            return None
-        return body
+        length = None
+        for name, value in request.headers.raw:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                length = value
+            elif lowered == b"transfer-encoding":
+                return None
+        if length == b"%d" % len(body) or (length is None and not body):
+            return body
+        return None  # a length not the body's: httpx's transport says so
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = self._lean_body(request)
