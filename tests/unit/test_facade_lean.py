@@ -373,3 +373,28 @@ def test_a_body_in_memory_goes_with_its_head_and_a_streamed_one_through_httpx(ki
     assert [seen.body for seen in server.seen] == [b"in memory", b"streamed"]
     assert server.seen[0].headers["content-length"] == "9"
     assert (lean_only, after) == (0, 1)  # the streamed body went through httpx's pool
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_transfer_takes_the_small_calls_connection_and_they_follow_it(kind: str) -> None:
+    # Connection n answers "n" to everything: one connection, or a round trip more per
+    # switch between small calls and transfers on a far link.
+    answers = [http_response(200, b"0"), http_response(200, b"1"), http_response(200, b"2")]
+    paths = ["em/files/list", "em/files/downlink", "em/files/list", "em/files/downlink"]
+    with ScriptedServer(answers, keep_alive=True) as server:
+        if kind == "sync":
+            transport = network_transport()
+            with httpx.Client(transport=transport, base_url=server.url) as client:
+                bodies = [client.get(path).content for path in paths]
+                pooled, idle = _pooled(transport), len(transport._idle)
+        else:
+
+            async def run() -> tuple[list[bytes], int, int]:
+                transport = async_network_transport()
+                async with httpx.AsyncClient(transport=transport, base_url=server.url) as client:
+                    bodies = [(await client.get(path)).content for path in paths]
+                    return bodies, _pooled(transport), len(transport._idle)
+
+            bodies, pooled, idle = asyncio.run(run())
+    assert bodies == [b"0"] * 4
+    assert (pooled, idle) == (1, 0)  # the pool holds it now; small calls went through it

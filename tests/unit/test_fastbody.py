@@ -229,8 +229,7 @@ def test_a_content_length_body_is_read_directly_and_the_connection_reused(
     paths = run(kind, server.url, downlinks(names, tmp_path, kind))
     for name, path in zip(names, paths, strict=True):
         assert _digest(path.read_bytes()) == _digest(bodies[name])
-    # the login on the small calls' own connection (`_lean`), every downlink on one other
-    assert server.connections == 2
+    assert server.connections == 1  # the login and every downlink on one connection
     assert len(spy) == 3  # the three big bodies went direct, the 4-byte one had no rest
     assert all(0 < left < 5 * MIB + 30000 for left in spy)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
@@ -260,7 +259,7 @@ def test_a_chunked_body_goes_the_ordinary_way(
     paths = run(kind, server.url, downlinks(["a.bin", "b.bin"], tmp_path, kind))
     assert [_digest(p.read_bytes()) for p in paths] == [_digest(body)] * 2
     assert spy == []
-    assert server.connections == 2  # the login's (`_lean`) and the downlinks'
+    assert server.connections == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -302,9 +301,7 @@ def test_an_early_close_keeps_every_byte_that_arrived_and_the_next_downlink_resu
     [path] = run(kind, server.url, downlinks(["big.bin"], tmp_path, kind))
     assert _digest(path.read_bytes()) == _digest(body)
     assert ranges == [None, f"bytes={cut}-"]
-    # per client, the login's connection (`_lean`) and one for its downlink: the cut
-    # connection was not reused
-    assert server.connections == 4
+    assert server.connections == 2  # the cut connection was not reused
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin"]
 
 

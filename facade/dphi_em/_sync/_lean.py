@@ -17,6 +17,9 @@ What the lean path keeps of httpcore's:
   `_http11`); one the server closed meanwhile (readable while idle) is dropped before
   anything is written and the request goes on a new connection. At most `MAX_IDLE`
   connections are kept; the facade sends one request at a time, so one is the rule.
+- **One connection**: a transfer takes the lean path's idle connection into httpx's pool
+  (`HandoffBackend`), and while the pool holds an idle one the small calls go through
+  the pool too: calls and transfers that alternate never pay a second connection's set-up.
 - **Failures**: a server that closes before answering is a `RemoteProtocolError` ("Server
   disconnected without sending a response."), a body cut short another; a connection whose
   answer was not read to its end (closed early, cancelled, failed) is closed, never reused.
@@ -47,7 +50,7 @@ from .._transports._http11 import (
     request_head,
 )
 
-__all__ = ["MAX_IDLE", "LeanTransport"]
+__all__ = ["MAX_IDLE", "HandoffBackend", "LeanTransport"]
 
 logger = logging.getLogger("dphi_em")
 
@@ -174,13 +177,11 @@ class LeanTransport(httpx.HTTPTransport):
         data = request_head(request.method.encode(), url.raw_path, request.headers.raw) + body
         timeouts = request.extensions.get("timeout", {})
         target = (url.host, url.port or 80)
-        connection = self._take(target)
-        if connection is not None and connection.stream.get_extra_info("is_readable"):
-            # An idle connection is readable only when the server closed it (or sent what
-            # nobody asked for): nothing was written; the request goes on a new one.
-            logger.debug("a kept-alive connection was closed by the server; reconnecting")
-            connection.stream.close()
-            connection = None
+        connection = self._take_open(target)
+        if connection is None and self._pool_has_idle(url):
+            # A transfer took this path's connection (`HandoffBackend`): keep using it,
+            # through httpx's pool, rather than open another (a round trip on a far link).
+            return super().handle_request(request)
         try:
             if connection is None:
                 connection = self._connect(target, timeouts.get("connect"))
@@ -190,6 +191,26 @@ class LeanTransport(httpx.HTTPTransport):
             if connection is not None:
                 connection.stream.close()
             raise
+
+    def _take_open(self, target: tuple[str, int]) -> _Connection | None:
+        """An idle connection to `target` the server has not closed, or None."""
+        connection = self._take(target)
+        if connection is not None and connection.stream.get_extra_info("is_readable"):
+            # An idle connection is readable only when the server closed it (or sent what
+            # nobody asked for): nothing was written; the request goes on another one.
+            logger.debug("a kept-alive connection was closed by the server; reconnecting")
+            connection.stream.close()
+            connection = None
+        return connection
+
+    def _pool_has_idle(self, url: httpx.URL) -> bool:
+        """Whether httpx's pool holds an idle connection that could carry a request to
+        `url` (httpcore's public connection interface: `is_idle`, `can_handle_request`)."""
+        connections = getattr(getattr(self, "_pool", None), "connections", None)
+        if not connections:
+            return False
+        origin = httpcore.Origin(b"http", url.raw_host, url.port or 80)
+        return any(c.is_idle() and c.can_handle_request(origin) for c in connections)
 
     def _take(self, target: tuple[str, int]) -> _Connection | None:
         """The last idle connection if it leads to `target` (else it stays), or None."""
@@ -348,3 +369,35 @@ class _LeanBody(httpx.SyncByteStream):
         connection, self._connection = self._connection, None
         if connection is not None:  # not read to its end: the connection's state is unknown
             connection.stream.close()
+
+
+class HandoffBackend(httpcore.NetworkBackend):
+    """The network backend of httpx's pool beside a lean path: a new connection to a server
+    is the lean path's idle one when it has one (open), else a new socket. So a client
+    whose small calls and transfers alternate keeps one connection, as with the pool alone
+    (and `LeanTransport` sends through the pool while the pool holds it).
+
+    Args:
+        inner: The backend that opens sockets (the lean path's own).
+        lean: The transport whose idle connections are handed over.
+    """
+
+    def __init__(self, inner: httpcore.NetworkBackend, lean: LeanTransport) -> None:
+        self._inner = inner
+        self._lean = lean
+
+    def connect_tcp(
+        self, host: str, port: int, *args: Any, **kwargs: Any
+    ) -> httpcore.NetworkStream:
+        """The lean path's idle connection to (`host`, `port`), or the inner backend's."""
+        connection = self._lean._take_open((host, port))
+        if connection is not None:
+            return connection.stream
+        return self._inner.connect_tcp(host, port, *args, **kwargs)
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        """The inner backend's `connect_unix_socket` (same arguments)."""
+        return self._inner.connect_unix_socket(*args, **kwargs)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)

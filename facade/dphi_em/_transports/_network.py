@@ -8,7 +8,8 @@ connections read the socket `READ_SIZE` bytes at a time instead of httpcore's 64
 (`_network_backend`, httpcore 1.0) is wrapped after construction; tests fail if it moves.
 Written twice by hand: the async one also puts plain TCP on `_aio_backend`. Both are
 `_lean`'s transports: a small call to an `http://` server without a proxy goes around
-httpcore's pool and h11, on the same backend.
+httpcore's pool and h11, on the same backend, and hands its idle connection to the pool
+when a transfer needs one (`HandoffBackend`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import httpcore
 import httpx
 
 from .._async._backend import AsyncWideReadBackend
-from .._async._lean import AsyncLeanTransport
+from .._async._lean import AsyncHandoffBackend, AsyncLeanTransport
 from .._sync._backend import WideReadBackend
-from .._sync._lean import LeanTransport
+from .._sync._lean import HandoffBackend, LeanTransport
 
 __all__ = ["async_network_transport", "environment_proxy", "network_transport"]
 
@@ -91,9 +92,10 @@ def network_transport(
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = WideReadBackend(backend)
         if proxy is None:
             transport.lean_backend = backend
+            backend = HandoffBackend(backend, transport)
+        pool._network_backend = WideReadBackend(backend)
     return transport
 
 
@@ -115,8 +117,9 @@ def async_network_transport(
     ):
         from .._aio_backend import AsyncioSocketBackend
 
-        sockets = AsyncioSocketBackend(backend)
-        pool._network_backend = AsyncWideReadBackend(sockets)
+        sockets: httpcore.AsyncNetworkBackend = AsyncioSocketBackend(backend)
         if proxy is None:
             transport.lean_backend = sockets
+            sockets = AsyncHandoffBackend(sockets, transport)
+        pool._network_backend = AsyncWideReadBackend(sockets)
     return transport
