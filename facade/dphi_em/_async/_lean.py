@@ -27,8 +27,9 @@ What the lean path keeps of httpcore's:
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpcore
@@ -72,41 +73,42 @@ _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
 )
 
 
-def _as_httpx(exc: Exception) -> httpx.TransportError | None:
-    """The httpx error for httpcore's `exc` (None: not one of them)."""
+def _as_httpx(exc: Exception, *, limited: bool = False) -> httpx.TransportError | None:
+    """The httpx error for httpcore's `exc` (None: not one of them); a timeout that the
+    call's deadline set (`limited`) says so."""
     for source, target in _ERRORS:
         if isinstance(exc, source):
+            if limited and issubclass(target, httpx.TimeoutException):
+                return target(DEADLINE_MESSAGE)
             return target(str(exc))
     return None
+
+
+@contextlib.contextmanager
+def _mapped(*, limited: bool = False) -> Iterator[None]:
+    """httpcore's errors raised inside as httpx's (`_as_httpx`), chained."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = _as_httpx(exc, limited=limited)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 async def _read(stream: httpcore.AsyncNetworkStream, timeout: float | None) -> bytes:
     """What the socket holds (b"": the server closed), waiting no longer than `timeout` nor
     the call's deadline (`time_left`); httpcore's errors as httpx's."""
     timeout, limited = time_left(timeout, httpx.ReadTimeout)
-    try:
+    with _mapped(limited=limited):
         return await stream.read(_READ, timeout)
-    except Exception as exc:
-        mapped = _as_httpx(exc)
-        if mapped is None:
-            raise
-        if limited and isinstance(mapped, httpx.ReadTimeout):
-            mapped = httpx.ReadTimeout(DEADLINE_MESSAGE)
-        raise mapped from exc
 
 
 async def _write(stream: httpcore.AsyncNetworkStream, data: bytes, timeout: float | None) -> None:
     """`_read`'s twin: all of `data` written, under `timeout` and the call's deadline."""
     timeout, limited = time_left(timeout, httpx.WriteTimeout)
-    try:
+    with _mapped(limited=limited):
         await stream.write(data, timeout)
-    except Exception as exc:
-        mapped = _as_httpx(exc)
-        if mapped is None:
-            raise
-        if limited and isinstance(mapped, httpx.WriteTimeout):
-            mapped = httpx.WriteTimeout(DEADLINE_MESSAGE)
-        raise mapped from exc
 
 
 class _AsyncConnection:
@@ -162,13 +164,8 @@ class AsyncLeanTransport(httpx.AsyncHTTPTransport):
         body = self._lean_body(request)
         if body is None:
             return await super().handle_async_request(request)
-        try:
+        with _mapped():  # a connect's errors (reads and writes map their own)
             return await self._lean(request, body)
-        except Exception as exc:
-            mapped = _as_httpx(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
 
     async def _lean(self, request: httpx.Request, body: bytes) -> httpx.Response:
         url = request.url
