@@ -21,8 +21,9 @@ generated calls all get the same behaviour:
 - **No leftovers**: a connection holding bytes after its response's end is closed when the
   response is, never reused (`_transports._pool`).
 - **A connection dead before a byte was written** is dropped and the request sent on a new
-  connection, whatever its method (`_backend`); a connection that breaks after that is a
-  `ReadError`/`RemoteProtocolError`, retried for idempotent methods only (`_retry`).
+  connection, whatever its method (`_backend`; `_lean` for the small calls it sends); a
+  connection that breaks after that is a `ReadError`/`RemoteProtocolError`, retried for
+  idempotent methods only (`_retry`).
 
 Request bodies are re-iterated on each attempt: file streams reopen their files.
 """

@@ -1,11 +1,15 @@
-"""The real transports: httpx's, on connections that read 1 MiB at a time.
+"""The real transports: httpx's, on connections that read 1 MiB at a time, with a lean
+path for small calls.
 
 `network_transport()` and `async_network_transport()` build httpx's transports, whose
 connections read the socket `READ_SIZE` bytes at a time instead of httpcore's 64 KiB (a
 1 GiB download then takes 1,024 trips through httpcore and httpx instead of 16,384; see
 `make bench`). httpx takes no network-backend argument, so the pool's backend attribute
 (`_network_backend`, httpcore 1.0) is wrapped after construction; tests fail if it moves.
-Written twice by hand: the async one also puts plain TCP on `_aio_backend`.
+Written twice by hand: the async one also puts plain TCP on `_aio_backend`. Both are
+`_lean`'s transports: a small call to an `http://` server without a proxy goes around
+httpcore's pool and h11, on the same backend, and hands its idle connection to the pool
+when a transfer needs one (`HandoffBackend`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import httpcore
 import httpx
 
 from .._async._backend import AsyncWideReadBackend
+from .._async._lean import AsyncHandoffBackend, AsyncLeanTransport
 from .._sync._backend import WideReadBackend
+from .._sync._lean import HandoffBackend, LeanTransport
 
 __all__ = ["async_network_transport", "environment_proxy", "network_transport"]
 
@@ -69,7 +75,8 @@ def _tls_verify(verify: Any, url: httpx.URL | str | None, proxy: Any) -> Any:
 def network_transport(
     *, verify: Any = True, url: httpx.URL | str | None = None
 ) -> httpx.HTTPTransport:
-    """httpx's transport, its connection pool on a `WideReadBackend`.
+    """httpx's transport, its connection pool on a `WideReadBackend`, with the lean path
+    for small calls when no proxy is used (`LeanTransport`).
 
     httpx takes no network backend argument, so the pool's is wrapped after construction;
     should a future httpx or httpcore keep it elsewhere, this returns the plain transport
@@ -81,10 +88,13 @@ def network_transport(
             (`environment_proxy`), as httpx does for the transports it builds itself.
     """
     proxy = environment_proxy(url)
-    transport = httpx.HTTPTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
+    transport = LeanTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
+        if proxy is None:
+            transport.lean_backend = backend
+            backend = HandoffBackend(backend, transport)
         pool._network_backend = WideReadBackend(backend)
     return transport
 
@@ -99,7 +109,7 @@ def async_network_transport(
     Same patch as `network_transport`, same fallback, same proxy choice, same tests.
     """
     proxy = environment_proxy(url)
-    transport = httpx.AsyncHTTPTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
+    transport = AsyncLeanTransport(verify=_tls_verify(verify, url, proxy), proxy=proxy)
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(
@@ -107,5 +117,9 @@ def async_network_transport(
     ):
         from .._aio_backend import AsyncioSocketBackend
 
-        pool._network_backend = AsyncWideReadBackend(AsyncioSocketBackend(backend))
+        sockets: httpcore.AsyncNetworkBackend = AsyncioSocketBackend(backend)
+        if proxy is None:
+            transport.lean_backend = sockets
+            sockets = AsyncHandoffBackend(sockets, transport)
+        pool._network_backend = AsyncWideReadBackend(sockets)
     return transport
