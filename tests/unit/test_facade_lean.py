@@ -11,8 +11,10 @@ tells which connection answered); and which calls take the lean path at all.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 from dphi_em import AsyncEMClient, EMClient
@@ -51,6 +53,20 @@ def test_a_request_head_refuses_what_would_split_it(name: bytes, value: bytes) -
         request_head(b"GET", b"/", [(b"Host", b"x"), (name, value)])
 
 
+@pytest.mark.parametrize(
+    "method",
+    [b"GET /admin HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET", b"GE T", b"GET\n", b"G\x00", b""],
+)
+def test_a_request_head_refuses_a_method_that_is_not_a_token(method: bytes) -> None:
+    with pytest.raises(httpx.LocalProtocolError, match="Illegal method characters"):
+        request_head(method, b"/", [(b"Host", b"x")])
+
+
+def test_a_request_head_takes_any_token_method() -> None:
+    for method in (b"GET", b"PATCH", b"M-SEARCH", b"X~1"):
+        assert request_head(method, b"/", []).startswith(method + b" / HTTP/1.1\r\n")
+
+
 def test_an_answer_head_is_parsed_with_crlf_or_lf_and_folded_lines() -> None:
     raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\nX-Long: a\r\n  b\r\nX-Empty:\r\n\r\n"
     assert head_end(raw + b"abc") == len(raw)
@@ -75,6 +91,17 @@ def test_an_incomplete_head_waits_and_an_endless_one_is_refused() -> None:
         b"HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
         b"HTTP/1.1 200 OK\r\n folded-first: x\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+        # what h11 refuses too: a status below 100, framing headers other than h11's
+        b"HTTP/1.1 099 Odd\r\n\r\n",
+        b"HTTP/1.1 000 Odd\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5,\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" * 21 + b"\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\nContent-Length: x\r\n\r\n",  # checked without a body
+        b"HTTP/1.1 100 Continue\r\nTransfer-Encoding: gzip\r\n\r\n",
     ],
 )
 def test_a_malformed_head_is_a_remote_protocol_error(raw: bytes) -> None:
@@ -97,6 +124,12 @@ def test_a_malformed_head_is_a_remote_protocol_error(raw: bytes) -> None:
         (b"HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", (BODY_NONE, 0)),
         (b"GET", b"HTTP/1.1 204 No Content\r\nContent-Length: 12\r\n\r\n", (BODY_NONE, 0)),
         (b"GET", b"HTTP/1.1 304 Not Modified\r\n\r\n", (BODY_NONE, 0)),
+        (b"GET", b"HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", (BODY_LENGTH, 0)),
+        (
+            b"GET",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+            (BODY_LENGTH, 3),
+        ),
     ],
 )
 def test_the_body_framing_follows_rfc_9112(
@@ -271,13 +304,80 @@ def test_an_early_close_is_a_remote_protocol_error_and_the_next_call_reconnects(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_malformed_answer_is_a_remote_protocol_error(kind: str) -> None:
-    bad = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc"
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
+            "bad Content-Length",
+        ),
+        (b"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\nhello", "bad Content-Length"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\nhello",
+            "only chunked",
+        ),
+        (b"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n", "status 100 to 999"),
+    ],
+    ids=["two-lengths", "empty-length", "empty-coding", "status-099"],
+)
+def test_a_malformed_answer_is_a_remote_protocol_error(kind: str, bad: bytes, message: str) -> None:
+    # Connection n gets answer n: a connection reused would answer `bad` again.
     with ScriptedServer([bad, http_response(200, b"second")], keep_alive=True) as server:
         results = _gets(kind, server.url + "em/files/list", 2)
     assert isinstance(results[0], httpx.RemoteProtocolError)
-    assert "bad Content-Length" in str(results[0])
+    assert message in str(results[0])
     assert results[1] == (200, b"second")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("head", "body", "close"),
+    [
+        (b"HTTP/1.0 200 OK\r\n\r\n", b"old", True),
+        (b"HTTP/1.1 200 OK\r\n\r\n", b"new", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", b"abc", False),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"3\r\nabc\r\n0\r\n\r\n", False),
+    ],
+    ids=["until-close-1.0", "until-close-1.1", "content-length", "chunked"],
+)
+def test_a_body_after_a_head_that_came_alone_is_read(
+    kind: str, head: bytes, body: bytes, close: bool
+) -> None:
+    # The server sends the body only once the client has read the head (the response is
+    # out): the head came in a read of its own, with no body bytes after it.
+    head_read = threading.Event()
+
+    def script(seen: Seen) -> Answer:
+        def pieces() -> Any:
+            yield head
+            assert head_read.wait(30), "the client never read the head"
+            yield body
+
+        return Answer(pieces(), close=close)
+
+    expected = b"abc" if body.startswith(b"3\r\n") else body
+    with ScriptedServer(script, keep_alive=True) as server:
+        url = server.url + "em/nodes/status"
+        if kind == "sync":
+            with (
+                httpx.Client(transport=network_transport()) as client,
+                client.stream("GET", url) as response,
+            ):
+                head_read.set()
+                got = response.read()
+        else:
+
+            async def run() -> bytes:
+                async with (
+                    httpx.AsyncClient(transport=async_network_transport()) as client,
+                    client.stream("GET", url) as response,
+                ):
+                    head_read.set()
+                    return await response.aread()
+
+            got = asyncio.run(run())
+    assert got == expected
+    assert server.errors == []
 
 
 # -- which calls take the lean path ----------------------------------------------------------
@@ -343,6 +443,82 @@ def test_a_header_that_would_split_the_request_is_refused_before_sending(kind: s
             with pytest.raises(httpx.LocalProtocolError):
                 asyncio.run(run())
     assert server.seen == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_method_that_would_split_the_request_is_refused_before_sending(kind: str) -> None:
+    method = "GET /admin HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET"
+    with ScriptedServer([http_response(200, b"ok")], keep_alive=True) as server:
+        if kind == "sync":
+            with (
+                httpx.Client(transport=network_transport()) as client,
+                pytest.raises(httpx.LocalProtocolError, match="Illegal method characters"),
+            ):
+                client.request(method, server.url + "em/files/list")
+        else:
+
+            async def run() -> None:
+                async with httpx.AsyncClient(transport=async_network_transport()) as client:
+                    await client.request(method, server.url + "em/files/list")
+
+            with pytest.raises(httpx.LocalProtocolError, match="Illegal method characters"):
+                asyncio.run(run())
+    assert server.seen == []
+
+
+class _Redirect(httpcore.NetworkBackend):
+    """A backend that records the host names it is asked for and connects to 127.0.0.1."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.hosts: list[str] = []
+
+    def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        self.hosts.append(host)
+        return self.inner.connect_tcp("127.0.0.1", port, *args, **kwargs)
+
+
+class _AsyncRedirect(httpcore.AsyncNetworkBackend):
+    """`_Redirect`'s async twin."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.hosts: list[str] = []
+
+    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        self.hosts.append(host)
+        return await self.inner.connect_tcp("127.0.0.1", port, *args, **kwargs)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_idn_host_is_reached_by_its_idna_2008_name_as_httpx_s_pool_does(kind: str) -> None:
+    # "straße" is "xn--strae-oqa" in IDNA 2008 (httpx's Host header and pool) but "strasse"
+    # in IDNA 2003 (the resolver's encoding of a unicode name): another host. The transfer
+    # after the small call takes its connection only under the same name; a new one would
+    # need DNS (none here).
+    answers = [http_response(200, b"0"), http_response(200, b"1")]
+    with ScriptedServer(answers, keep_alive=True) as server:
+        base = server.url.replace("127.0.0.1", "straße.test")
+        paths = ["em/files/list", "em/files/downlink"]
+        if kind == "sync":
+            transport = network_transport()
+            redirect = _Redirect(transport.lean_backend)
+            transport.lean_backend = redirect
+            with httpx.Client(transport=transport, base_url=base) as client:
+                bodies = [client.get(path).content for path in paths]
+        else:
+            async_transport = async_network_transport()
+            redirect = _AsyncRedirect(async_transport.lean_backend)
+            async_transport.lean_backend = redirect
+
+            async def run() -> list[bytes]:
+                async with httpx.AsyncClient(transport=async_transport, base_url=base) as client:
+                    return [(await client.get(path)).content for path in paths]
+
+            bodies = asyncio.run(run())
+    assert redirect.hosts == ["xn--strae-oqa.test"]
+    assert bodies == [b"0", b"0"]  # one connection, handed from the small call to the transfer
+    assert server.seen[0].headers["host"].startswith("xn--strae-oqa.test:")
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -171,7 +171,10 @@ class AsyncLeanTransport(httpx.AsyncHTTPTransport):
         url = request.url
         data = request_head(request.method.encode(), url.raw_path, request.headers.raw) + body
         timeouts = request.extensions.get("timeout", {})
-        target = (url.host, url.port or 80)
+        # The host as httpcore connects to it and the Host header names it (IDNA 2008, the
+        # pool's key too: `AsyncHandoffBackend`), not `url.host` (unicode: the resolver would
+        # encode it IDNA 2003, another name for some hosts).
+        target = (url.raw_host.decode("ascii"), url.port or 80)
         connection = await self._take_open(target)
         if connection is None and self._pool_has_idle(url):
             # A transfer took this path's connection (`AsyncHandoffBackend`): keep using it,
@@ -353,9 +356,12 @@ class _AsyncLeanBody(httpx.AsyncByteStream):
                     )
         else:  # until the server closes
             self._reuse = False
-            while buffer:
-                yield buffer
+            while True:  # the head may have come alone: read on whatever `buffer` holds
+                if buffer:
+                    yield buffer
                 buffer = await _read(connection.stream, self._timeout)
+                if not buffer:
+                    break
         self._connection = None
         if not (self._reuse and not extra and self._owner._release(connection)):
             await connection.stream.aclose()

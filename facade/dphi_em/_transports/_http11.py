@@ -9,15 +9,16 @@ I/O, so every framing case is tested on its own (`tests/unit/test_facade_lean.py
 What it keeps of h11 (the parser httpx uses):
 
 - **Request**: `METHOD target HTTP/1.1`, then the request's headers as httpx built them
-  (`Host` first); a header name that is not an HTTP token, or a value holding CR, LF or NUL,
-  is refused (`httpx.LocalProtocolError`) before anything is sent.
-- **Answer head**: a status line `HTTP/1.x NNN reason`, header lines `name: value` (a
-  folded line joins the one before), lines ended by CRLF or LF, at most `MAX_HEAD` bytes;
-  interim `1xx` answers other than `101` are skipped. Anything else is a
-  `httpx.RemoteProtocolError`.
+  (`Host` first); a method or header name that is not an HTTP token, or a header value
+  holding CR, LF or NUL, is refused (`httpx.LocalProtocolError`) before anything is sent.
+- **Answer head**: a status line `HTTP/1.x NNN reason` (status 100 to 999), header lines
+  `name: value` (a folded line joins the one before), lines ended by CRLF or LF, at most
+  `MAX_HEAD` bytes; interim `1xx` answers other than `101` are skipped. The framing headers
+  are checked as h11 checks them, in every head: one `Transfer-Encoding` header, `chunked`
+  and nothing else; every `Content-Length` value 1 to 20 digits, all the same. Anything else
+  is a `httpx.RemoteProtocolError`.
 - **Answer body** (RFC 9112 section 6.3): none for `HEAD`, `1xx`, `204` and `304`;
-  `Transfer-Encoding: chunked` (any other coding is refused); else `Content-Length` (several
-  values must agree); else up to the end of the connection.
+  `Transfer-Encoding: chunked`; else `Content-Length`; else up to the end of the connection.
 - **Reuse**: only after an HTTP/1.1 answer read to its end with neither side saying
   `Connection: close`, and with no byte after the answer's end.
 """
@@ -52,11 +53,13 @@ BODY_UNTIL_CLOSE = 3
 
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
-_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?: ([^\x00\r\n]*))?")
+_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([1-9][0-9]{2})(?: ([^\x00\r\n]*))?")
 _HEADER_LINE = re.compile(rb"([-!#$%&'*+.^_`|~0-9A-Za-z]+):[ \t]*([^\x00\r\n]*?)[ \t]*")
 _HEAD_END = re.compile(rb"\n\r?\n")
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})[ \t]*(?:;[^\r\n]*)?\r?\n")
-_DIGITS = re.compile(rb"[0-9]+")
+_LENGTH = re.compile(rb"[0-9]{1,20}")  # h11's Content-Length: digits, at most 20
+#: The methods `request_head` has found to be tokens (a set lookup a call, not a match).
+_METHODS: set[bytes] = set()
 
 
 def _refuse(message: str) -> httpx.RemoteProtocolError:
@@ -67,9 +70,17 @@ def request_head(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]
     """The head of a request, as h11 writes it.
 
     Raises:
-        httpx.LocalProtocolError: A header name that is not a token, or a value holding CR,
-            LF or NUL.
+        httpx.LocalProtocolError: A method or header name that is not a token (RFC 9110),
+            or a header value holding CR, LF or NUL.
     """
+    if method not in _METHODS:
+        if not _TOKEN.fullmatch(method):
+            raise httpx.LocalProtocolError(
+                f"Illegal method characters: {method[:80]!r} (a method is an HTTP token: "
+                "letters, digits and !#$%&'*+-.^_`|~)"
+            )
+        if len(_METHODS) < 64:
+            _METHODS.add(method)
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
     for name, value in headers:
         if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
@@ -96,17 +107,26 @@ def head_end(buffer: bytes | bytearray) -> int:
 
 
 class Head:
-    """An answer's status line and headers (`headers`: names and values as sent)."""
+    """An answer's status line and headers (`headers`: names and values as sent), and its
+    framing headers as checked (`length`: the `Content-Length`, or None; `chunked`)."""
 
-    __slots__ = ("headers", "minor", "reason", "status")
+    __slots__ = ("chunked", "headers", "length", "minor", "reason", "status")
 
     def __init__(
-        self, minor: int, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+        self,
+        minor: int,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        length: int | None = None,
+        chunked: bool = False,
     ) -> None:
         self.minor = minor
         self.status = status
         self.reason = reason
         self.headers = headers
+        self.length = length
+        self.chunked = chunked
 
     def values(self, name: bytes) -> list[bytes]:
         """The comma-separated values of header `name` (lower case), stripped, lower case."""
@@ -121,12 +141,14 @@ def parse_head(head: bytes) -> Head:
     """The status line and headers of `head` (its blank line included or not).
 
     Raises:
-        httpx.RemoteProtocolError: Not an HTTP/1.x answer's head.
+        httpx.RemoteProtocolError: Not an HTTP/1.x answer's head, or framing headers h11
+            refuses (see the module docstring).
     """
     lines = head.split(b"\n")
-    status = _STATUS_LINE.fullmatch(lines[0].rstrip(b"\r"))
+    first = lines[0].rstrip(b"\r")
+    status = _STATUS_LINE.fullmatch(first)
     if status is None:
-        raise _refuse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        raise _refuse(f"not an HTTP/1.x status line (status 100 to 999): {first[:80]!r}")
     headers: list[tuple[bytes, bytes]] = []
     for raw in lines[1:]:
         line = raw.rstrip(b"\r")
@@ -142,29 +164,47 @@ def parse_head(head: bytes) -> Head:
         if header is None:
             raise _refuse(f"not a header line: {line[:80]!r}")
         headers.append((header[1], header[2]))
-    return Head(int(status[1]), int(status[2]), status[3] or b"", headers)
+    length: bytes | None = None
+    chunked = False
+    for name, value in headers:  # after folding: a folded line is part of its value
+        lowered = name.lower()
+        if lowered == b"content-length":
+            lengths = {part.strip() for part in value.split(b",")}
+            if len(lengths) != 1 or length not in (None, *lengths):
+                raise _refuse(f"bad Content-Length: conflicting values {value[:80]!r}")
+            length = lengths.pop()
+            if not _LENGTH.fullmatch(length):
+                raise _refuse(f"bad Content-Length: {value[:80]!r} (1 to 20 digits)")
+        elif lowered == b"transfer-encoding":
+            if chunked:
+                raise _refuse("multiple Transfer-Encoding headers")
+            if value.lower() != b"chunked":
+                raise _refuse(
+                    f"unsupported Transfer-Encoding: {value[:80]!r} (only chunked is supported)"
+                )
+            chunked = True
+    return Head(
+        int(status[1]),
+        int(status[2]),
+        status[3] or b"",
+        headers,
+        None if length is None else int(length),
+        chunked,
+    )
 
 
 def body_framing(method: bytes, head: Head) -> tuple[int, int]:
     """How the answer's body is delimited: (`BODY_*`, its length for `BODY_LENGTH`).
 
-    Raises:
-        httpx.RemoteProtocolError: A transfer coding other than chunked, or a bad or
-            disagreeing `Content-Length`.
+    (`parse_head` checked the framing headers.)
     """
     if method == b"HEAD" or head.status in (204, 304) or head.status < 200:
         return BODY_NONE, 0
-    codings = head.values(b"transfer-encoding")
-    if codings:
-        if codings != [b"chunked"]:
-            raise _refuse(f"unsupported Transfer-Encoding: {b', '.join(codings)!r}")
+    if head.chunked:
         return BODY_CHUNKED, 0
-    lengths = set(head.values(b"content-length"))
-    if not lengths:
+    if head.length is None:
         return BODY_UNTIL_CLOSE, 0
-    if len(lengths) > 1 or not _DIGITS.fullmatch(next(iter(lengths))):
-        raise _refuse(f"bad Content-Length: {sorted(lengths)!r}")
-    return BODY_LENGTH, int(next(iter(lengths)))
+    return BODY_LENGTH, head.length
 
 
 def keeps_alive(head: Head) -> bool:
