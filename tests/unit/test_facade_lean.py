@@ -18,6 +18,8 @@ import httpcore
 import httpx
 import pytest
 from dphi_em import AsyncEMClient, EMClient
+from dphi_em._async._lean import AsyncLeanTransport
+from dphi_em._sync._lean import LeanTransport
 from dphi_em._transports._http11 import (
     BODY_CHUNKED,
     BODY_LENGTH,
@@ -378,6 +380,40 @@ def test_a_body_after_a_head_that_came_alone_is_read(
             got = asyncio.run(run())
     assert got == expected
     assert server.errors == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("expiry", "answers"), [(0.0, [b"first", b"second"]), (None, [b"first"] * 2)]
+)
+def test_a_connection_idle_past_the_keep_alive_expiry_is_not_reused(
+    kind: str, expiry: float | None, answers: list[bytes]
+) -> None:
+    # httpx's pool's rule (`Limits.keepalive_expiry`, 5 s by default): a server closing at
+    # its own idle timer may do so just as a request on the old connection arrives, and a
+    # POST cannot be sent again. Expiry 0: every idle connection is past it; None: never.
+    # Connection n gets answer n: "second" means a new connection.
+    limits = httpx.Limits(keepalive_expiry=expiry)
+    with ScriptedServer(
+        [http_response(200, b"first"), http_response(200, b"second")], keep_alive=True
+    ) as server:
+        url = server.url + "em/files/delete"
+        if kind == "sync":
+            sync = LeanTransport(limits=limits)
+            sync.lean_backend = sync._pool._network_backend
+            with httpx.Client(transport=sync) as client:
+                got = [client.post(url).content for _ in range(2)]
+        else:
+
+            async def run() -> list[bytes]:
+                transport = AsyncLeanTransport(limits=limits)
+                transport.lean_backend = transport._pool._network_backend
+                async with httpx.AsyncClient(transport=transport) as client:
+                    return [(await client.post(url)).content for _ in range(2)]
+
+            got = asyncio.run(run())
+    assert got == answers
+    assert len(server.seen) == 2
 
 
 # -- which calls take the lean path ----------------------------------------------------------

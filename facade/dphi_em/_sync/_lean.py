@@ -15,7 +15,9 @@ What the lean path keeps of httpcore's:
   wrapper does (`time_left`); httpcore's errors are raised as httpx's.
 - **Reuse**: an idle connection is reused when its last answer was read to its end (see
   `_http11`); one the server closed meanwhile (readable while idle) is dropped before
-  anything is written and the request goes on a new connection. At most `MAX_IDLE`
+  anything is written and the request goes on a new connection, and so is one idle longer
+  than the keep-alive expiry (httpx's `Limits`, 5 s by default, as its pool: a server
+  closing at its own idle timer may do so just as the request arrives). At most `MAX_IDLE`
   connections are kept; the facade sends one request at a time, so one is the rule.
 - **One connection**: a transfer takes the lean path's idle connection into httpx's pool
   (`HandoffBackend`), and while the pool holds an idle one the small calls go through
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,13 +117,15 @@ def _write(stream: httpcore.NetworkStream, data: bytes, timeout: float | None) -
 
 
 class _Connection:
-    """One kept-alive socket of the lean path and the (host, port) it leads to."""
+    """One kept-alive socket of the lean path, the (host, port) it leads to, and since when
+    it is idle (`time.monotonic()`)."""
 
-    __slots__ = ("stream", "target")
+    __slots__ = ("idle_since", "stream", "target")
 
     def __init__(self, stream: httpcore.NetworkStream, target: tuple[str, int]) -> None:
         self.stream = stream
         self.target = target
+        self.idle_since = 0.0
 
 
 class LeanTransport(httpx.HTTPTransport):
@@ -137,6 +142,10 @@ class LeanTransport(httpx.HTTPTransport):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lean_backend: httpcore.NetworkBackend | None = None
+        # httpx's pool's rule, kept here too: a connection idle longer than this is not
+        # reused (a server may close it just as the request arrives; uvicorn's timer is 5 s).
+        limits = kwargs.get("limits")
+        self._keepalive_expiry = (limits if limits is not None else httpx.Limits()).keepalive_expiry
         self._idle: list[_Connection] = []
         self._closed = False
 
@@ -195,6 +204,15 @@ class LeanTransport(httpx.HTTPTransport):
     def _take_open(self, target: tuple[str, int]) -> _Connection | None:
         """An idle connection to `target` the server has not closed, or None."""
         connection = self._take(target)
+        expiry = self._keepalive_expiry
+        if (
+            connection is not None
+            and expiry is not None
+            and time.monotonic() - connection.idle_since > expiry
+        ):
+            logger.debug("a kept-alive connection was idle past its expiry; reconnecting")
+            connection.stream.close()
+            connection = None
         if connection is not None and connection.stream.get_extra_info("is_readable"):
             # An idle connection is readable only when the server closed it (or sent what
             # nobody asked for): nothing was written; the request goes on another one.
@@ -272,6 +290,7 @@ class LeanTransport(httpx.HTTPTransport):
         """Put `connection` on the idle list; False: the list is full."""
         if self._closed or len(self._idle) >= MAX_IDLE:
             return False
+        connection.idle_since = time.monotonic()
         self._idle.append(connection)
         return True
 
