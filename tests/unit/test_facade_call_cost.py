@@ -131,3 +131,43 @@ def test_request_urls_builds_each_url_once_and_leaves_the_rest_alone() -> None:
         assert urls.resolve(http, other) is other
     http.params = {"trace": "1"}
     assert urls.resolve(http, request) is request
+
+
+def _fields(request: httpx.Request) -> tuple[Any, ...]:
+    return (request.method, request.url, request.headers.raw, request.extensions, request.content)
+
+
+def test_request_urls_build_copies_what_httpx_builds() -> None:
+    http = httpx.Client(base_url="http://127.0.0.1:9/api", headers={"User-Agent": "t"})
+    urls = RequestUrls()
+    request = {"method": "get", "url": "/em/files/list/", "params": {"pod_name": "a"}}
+    first, second = urls.build(http, request), urls.build(http, request)
+    assert _fields(first) == _fields(second) == _fields(http.build_request(**request))
+    first.headers["Authorization"] = "Bearer one"  # as the auth does, on each request
+    first.extensions["timeout"]["read"] = 1.0
+    third = urls.build(http, request)
+    assert "Authorization" not in third.headers
+    assert _fields(third) == _fields(http.build_request(**request))
+    http.headers["X-Trace"] = "1"
+    assert urls.build(http, request).headers["X-Trace"] == "1"
+    http.timeout = httpx.Timeout(3.0)
+    assert urls.build(http, request).extensions["timeout"]["read"] == 3.0
+    http.cookies.set("route", "b7")
+    assert urls.build(http, request).headers["Cookie"] == "route=b7"
+    with_body = {"method": "post", "url": "/em/files/list/", "json": {"pod_name": "a"}}
+    assert _fields(urls.build(http, with_body)) == _fields(http.build_request(**with_body))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_clients_headers_are_followed_between_calls(
+    kind: str,
+    make_client: Callable[..., Any],  # noqa: F811 (the fixture imported above)
+) -> None:
+    with _listing_server() as server:
+        em = make_client(kind, server.url, api="2025-11")
+        em.files_list("pod-a")
+        em.http_client.headers["X-Trace"] = "7"
+        em.files_list("pod-a")
+        seen = _listings(server)
+        assert [s.headers.get("x-trace") for s in seen] == [None, "7"]
+        assert all(s.headers.get("authorization", "").startswith("Bearer ") for s in seen)

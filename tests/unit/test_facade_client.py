@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import dphi_em
 import dphi_em.testing
 import httpx
@@ -505,6 +506,42 @@ def test_a_malformed_file_tree_is_an_api_error_naming_the_call() -> None:
     )
     with make_client(fake) as em, pytest.raises(dphi_em.APIError, match="GET /em/files/list"):
         em.files_list()
+
+
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    pass
+
+
+def test_file_node_fast_build() -> None:
+    """`from_dict` sets a `FileNode`'s slots itself: the node is the one attrs builds."""
+    entries: list[dict[str, Any]] = [
+        {"name": "a", "type": "file", "size": "12", "time": "2025-11-20-12-31", "hash": -5},
+        {"name": "b"},
+        {"name": "c", "type": "file", "size": 7, "hash": True, "time": 5},
+        {"name": "d", "type": "file", "size": "x1", "hash": "9", "time": "yesterday"},
+        {"name": _Text("e"), "size": _Text("3"), "time": _Text("2025-11-20-12-31")},
+        {"name": "f", "size": _Number(4), "hash": _Number(6)},
+        {"name": "g", "size": False, "hash": 1.5},
+        {"name": "h", "type": "directory", "contents": [{"name": "i", "size": "1"}]},
+        {"name": "j", "type": "directory", "contents": []},
+    ]
+
+    def by_attrs(entry: dict[str, Any]) -> dphi_em.FileNode:  # attrs' `__init__`
+        inner = tuple(by_attrs(c) for c in entry.get("contents", ()))
+        wire = {k: v for k, v in entry.items() if k != "contents"}
+        return dphi_em.FileNode.from_wire(**{"type": "file", **wire}, contents=inner)
+
+    for entry in entries:
+        fast = dphi_em.FileNode.from_dict(entry)
+        slow = by_attrs(entry)
+        assert (fast, hash(fast), repr(fast)) == (slow, hash(slow), repr(slow))
+        assert [getattr(fast, f) for f in ("size", "hash")] == [slow.size, slow.hash]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.name = "k"  # type: ignore[misc]
 
 
 def test_file_times_parse_the_ems_format_and_refuse_nonsense() -> None:

@@ -184,7 +184,7 @@ class AsyncEMClient(ClientBase, AsyncClosing):
 
     async def _send(self, request: dict[str, Any]) -> httpx.Response:
         with map_transport_errors():
-            return await self._http.request(**self._urls.resolve(self._http, request))
+            return await self._http.send(self._urls.build(self._http, request))
 
     async def _call(self, prepared: ops.Prepared[_T]) -> _T:
         self._check_open()

@@ -186,7 +186,7 @@ class EMClient(ClientBase, Closing):
 
     def _send(self, request: dict[str, Any]) -> httpx.Response:
         with map_transport_errors():
-            return self._http.request(**self._urls.resolve(self._http, request))
+            return self._http.send(self._urls.build(self._http, request))
 
     def _call(self, prepared: ops.Prepared[_T]) -> _T:
         self._check_open()
