@@ -210,6 +210,10 @@ class EMCalls(httpx.Client):
             assert time.monotonic() < deadline, f"{pod}: still {state} after {timeout} s"
             time.sleep(0.1)
 
+    def console(self, pod: str | None = None) -> str:
+        """What the pod wrote to its console (for a failing assertion's message)."""
+        return self.get("em/emulator/pod/log", params={"pod_name": pod or ""}).text
+
     def fetch(self, path: str, pod: str | None = None) -> httpx.Response:
         return self.get("em/files/downlink", params={"filepath": path, **self._volume(pod)})
 

@@ -170,6 +170,19 @@ def test_an_oom_killed_pod_says_so(make_docker_em, docker_http, docker_pod) -> N
     assert (terminated["exitCode"], terminated["reason"]) == (137, "OOMKilled")
 
 
+def test_a_pod_killed_by_a_signal_is_not_called_oom_killed(docker_http, docker_pod) -> None:
+    # a process SIGKILLed (its shell exits 137) is no OOM kill: neither engine nor kernel says so
+    em = docker_http()
+    em.run(
+        ONBOARD_BUSYBOX,
+        docker_pod,
+        command="/bin/sh -c",
+        args=["sleep 600 & kill -KILL $!; wait $!"],
+    )
+    terminated = em.wait(docker_pod)
+    assert (terminated["exitCode"], terminated["reason"]) == (137, "Error")
+
+
 def test_the_console_log_stays_out_of_the_volume(docker_em, docker_http, docker_pod) -> None:
     em = docker_http()
     em.run(ONBOARD_BUSYBOX, docker_pod, command="/bin/sh -c", args=["echo to the console"])

@@ -296,7 +296,7 @@ def test_nothing_of_the_service_is_left_after_the_emulator_stops(
         max_duration=1,
         command="wget -q -O /data/h.json http://satellite-telemetry.dphi-tm/health",
     )
-    assert em.wait(docker_pod)["exitCode"] == 0
+    assert em.wait(docker_pod)["exitCode"] == 0, em.console(docker_pod)
     telemetry = server_em.emulator.telemetry
     instance = server_em.emulator.engine.instance
     assert telemetry is not None

@@ -49,6 +49,7 @@ from ._common import (
 )
 from ._hostmount import clear_stale, nosuid_view
 from ._images import DockerImages
+from ._kernel_log import oom_killed
 from ._network import NETWORK_USER, Namespaces, addresses, pod_network
 from ._ownership import ImageAccessDenied
 from ._states import PULLING, SETTLED, container_state, finish, terminate
@@ -519,10 +520,16 @@ class DockerPods:
         if state.get("Status") in ("exited", "dead"):
             killed = state.get("ExitCode") == 137 and not state.get("OOMKilled")
             if killed and record.get("stop_sent") is None:
-                # the engine may learn of an OOM kill just after the exit: look once more
-                seen = record.setdefault("killed_seen", now)
-                if now < seen + _OOM_EVENT_WAIT:
-                    return
+                # the engine can miss an OOM kill (`_kernel_log.py`), or learn of it just
+                # after the exit: the kernel's log says at once, else look again for a while
+                if "kernel_oom" not in record:
+                    record["kernel_oom"] = oom_killed(object_id(container))
+                if record["kernel_oom"]:
+                    state = {**state, "OOMKilled": True}
+                else:
+                    seen = record.setdefault("killed_seen", now)
+                    if now < seen + _OOM_EVENT_WAIT:
+                        return
             self._finish(user, record, container, state)
             return
         if now < record["started"] + record["duration"]:
